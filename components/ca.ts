@@ -1,0 +1,67 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import { CA_USAGES } from "./catalog";
+import { privateKeyArgs } from "./keys";
+
+export interface CertificateAuthorityArgs {
+    commonName: string;
+    /** kubeadm encryptionAlgorithm name, e.g. "RSA-2048" or "ECDSA-P256". */
+    keyAlgorithm: string;
+    validityHours: number;
+    renewBeforeHours: number;
+    /** When set, the CA is an intermediate signed by this parent instead of self-signed. */
+    parentCertPem?: pulumi.Input<string>;
+    parentKeyPem?: pulumi.Input<string>;
+    /** Changing this value replaces the key and therefore the CA (rotation hook). */
+    rotationToken?: pulumi.Input<string>;
+}
+
+/** A CA: a private key and a self-signed (or parent-signed) CA certificate. */
+export class CertificateAuthority extends pulumi.ComponentResource {
+    public readonly certPem: pulumi.Output<string>;
+    /** The CA private key, always a Pulumi secret. */
+    public readonly keyPem: pulumi.Output<string>;
+    public readonly notBefore: pulumi.Output<string>;
+    public readonly notAfter: pulumi.Output<string>;
+
+    constructor(name: string, args: CertificateAuthorityArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("kube-pki:index:CertificateAuthority", name, {}, opts);
+        const key = new tls.PrivateKey(
+            `${name}-key`,
+            privateKeyArgs(args.keyAlgorithm),
+            { parent: this, replacementTrigger: args.rotationToken },
+        );
+        const common = {
+            validityPeriodHours: args.validityHours,
+            earlyRenewalHours: args.renewBeforeHours,
+            allowedUses: CA_USAGES,
+            isCaCertificate: true,
+            setSubjectKeyId: true,
+        };
+        const subject = { commonName: args.commonName };
+        let cert: tls.SelfSignedCert | tls.LocallySignedCert;
+        if (args.parentCertPem && args.parentKeyPem) {
+            const csr = new tls.CertRequest(
+                `${name}-csr`,
+                { privateKeyPem: key.privateKeyPem, subject },
+                { parent: this },
+            );
+            cert = new tls.LocallySignedCert(
+                `${name}-cert`,
+                { ...common, certRequestPem: csr.certRequestPem, caCertPem: args.parentCertPem, caPrivateKeyPem: args.parentKeyPem },
+                { parent: this },
+            );
+        } else {
+            cert = new tls.SelfSignedCert(
+                `${name}-cert`,
+                { ...common, privateKeyPem: key.privateKeyPem, subject, setAuthorityKeyId: true },
+                { parent: this },
+            );
+        }
+        this.certPem = cert.certPem;
+        this.keyPem = pulumi.secret(key.privateKeyPem);
+        this.notBefore = cert.validityStartTime;
+        this.notAfter = cert.validityEndTime;
+        this.registerOutputs({ certPem: this.certPem, keyPem: this.keyPem, notAfter: this.notAfter });
+    }
+}

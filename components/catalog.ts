@@ -1,0 +1,125 @@
+/**
+ * The kubeadm certificate catalog, as data.
+ *
+ * This table mirrors kubeadm's `cmd/kubeadm/app/phases/certs/certlist.go` and `phases/kubeconfig` (v1.29+).
+ * Every other part of kube-pki walks these tables; nothing else knows a certificate's identity.
+ * Review it by diffing it against kubeadm: ids, files, CNs, Os, usages and SAN sets are kubeadm's.
+ *
+ * Templates: `{node}` is the node name, `{user}` / `{group}` an extra user's name and group.
+ */
+
+/** The three cluster CAs (kubeadm: KubeadmCertRootCA, KubeadmCertEtcdCA, KubeadmCertFrontProxyCA). */
+export type CaId = "ca" | "etcd-ca" | "front-proxy-ca";
+
+/** Which optional part of the cluster a catalog entry belongs to. Entries without one always exist. */
+export type Feature = "stackedEtcd" | "frontProxy" | "superAdmin" | "kubeProxy" | "kubeletServing";
+
+/** Where a certificate is issued: once per cluster, per control-plane node, per etcd member, per node, per user. */
+export type Scope = "cluster" | "control-plane" | "etcd-member" | "node" | "user";
+
+/** Which SAN set a leaf carries (see `sans.ts`); kubeadm: GetAPIServerAltNames, GetEtcdAltNames, ... */
+export type SanSet = "apiserver" | "etcd" | "kubelet-serving";
+
+/** The kubeconfig's `server`: the control-plane endpoint, or the node's own advertise address. */
+export type ServerKind = "endpoint" | "local";
+
+/** Key usages in the tls provider's snake_case vocabulary (DESIGN §4: camelCase is rejected). */
+export type Usage = "digital_signature" | "key_encipherment" | "cert_signing" | "server_auth" | "client_auth";
+
+export interface CaEntry {
+    id: CaId;
+    /** kubeadm layout, relative to the node root: `<file>.crt` and `<file>.key`. */
+    file: string;
+    commonName: string;
+    /** Name of the stack config key that selects this CA's key algorithm. */
+    keyConfig: "caKeyAlgorithm" | "etcdCaKeyAlgorithm" | "frontProxyCaKeyAlgorithm";
+    feature?: Feature;
+}
+
+export interface LeafEntry {
+    /** kubeadm's certificate name (`kubeadm certs check-expiration` CERTIFICATE column), or the kubeconfig file. */
+    id: string;
+    ca: CaId;
+    scope: Scope;
+    commonName: string;
+    organization?: string;
+    extendedUsages: Usage[];
+    sans?: SanSet;
+    /** A certificate file pair `<file>.crt` / `<file>.key` relative to the node root... */
+    file?: string;
+    /** ...or a kubeconfig embedding the client cert, relative to the node root. */
+    kubeconfig?: string;
+    server?: ServerKind;
+    feature?: Feature;
+    /** Which nodes get the file of a cluster-scoped entry (kubeadm writes super-admin.conf on the first one only). */
+    placement?: "first-control-plane" | "control-planes" | "all-nodes" | "none";
+}
+
+/** Key usages of every CA (kubeadm pkiutil.NewSelfSignedCACert). */
+export const CA_USAGES: Usage[] = ["digital_signature", "key_encipherment", "cert_signing"];
+/** Key usages of every leaf (kubeadm pkiutil.NewSignedCert); the extended usages come from the entry. */
+export const LEAF_KEY_USAGES: Usage[] = ["digital_signature", "key_encipherment"];
+
+export const CAS: CaEntry[] = [
+    { id: "ca", file: "etc/kubernetes/pki/ca", commonName: "kubernetes", keyConfig: "caKeyAlgorithm" },
+    {
+        id: "etcd-ca",
+        file: "etc/kubernetes/pki/etcd/ca",
+        commonName: "etcd-ca",
+        keyConfig: "etcdCaKeyAlgorithm",
+        feature: "stackedEtcd",
+    },
+    {
+        id: "front-proxy-ca",
+        file: "etc/kubernetes/pki/front-proxy-ca",
+        commonName: "front-proxy-ca",
+        keyConfig: "frontProxyCaKeyAlgorithm",
+        feature: "frontProxy",
+    },
+];
+
+/** The service-account signing key pair (kubeadm: certsphase.CreateServiceAccountKeyAndPublicKeyFiles). */
+export const SERVICE_ACCOUNT_KEY = {
+    id: "sa",
+    keyFile: "etc/kubernetes/pki/sa.key",
+    publicKeyFile: "etc/kubernetes/pki/sa.pub",
+} as const;
+
+// prettier-ignore
+export const LEAVES: LeafEntry[] = [
+    // --- certificates (kubeadm certlist.go) ---
+    { id: "apiserver",                ca: "ca",             scope: "control-plane", commonName: "kube-apiserver",                                              extendedUsages: ["server_auth"],                sans: "apiserver", file: "etc/kubernetes/pki/apiserver" },
+    { id: "apiserver-kubelet-client", ca: "ca",             scope: "control-plane", commonName: "kube-apiserver-kubelet-client", organization: "kubeadm:cluster-admins", extendedUsages: ["client_auth"],           file: "etc/kubernetes/pki/apiserver-kubelet-client" },
+    { id: "apiserver-etcd-client",    ca: "etcd-ca",        scope: "control-plane", commonName: "kube-apiserver-etcd-client",                                  extendedUsages: ["client_auth"],                file: "etc/kubernetes/pki/apiserver-etcd-client", feature: "stackedEtcd" },
+    { id: "front-proxy-client",       ca: "front-proxy-ca", scope: "control-plane", commonName: "front-proxy-client",                                          extendedUsages: ["client_auth"],                file: "etc/kubernetes/pki/front-proxy-client", feature: "frontProxy" },
+    { id: "etcd-server",              ca: "etcd-ca",        scope: "etcd-member",   commonName: "{node}",                                                      extendedUsages: ["server_auth", "client_auth"], sans: "etcd", file: "etc/kubernetes/pki/etcd/server", feature: "stackedEtcd" },
+    { id: "etcd-peer",                ca: "etcd-ca",        scope: "etcd-member",   commonName: "{node}",                                                      extendedUsages: ["server_auth", "client_auth"], sans: "etcd", file: "etc/kubernetes/pki/etcd/peer", feature: "stackedEtcd" },
+    { id: "etcd-healthcheck-client",  ca: "etcd-ca",        scope: "etcd-member",   commonName: "kube-etcd-healthcheck-client",                                extendedUsages: ["client_auth"],                file: "etc/kubernetes/pki/etcd/healthcheck-client", feature: "stackedEtcd" },
+    { id: "kubelet-serving",          ca: "ca",             scope: "node",          commonName: "system:node:{node}", organization: "system:nodes",             extendedUsages: ["server_auth"], sans: "kubelet-serving", file: "var/lib/kubelet/pki/kubelet", feature: "kubeletServing" },
+    // --- kubeconfigs (kubeadm phases/kubeconfig), client certs signed by `ca` ---
+    { id: "admin.conf",               ca: "ca",             scope: "cluster",       commonName: "kubernetes-admin",       organization: "kubeadm:cluster-admins", extendedUsages: ["client_auth"], kubeconfig: "etc/kubernetes/admin.conf", server: "endpoint", placement: "control-planes" },
+    { id: "super-admin.conf",         ca: "ca",             scope: "cluster",       commonName: "kubernetes-super-admin", organization: "system:masters",         extendedUsages: ["client_auth"], kubeconfig: "etc/kubernetes/super-admin.conf", server: "endpoint", placement: "first-control-plane", feature: "superAdmin" },
+    { id: "controller-manager.conf",  ca: "ca",             scope: "control-plane", commonName: "system:kube-controller-manager",                               extendedUsages: ["client_auth"], kubeconfig: "etc/kubernetes/controller-manager.conf", server: "local" },
+    { id: "scheduler.conf",           ca: "ca",             scope: "control-plane", commonName: "system:kube-scheduler",                                        extendedUsages: ["client_auth"], kubeconfig: "etc/kubernetes/scheduler.conf", server: "local" },
+    { id: "kubelet.conf",             ca: "ca",             scope: "node",          commonName: "system:node:{node}",     organization: "system:nodes",         extendedUsages: ["client_auth"], kubeconfig: "etc/kubernetes/kubelet.conf", server: "endpoint" },
+    { id: "kube-proxy.conf",          ca: "ca",             scope: "cluster",       commonName: "system:kube-proxy",                                            extendedUsages: ["client_auth"], kubeconfig: "etc/kubernetes/kube-proxy.conf", server: "endpoint", placement: "all-nodes", feature: "kubeProxy" },
+    { id: "user",                     ca: "ca",             scope: "user",          commonName: "{user}",                 organization: "{group}",              extendedUsages: ["client_auth"], server: "endpoint", placement: "none" },
+];
+
+/** kubeadm's default validity periods (constants.CACertificateValidityPeriod / CertificateValidityPeriod). */
+export const DEFAULT_CA_VALIDITY_HOURS = 87600;
+export const DEFAULT_LEAF_VALIDITY_HOURS = 8760;
+/** cert-manager style renewal windows: leaves renew 30 days, CAs one year before they expire. */
+export const DEFAULT_LEAF_RENEW_BEFORE_HOURS = 720;
+export const DEFAULT_CA_RENEW_BEFORE_HOURS = 8760;
+
+/** kubeadm v1beta4 `encryptionAlgorithm` names. */
+export const KEY_ALGORITHMS = ["RSA-2048", "RSA-3072", "RSA-4096", "ECDSA-P256", "ECDSA-P384"] as const;
+export type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number];
+export const DEFAULT_KEY_ALGORITHM: KeyAlgorithm = "RSA-2048";
+
+export function caEntry(id: CaId): CaEntry {
+    const entry = CAS.find((c) => c.id === id);
+    if (!entry) throw new Error(`unknown CA ${id}`);
+    return entry;
+}

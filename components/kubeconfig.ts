@@ -1,0 +1,32 @@
+import { stringify } from "yaml";
+
+export interface KubeconfigParams {
+    clusterName: string;
+    server: string;
+    /** PEM bundle of every CA the client trusts for the server. */
+    caPem: string;
+    userName: string;
+    certPem: string;
+    keyPem: string;
+}
+
+const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
+
+/** Renders a kubeconfig the way kubeadm writes it (kubeconfigutil.CreateWithCerts). */
+export function renderKubeconfig(p: KubeconfigParams): string {
+    const context = `${p.userName}@${p.clusterName}`;
+    return stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [{ name: p.clusterName, cluster: { "certificate-authority-data": b64(p.caPem), server: p.server } }],
+        contexts: [{ name: context, context: { cluster: p.clusterName, user: p.userName } }],
+        "current-context": context,
+        preferences: {},
+        users: [{ name: p.userName, user: { "client-certificate-data": b64(p.certPem), "client-key-data": b64(p.keyPem) } }],
+    });
+}
+
+/** `https://host:port`, with IPv6 hosts bracketed. */
+export function serverUrl(host: string, port: number): string {
+    return `https://${host.includes(":") ? `[${host}]` : host}:${port}`;
+}

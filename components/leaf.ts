@@ -1,0 +1,64 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import { LEAF_KEY_USAGES } from "./catalog";
+import { privateKeyArgs } from "./keys";
+
+export interface LeafCertificateArgs {
+    caCertPem: pulumi.Input<string>;
+    caKeyPem: pulumi.Input<string>;
+    keyAlgorithm: string;
+    commonName: string;
+    organization?: string;
+    dnsNames?: string[];
+    ipAddresses?: string[];
+    /** Extended key usages in tls provider vocabulary (server_auth, client_auth). */
+    extendedUsages: string[];
+    validityHours: number;
+    renewBeforeHours: number;
+    /** Changing this value replaces the key, CSR and certificate together (rotation hook). */
+    rotationToken?: pulumi.Input<string>;
+}
+
+/** A leaf: private key + CSR + certificate signed by a CA, with kubeadm's key usages. */
+export class LeafCertificate extends pulumi.ComponentResource {
+    public readonly certPem: pulumi.Output<string>;
+    /** The private key, always a Pulumi secret. */
+    public readonly keyPem: pulumi.Output<string>;
+    public readonly notBefore: pulumi.Output<string>;
+    public readonly notAfter: pulumi.Output<string>;
+
+    constructor(name: string, args: LeafCertificateArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("kube-pki:index:LeafCertificate", name, {}, opts);
+        const key = new tls.PrivateKey(`${name}-key`, privateKeyArgs(args.keyAlgorithm), {
+            parent: this,
+            replacementTrigger: args.rotationToken,
+        });
+        const csr = new tls.CertRequest(
+            `${name}-csr`,
+            {
+                privateKeyPem: key.privateKeyPem,
+                subject: { commonName: args.commonName, organization: args.organization },
+                dnsNames: args.dnsNames,
+                ipAddresses: args.ipAddresses,
+            },
+            { parent: this },
+        );
+        const cert = new tls.LocallySignedCert(
+            `${name}-cert`,
+            {
+                certRequestPem: csr.certRequestPem,
+                caCertPem: args.caCertPem,
+                caPrivateKeyPem: args.caKeyPem,
+                validityPeriodHours: args.validityHours,
+                earlyRenewalHours: args.renewBeforeHours,
+                allowedUses: [...LEAF_KEY_USAGES, ...args.extendedUsages],
+            },
+            { parent: this },
+        );
+        this.certPem = cert.certPem;
+        this.keyPem = pulumi.secret(key.privateKeyPem);
+        this.notBefore = cert.validityStartTime;
+        this.notAfter = cert.validityEndTime;
+        this.registerOutputs({ certPem: this.certPem, keyPem: this.keyPem, notAfter: this.notAfter });
+    }
+}
