@@ -169,6 +169,7 @@ export class ClusterPki extends pulumi.ComponentResource {
                 const key = suffix ? `${entry.id}/${suffix}` : entry.id;
                 const id = identityOf(entry, cfg, target.node, target.user);
                 const validityHours = target.user?.validityHours ?? cfg.validityHours.leaf;
+                const renewBeforeHours = target.user?.renewBeforeHours ?? cfg.renewBeforeHours.leaf;
                 const leaf = new LeafCertificate(
                     `${name}-${entry.id}${suffix ? `-${suffix}` : ""}`,
                     {
@@ -181,7 +182,7 @@ export class ClusterPki extends pulumi.ComponentResource {
                         ipAddresses: id.ipAddresses,
                         extendedUsages: entry.extendedUsages,
                         validityHours,
-                        renewBeforeHours: cfg.renewBeforeHours.leaf,
+                        renewBeforeHours,
                     },
                     { parent: this },
                 );
@@ -221,7 +222,7 @@ export class ClusterPki extends pulumi.ComponentResource {
                         extendedUsages: entry.extendedUsages,
                         keyAlgorithm: cfg.keys.leaf,
                         validityHours,
-                        renewBeforeHours: cfg.renewBeforeHours.leaf,
+                        renewBeforeHours,
                         notBefore,
                         notAfter,
                     })),

@@ -98,6 +98,7 @@ export interface ResolvedUser {
     name: string;
     group?: string;
     validityHours: number;
+    renewBeforeHours: number;
 }
 
 export interface ResolvedConfig {
@@ -441,10 +442,9 @@ export function validateClusterPkiArgs(args: ClusterPkiArgs, context = "ClusterP
         if (validity > validityHours.ca) {
             add(`${field}.validity`, `${validity}h is longer than caValidity (${validityHours.ca}h)`);
         }
-        if (u.validity !== undefined && renewBeforeHours.leaf >= validity) {
-            add(`${field}.validity`, `${validity}h must be longer than leafRenewBefore (${renewBeforeHours.leaf}h)`);
-        }
-        return { name: u.name, group: u.group, validityHours: validity };
+        // A short-lived user cert renews in the last third of its life when leafRenewBefore would not fit.
+        const renewBefore = Math.min(renewBeforeHours.leaf, Math.floor(validity / 3));
+        return { name: u.name, group: u.group, validityHours: validity, renewBeforeHours: renewBefore };
     });
 
     if (problems.length > 0) throw new ConfigError(context, problems);
