@@ -48,6 +48,12 @@ export interface InventoryEntry {
     notAfter: string;
 }
 
+/** RFC3339 at whole seconds: X.509 times have no fractions, the provider's validity times do. */
+function toSeconds(time: string): string {
+    const ms = Date.parse(time);
+    return Number.isNaN(ms) ? time : new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
+}
+
 interface Target {
     node?: ResolvedNode;
     user?: ResolvedUser;
@@ -119,8 +125,8 @@ export class ClusterPki extends pulumi.ComponentResource {
                     keyAlgorithm: cfg.keys[entry.id],
                     validityHours: cfg.validityHours.ca,
                     renewBeforeHours: cfg.renewBeforeHours.ca,
-                    notBefore,
-                    notAfter,
+                    notBefore: toSeconds(notBefore),
+                    notAfter: toSeconds(notAfter),
                 })),
             );
         }
@@ -223,8 +229,8 @@ export class ClusterPki extends pulumi.ComponentResource {
                         keyAlgorithm: cfg.keys.leaf,
                         validityHours,
                         renewBeforeHours,
-                        notBefore,
-                        notAfter,
+                        notBefore: toSeconds(notBefore),
+                        notAfter: toSeconds(notAfter),
                     })),
                 );
             }
