@@ -11,6 +11,7 @@ import { identityOf } from "./identity";
 import { privateKeyArgs } from "./keys";
 import { renderKubeconfig, serverUrl } from "./kubeconfig";
 import { LeafCertificate } from "./leaf";
+import { CaRotationState, explainTokenChange, nextRenewal, renewalEpoch, rotationToken, trustedGenerations } from "./rotation";
 
 /** One file of a node's tree. Sinks consume these maps; they never look inside. */
 export interface NodeFile {
@@ -38,6 +39,9 @@ export interface InventoryEntry {
     /** The issuing CA's id (`ca`, `etcd-ca`, `front-proxy-ca`); for CAs, their own id. */
     issuer: string;
     isCa: boolean;
+    /** CAs: the generation (0 = the first), and whether it is the one signing leaves. */
+    generation?: number;
+    active?: boolean;
     dnsNames: string[];
     ipAddresses: string[];
     extendedUsages: string[];
@@ -77,6 +81,14 @@ export class ClusterPki extends pulumi.ComponentResource {
     public readonly leaves: Record<string, LeafCertificate> = {};
     /** Every certificate with its identity and validity. */
     public readonly inventory: pulumi.Output<InventoryEntry[]>;
+    /** CA / SA-key rotation phase and active generation, per CA (read back by the next run). */
+    public readonly rotationState: Record<string, CaRotationState>;
+    /** Each leaf's rotation token (the key's replacementTrigger), read back by the next run to explain changes. */
+    public readonly rotationTokens: Record<string, string> = {};
+    /** When the next clock-driven renewal happens, and which certificates it replaces. */
+    public readonly nextRotation: { at: string; certificates: string[] };
+    /** The rotation summary logged by this run (what rotates and why, CA phases, next renewal). */
+    public readonly rotationSummaryText: string;
 
     constructor(name: string, args: ClusterPkiArgs, opts?: pulumi.ComponentResourceOptions) {
         // Validate first: bad config throws here, before anything is registered.
@@ -93,51 +105,80 @@ export class ClusterPki extends pulumi.ComponentResource {
             }
         };
 
-        // --- CAs ---
+        // --- CAs: every trusted generation exists; the active one (first) signs; bundles hold them all ---
+        const generationName = (id: string, gen: number) => `${name}-${id}${gen === 0 ? "" : `-g${gen}`}`;
+        const bundle = (pems: pulumi.Output<string>[]) =>
+            pulumi.all(pems).apply((list) => list.map((p) => p.trim() + "\n").join(""));
         for (const entry of CAS) {
             if (entry.feature && !cfg.features[entry.feature]) continue;
-            const ca = new CertificateAuthority(
-                `${name}-${entry.id}`,
-                {
-                    commonName: entry.commonName,
-                    keyAlgorithm: cfg.keys[entry.id],
-                    validityHours: cfg.validityHours.ca,
-                    renewBeforeHours: cfg.renewBeforeHours.ca,
-                },
-                { parent: this },
+            const generations = trustedGenerations(cfg.caStates[entry.id]);
+            const cas = generations.map(
+                (gen) =>
+                    new CertificateAuthority(
+                        generationName(entry.id, gen),
+                        {
+                            commonName: entry.commonName,
+                            keyAlgorithm: cfg.keys[entry.id],
+                            validityHours: cfg.validityHours.ca,
+                            renewBeforeHours: cfg.renewBeforeHours.ca,
+                        },
+                        { parent: this },
+                    ),
             );
+            const ca = cas[0];
             this.cas[entry.id] = ca;
             this.caCertificates[entry.id] = ca.certPem;
-            this.trustBundles[entry.id] = ca.certPem;
-            // Every node trusts the cluster CA (kubelet client CA); control planes hold all CA pairs (kubeadm join --control-plane).
+            this.trustBundles[entry.id] = cas.length === 1 ? ca.certPem : bundle(cas.map((c) => c.certPem));
+            // Every node trusts the cluster CA (kubelet client CA); control planes hold all CA pairs (kubeadm join
+            // --control-plane). ca.crt is the bundle, active CA first: kubeadm pairs its first cert with ca.key.
             put(entry.id === "ca" ? allNodes : cfg.controlPlanes, `${entry.file}.crt`, this.trustBundles[entry.id], false);
             put(cfg.controlPlanes, `${entry.file}.key`, ca.keyPem, true);
-            inventory.push(
-                pulumi.all([ca.notBefore, ca.notAfter]).apply(([notBefore, notAfter]) => ({
-                    id: entry.id,
-                    file: `${entry.file}.crt`,
-                    commonName: entry.commonName,
-                    issuer: entry.id,
-                    isCa: true,
-                    dnsNames: [],
-                    ipAddresses: [],
-                    extendedUsages: [],
-                    keyAlgorithm: cfg.keys[entry.id],
-                    validityHours: cfg.validityHours.ca,
-                    renewBeforeHours: cfg.renewBeforeHours.ca,
-                    notBefore: toSeconds(notBefore),
-                    notAfter: toSeconds(notAfter),
-                })),
-            );
+            cas.forEach((c, i) => {
+                inventory.push(
+                    pulumi.all([c.notBefore, c.notAfter]).apply(([notBefore, notAfter]) => ({
+                        id: entry.id,
+                        file: `${entry.file}.crt`,
+                        commonName: entry.commonName,
+                        issuer: entry.id,
+                        isCa: true,
+                        generation: generations[i],
+                        active: i === 0,
+                        dnsNames: [],
+                        ipAddresses: [],
+                        extendedUsages: [],
+                        keyAlgorithm: cfg.keys[entry.id],
+                        validityHours: cfg.validityHours.ca,
+                        renewBeforeHours: cfg.renewBeforeHours.ca,
+                        notBefore: toSeconds(notBefore),
+                        notAfter: toSeconds(notAfter),
+                    })),
+                );
+                // CAs are never replaced by the clock: inside their window the operator is told to rotate.
+                c.notAfter.apply((notAfter) => {
+                    const renewAt = Date.parse(notAfter) - cfg.renewBeforeHours.ca * 3_600_000;
+                    if (!Number.isNaN(renewAt) && cfg.nowMs >= renewAt && cfg.caStates[entry.id].phase === "none") {
+                        pulumi.log.warn(
+                            `${entry.id} (generation ${generations[i]}) expires ${notAfter}: inside its renewal window; ` +
+                                `rotate it with caRotation.${entry.id}: stage → promote → distrust`,
+                            this,
+                        );
+                    }
+                });
+            });
         }
 
-        // --- service-account signing key (no certificate) ---
-        const sa = new tls.PrivateKey(`${name}-${SERVICE_ACCOUNT_KEY.id}`, privateKeyArgs(cfg.keys.sa), { parent: this });
-        this.serviceAccountPublicKey = sa.publicKeyPem;
-        put(cfg.controlPlanes, SERVICE_ACCOUNT_KEY.keyFile, pulumi.secret(sa.privateKeyPem), true);
-        put(cfg.controlPlanes, SERVICE_ACCOUNT_KEY.publicKeyFile, sa.publicKeyPem, false);
+        // --- service-account signing key (no certificate): same phases; sa.pub holds every trusted public key ---
+        const saGenerations = trustedGenerations(cfg.caStates.sa);
+        const saKeys = saGenerations.map(
+            (gen) => new tls.PrivateKey(generationName(SERVICE_ACCOUNT_KEY.id, gen), privateKeyArgs(cfg.keys.sa), { parent: this }),
+        );
+        this.serviceAccountPublicKey = saKeys.length === 1 ? saKeys[0].publicKeyPem : bundle(saKeys.map((k) => k.publicKeyPem));
+        put(cfg.controlPlanes, SERVICE_ACCOUNT_KEY.keyFile, pulumi.secret(saKeys[0].privateKeyPem), true);
+        put(cfg.controlPlanes, SERVICE_ACCOUNT_KEY.publicKeyFile, this.serviceAccountPublicKey, false);
 
         // --- leaves and kubeconfigs ---
+        const rotating: string[] = [];
+        const nextDue: { key: string; at: number }[] = [];
         const targets = (entry: LeafEntry): Target[] => {
             switch (entry.scope) {
                 case "cluster":
@@ -176,6 +217,23 @@ export class ClusterPki extends pulumi.ComponentResource {
                 const id = identityOf(entry, cfg, target.node, target.user);
                 const validityHours = target.user?.validityHours ?? cfg.validityHours.leaf;
                 const renewBeforeHours = target.user?.renewBeforeHours ?? cfg.renewBeforeHours.leaf;
+                // Rotation: the clock's epoch plus the manual generations that select this cert.
+                const selectors = [
+                    entry.id,
+                    ...(suffix ? [key] : []),
+                    ...(target.node ? [`node:${target.node.name}`] : []),
+                    "group:all",
+                    `group:${entry.ca}`,
+                    `group:${entry.scope}`,
+                    entry.file ? "group:certificates" : "group:kubeconfigs",
+                ];
+                const generations = Object.fromEntries(selectors.filter((sel) => cfg.rotate[sel]).map((sel) => [sel, cfg.rotate[sel]]));
+                const epoch = renewalEpoch(cfg.nowMs, validityHours, renewBeforeHours);
+                const token = rotationToken(epoch, generations);
+                this.rotationTokens[key] = token;
+                const why = explainTokenChange(cfg.previousTokens[key], token);
+                if (why) rotating.push(`${key}: ${why}`);
+                nextDue.push({ key, at: nextRenewal(epoch, validityHours, renewBeforeHours).getTime() });
                 const leaf = new LeafCertificate(
                     `${name}-${entry.id}${suffix ? `-${suffix}` : ""}`,
                     {
@@ -189,6 +247,7 @@ export class ClusterPki extends pulumi.ComponentResource {
                         extendedUsages: entry.extendedUsages,
                         validityHours,
                         renewBeforeHours,
+                        rotationToken: token,
                     },
                     { parent: this },
                 );
@@ -236,6 +295,14 @@ export class ClusterPki extends pulumi.ComponentResource {
             }
         }
         this.inventory = pulumi.all(inventory);
+        this.rotationState = cfg.caStates;
+        const soonest = Math.min(...nextDue.map((d) => d.at));
+        this.nextRotation = {
+            at: new Date(soonest).toISOString(),
+            certificates: nextDue.filter((d) => d.at === soonest).map((d) => d.key),
+        };
+        this.rotationSummaryText = this.rotationSummary(args.previous?.rotationState ?? {}, rotating);
+        pulumi.log.info(this.rotationSummaryText, this);
 
         this.registerOutputs({
             caCertificates: this.caCertificates,
@@ -244,6 +311,40 @@ export class ClusterPki extends pulumi.ComponentResource {
             kubeconfigs: this.kubeconfigs,
             nodeFiles: this.nodeFiles,
             inventory: this.inventory,
+            rotationState: this.rotationState,
+            rotationTokens: this.rotationTokens,
+            nextRotation: this.nextRotation,
         });
+    }
+
+    /** The human summary a preview prints: what rotates and why, CA phases, and what is due next. */
+    private rotationSummary(previous: Record<string, CaRotationState>, rotating: string[]): string {
+        const cfg = this.config;
+        const lines = [`kube-pki rotation (clock ${new Date(cfg.nowMs).toISOString()}):`];
+        if (Object.keys(cfg.previousTokens).length === 0) {
+            lines.push(`  first run: ${Object.keys(this.rotationTokens).length} leaf certificates`);
+        } else if (rotating.length === 0) {
+            lines.push("  no leaf certificate rotates");
+        } else {
+            lines.push(`  ${rotating.length} leaf certificate(s) rotate (key, CSR, cert, kubeconfig and sinks are replaced):`);
+            for (const r of rotating) lines.push(`    - ${r}`);
+        }
+        for (const [ca, state] of Object.entries(cfg.caStates)) {
+            const prev = previous[ca] ?? { phase: "none", generation: 0 };
+            const gens = trustedGenerations(state).join(", ");
+            if (prev.phase !== state.phase || prev.generation !== state.generation) {
+                const what = {
+                    none: state.phase === prev.phase ? "" : prev.phase === "stage" ? "staged CA dropped" : "rotation finished",
+                    stage: `new generation ${state.generation + 1} created and trusted; leaves still signed by generation ${state.generation}`,
+                    promote: `leaves re-signed by generation ${state.generation}; generation ${state.generation - 1} still trusted`,
+                    distrust: `generation ${state.generation - 1} removed from every trust bundle and destroyed`,
+                }[state.phase];
+                lines.push(`  ${ca}: ${prev.phase} → ${state.phase}: ${what} (trusted: ${gens})`);
+            } else if (state.phase !== "none") {
+                lines.push(`  ${ca}: phase ${state.phase} (trusted generations ${gens})`);
+            }
+        }
+        lines.push(`  next renewal: ${this.nextRotation.at} (${this.nextRotation.certificates.slice(0, 5).join(", ")}${this.nextRotation.certificates.length > 5 ? `, +${this.nextRotation.certificates.length - 5} more` : ""})`);
+        return lines.join("\n");
     }
 }

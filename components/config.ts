@@ -16,8 +16,11 @@ import {
     Feature,
     KEY_ALGORITHMS,
     KeyAlgorithm,
+    LEAVES,
+    Scope,
 } from "./catalog";
 import { serverUrl } from "./kubeconfig";
+import { CA_PHASES, CaPhase, CaRotationState, nextCaState, RotatableCa, ROTATABLE_CAS } from "./rotation";
 
 export interface ControlPlaneNode {
     /** Node name (DNS-1123 subdomain), as kubeadm's `nodeRegistration.name`. */
@@ -84,6 +87,21 @@ export interface ClusterPkiArgs {
     superAdmin?: boolean;
     /** front-proxy CA and client (API aggregation); default true. */
     frontProxy?: boolean;
+    /** The clock for renewal decisions, RFC3339 (preview "what rotates on date D"); default: now. */
+    now?: string;
+    /**
+     * Manual rotation: generation numbers; raising one replaces exactly the certs it selects. Selectors:
+     * a cert id (`apiserver`), a cert (`apiserver/cp-1`, `user/alice`), a node (`node:worker-1`) or a group
+     * (`group:all`, `group:<ca id>`, `group:<scope>`, `group:kubeconfigs`).
+     */
+    rotate?: Record<string, number>;
+    /** CA and SA-key rotation phase per CA (`ca`, `etcd-ca`, `front-proxy-ca`, `sa`): stage, promote, distrust. */
+    caRotation?: Record<string, string>;
+    /** What the previous run recorded (the stack's own outputs), to check phase changes and explain rotations. */
+    previous?: {
+        rotationState?: Record<string, CaRotationState>;
+        rotationTokens?: Record<string, string>;
+    };
 }
 
 export interface ResolvedNode {
@@ -102,6 +120,12 @@ export interface ResolvedUser {
 }
 
 export interface ResolvedConfig {
+    /** The clock, ms since the epoch. */
+    nowMs: number;
+    rotate: Record<string, number>;
+    /** Rotation state of each CA and the SA key for this run. */
+    caStates: Record<RotatableCa, CaRotationState>;
+    previousTokens: Record<string, string>;
     clusterName: string;
     clusterDomain: string;
     serviceCidr: string;
@@ -202,7 +226,27 @@ const schema = z.strictObject({
     kubeProxy: z.boolean().optional(),
     superAdmin: z.boolean().optional(),
     frontProxy: z.boolean().optional(),
+    now: z.string().optional(),
+    rotate: z.record(z.string(), z.number().int().nonnegative()).optional(),
+    caRotation: z.record(z.string(), z.string()).optional(),
+    previous: z
+        .object({
+            rotationState: z
+                .record(z.string(), z.object({ phase: z.enum(["none", ...CA_PHASES]), generation: z.number().int().nonnegative() }))
+                .optional(),
+            rotationTokens: z.record(z.string(), z.string()).optional(),
+        })
+        .optional(),
 });
+
+/** Rotation groups (`group:<name>`), derived from the catalog: every CA id and scope, plus these. */
+export const ROTATION_GROUPS: string[] = [
+    "all",
+    "kubeconfigs",
+    "certificates",
+    ...new Set(LEAVES.map((l) => l.ca)),
+    ...new Set<Scope>(LEAVES.map((l) => l.scope)),
+];
 
 function fieldPath(path: PropertyKey[]): string {
     return path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join("");
@@ -447,9 +491,61 @@ export function validateClusterPkiArgs(args: ClusterPkiArgs, context = "ClusterP
         return { name: u.name, group: u.group, validityHours: validity, renewBeforeHours: renewBefore };
     });
 
+    // --- rotation ---
+    let nowMs = Date.now();
+    if (a.now !== undefined) {
+        nowMs = Date.parse(a.now);
+        if (!/^\d{4}-\d{2}-\d{2}T/.test(a.now) || Number.isNaN(nowMs)) {
+            add("now", `"${a.now}" is not an RFC3339 time (e.g. "2027-01-31T12:00:00Z")`);
+            nowMs = Date.now();
+        }
+    }
+    const nodeNames = new Set([...controlPlanes, ...workers].map((n) => n.name));
+    const leafIds = new Set(LEAVES.map((l) => l.id));
+    for (const selector of Object.keys(a.rotate ?? {})) {
+        const field = `rotate["${selector}"]`;
+        if (selector.startsWith("node:")) {
+            if (!nodeNames.has(selector.slice(5))) add(field, `"${selector.slice(5)}" is not a node`);
+        } else if (selector.startsWith("group:")) {
+            if (!ROTATION_GROUPS.includes(selector.slice(6))) add(field, `unknown group (one of ${ROTATION_GROUPS.join(", ")})`);
+        } else {
+            const [id, target, extra] = selector.split("/");
+            if (ROTATABLE_CAS.includes(id as RotatableCa)) add(field, `CAs and the SA key rotate through caRotation phases, not generations`);
+            else if (!leafIds.has(id) || extra !== undefined) add(field, `unknown certificate (a catalog id such as "apiserver", optionally "/<node or user>")`);
+            else if (target !== undefined && !nodeNames.has(target) && !userNames.has(target)) add(field, `"${target}" is not a node or user`);
+        }
+    }
+    const previousState = a.previous?.rotationState ?? {};
+    const caStates = {} as Record<RotatableCa, CaRotationState>;
+    for (const key of Object.keys(a.caRotation ?? {})) {
+        if (!ROTATABLE_CAS.includes(key as RotatableCa)) add(`caRotation.${key}`, `unknown CA (one of ${ROTATABLE_CAS.join(", ")})`);
+    }
+    for (const ca of ROTATABLE_CAS) {
+        const requested = (a.caRotation ?? {})[ca] ?? "none";
+        const prev = previousState[ca] ?? { phase: "none", generation: 0 };
+        if (requested !== "none" && !CA_PHASES.includes(requested as CaPhase)) {
+            add(`caRotation.${ca}`, `"${requested}" is not a phase (stage, promote, distrust; one \`pulumi up\` each)`);
+            caStates[ca] = prev;
+            continue;
+        }
+        const disabled = (ca === "etcd-ca" && externalEtcd) || (ca === "front-proxy-ca" && a.frontProxy === false);
+        if (disabled && requested !== "none") add(`caRotation.${ca}`, `${ca} is not part of this cluster`);
+        const next = nextCaState(prev, requested as "none" | CaPhase);
+        if (typeof next === "string") {
+            add(`caRotation.${ca}`, `"${requested}" refused (previous phase "${prev.phase}", generation ${prev.generation}): ${next}`);
+            caStates[ca] = prev;
+        } else {
+            caStates[ca] = next;
+        }
+    }
+
     if (problems.length > 0) throw new ConfigError(context, problems);
 
     return {
+        nowMs,
+        rotate: a.rotate ?? {},
+        caStates,
+        previousTokens: a.previous?.rotationTokens ?? {},
         clusterName,
         clusterDomain,
         serviceCidr,

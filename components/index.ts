@@ -8,3 +8,4 @@ export * from "./ca";
 export * from "./leaf";
 export * from "./cluster-pki";
 export * from "./stack-config";
+export * from "./rotation";

@@ -5,11 +5,12 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterPkiArgs, ConfigError } from "./config";
+import { CaRotationState } from "./rotation";
 
 type Kind = "string" | "boolean" | "number" | "object";
 
 /** Every config key the program reads, with how it is parsed. */
-export const STACK_CONFIG_KEYS: Record<keyof ClusterPkiArgs, Kind> = {
+export const STACK_CONFIG_KEYS: Record<Exclude<keyof ClusterPkiArgs, "previous">, Kind> = {
     clusterName: "string",
     clusterDomain: "string",
     serviceCidr: "string",
@@ -35,6 +36,9 @@ export const STACK_CONFIG_KEYS: Record<keyof ClusterPkiArgs, Kind> = {
     kubeProxy: "boolean",
     superAdmin: "boolean",
     frontProxy: "boolean",
+    now: "string",
+    rotate: "object",
+    caRotation: "object",
 };
 
 /**
@@ -66,4 +70,20 @@ export function readClusterPkiArgs(config: pulumi.Config, extraKeys: string[] = 
     }
     if (problems.length > 0) throw new ConfigError("stack config", problems);
     return args as unknown as ClusterPkiArgs;
+}
+
+/**
+ * Reads what the previous run of this stack exported (rotation state and tokens) through a StackReference to
+ * the stack itself. On the first run there is nothing to read.
+ */
+export async function readPreviousRun(): Promise<ClusterPkiArgs["previous"]> {
+    const self = new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`);
+    const [state, tokens] = await Promise.all([
+        self.getOutputDetails("rotationState"),
+        self.getOutputDetails("rotationTokens"),
+    ]);
+    return {
+        rotationState: (state.value ?? state.secretValue) as Record<string, CaRotationState> | undefined,
+        rotationTokens: (tokens.value ?? tokens.secretValue) as Record<string, string> | undefined,
+    };
 }
