@@ -14,7 +14,7 @@ export const DEMO_PASSPHRASE = "kube-pki-demo-passphrase";
 /** Puts the tool cache (scripts/tools.sh path) on PATH when the tools were built; returns the pulumi binary or undefined. */
 export function findPulumi(): string | undefined {
     try {
-        const extra = execFileSync("bash", [path.join(PROJECT_DIR, "scripts/tools.sh"), "path", "--existing"], {
+        const extra = execFileSync("bash", [path.join(PROJECT_DIR, "scripts/tools.sh"), "path", "pulumi", "pulumi-resource-tls"], {
             encoding: "utf8",
             stdio: ["ignore", "pipe", "ignore"],
         }).trim();
