@@ -1,21 +1,45 @@
 /**
- * The kube-pki Pulumi program: reads the stack config, declares the cluster PKI and exports it.
+ * The kube-pki Pulumi program. `kube-pki:role` picks what a stack is:
+ *  - "cluster" (default): one cluster's PKI; self-contained, or under a root stack named by `kube-pki:rootStack`;
+ *  - "root": the shared root CA and one intermediate per cluster listed in `kube-pki:clusters`.
  * Library users import `./components` instead (see README).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterPki, readClusterPkiArgs, readPreviousRun } from "./components";
+import { ClusterPki, ConfigError, readClusterPkiArgs, readPreviousRun, readRootStack, RootPki } from "./components";
 
-export = async () => {
-    const config = new pulumi.Config();
-    const args = readClusterPkiArgs(config);
+const PROGRAM_KEYS = ["role", "rootStack", "rootCa", "clusters"];
+
+async function rootStack(config: pulumi.Config) {
+    const root = new RootPki("root", {
+        ...(config.getObject<object>("rootCa") ?? {}),
+        clusters: config.requireObject("clusters"),
+    });
+    return {
+        role: "root",
+        rootCertificate: root.rootCertificate,
+        /** cluster → CA id → [{generation, certPem, keyPem (secret)}] */
+        intermediates: root.intermediates,
+    };
+}
+
+async function clusterStack(config: pulumi.Config) {
+    const args = readClusterPkiArgs(config, PROGRAM_KEYS);
     // "What rotates on date D": KUBE_PKI_NOW overrides the clock for this run (e.g. a preview).
     if (process.env.KUBE_PKI_NOW) args.now = process.env.KUBE_PKI_NOW;
     // The stack's own previous outputs: CA rotation phases (to refuse illegal changes) and rotation tokens.
     args.previous = await readPreviousRun();
+    const rootStackName = config.get("rootStack");
+    let rootCertificate: string | undefined;
+    if (rootStackName) {
+        const root = await readRootStack(rootStackName, args.clusterName);
+        args.externalCas = root.externalCas;
+        rootCertificate = root.rootCertificate;
+    }
     const pki = new ClusterPki(args.clusterName ?? pulumi.getStack(), args);
-
     return {
+        role: "cluster",
         clusterName: pki.config.clusterName,
+        ...(rootCertificate ? { rootCertificate } : {}),
         caCertificates: pki.caCertificates,
         trustBundles: pki.trustBundles,
         serviceAccountPublicKey: pki.serviceAccountPublicKey,
@@ -28,4 +52,12 @@ export = async () => {
         rotationTokens: pki.rotationTokens,
         nextRotation: pki.nextRotation,
     };
+}
+
+export = async () => {
+    const config = new pulumi.Config();
+    const role = config.get("role") ?? "cluster";
+    if (role === "root") return rootStack(config);
+    if (role === "cluster") return clusterStack(config);
+    throw new ConfigError("stack config", [`kube-pki:role: "${role}" is not a role (use "cluster" or "root")`]);
 };

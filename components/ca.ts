@@ -12,6 +12,8 @@ export interface CertificateAuthorityArgs {
     /** When set, the CA is an intermediate signed by this parent instead of self-signed. */
     parentCertPem?: pulumi.Input<string>;
     parentKeyPem?: pulumi.Input<string>;
+    /** basicConstraints pathlen (≥ 1; the tls provider cannot emit pathlen 0). Default: none. */
+    maxPathLength?: number;
     /** Changing this value replaces the key and therefore the CA (rotation hook). */
     rotationToken?: pulumi.Input<string>;
 }
@@ -37,6 +39,7 @@ export class CertificateAuthority extends pulumi.ComponentResource {
             allowedUses: CA_USAGES,
             isCaCertificate: true,
             setSubjectKeyId: true,
+            ...(args.maxPathLength !== undefined ? { maxPathLength: args.maxPathLength } : {}),
         };
         const subject = { commonName: args.commonName };
         let cert: tls.SelfSignedCert | tls.LocallySignedCert;

@@ -2,6 +2,7 @@
  * ClusterPki: a whole cluster's PKI in kubeadm's layout and identities.
  * It walks the catalog tables (catalog.ts); it knows no certificate by name.
  */
+import { X509Certificate } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { CaId, CAS, LEAVES, LeafEntry, SERVICE_ACCOUNT_KEY } from "./catalog";
@@ -58,6 +59,33 @@ function toSeconds(time: string): string {
     return Number.isNaN(ms) ? time : new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
 }
 
+/** What the component needs of a CA: its certificate, key and validity. */
+export interface CaMaterial {
+    certPem: pulumi.Output<string>;
+    keyPem: pulumi.Output<string>;
+    notBefore: pulumi.Output<string>;
+    notAfter: pulumi.Output<string>;
+}
+
+/** A CA whose certificate and key come from elsewhere (a root stack's intermediate). */
+export interface ExternalCa {
+    generation: number;
+    certPem: pulumi.Input<string>;
+    /** Must be a Pulumi secret. */
+    keyPem: pulumi.Input<string>;
+}
+
+function externalCaMaterial(ca: ExternalCa): CaMaterial {
+    const certPem = pulumi.output(ca.certPem);
+    const parsed = certPem.apply((pem) => new X509Certificate(pem));
+    return {
+        certPem,
+        keyPem: pulumi.secret(ca.keyPem),
+        notBefore: parsed.apply((c) => new Date(c.validFrom).toISOString()),
+        notAfter: parsed.apply((c) => new Date(c.validTo).toISOString()),
+    };
+}
+
 interface Target {
     node?: ResolvedNode;
     user?: ResolvedUser;
@@ -66,7 +94,8 @@ interface Target {
 export class ClusterPki extends pulumi.ComponentResource {
     /** The validated config with defaults applied. */
     public readonly config: ResolvedConfig;
-    public readonly cas: Partial<Record<CaId, CertificateAuthority>> = {};
+    /** The active CA of each kind (local CertificateAuthority, or an intermediate from a root stack). */
+    public readonly cas: Partial<Record<CaId, CaMaterial>> = {};
     /** CA certificates (public), by CA id. */
     public readonly caCertificates: Record<string, pulumi.Output<string>> = {};
     /** Every CA certificate currently trusted, by CA id (one CA today; old + new while a CA rotation is staged). */
@@ -112,9 +141,11 @@ export class ClusterPki extends pulumi.ComponentResource {
         for (const entry of CAS) {
             if (entry.feature && !cfg.features[entry.feature]) continue;
             const generations = trustedGenerations(cfg.caStates[entry.id]);
-            const cas = generations.map(
-                (gen) =>
-                    new CertificateAuthority(
+            const external = args.externalCas?.[entry.id];
+            const cas: CaMaterial[] = generations.map((gen) =>
+                external
+                    ? externalCaMaterial(external.find((e) => e.generation === gen)!)
+                    : new CertificateAuthority(
                         generationName(entry.id, gen),
                         {
                             commonName: entry.commonName,

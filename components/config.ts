@@ -5,6 +5,7 @@
  * all at once, in one `ConfigError`.
  */
 import * as net from "node:net";
+import * as pulumi from "@pulumi/pulumi";
 import * as ipaddr from "ipaddr.js";
 import { z } from "zod";
 import {
@@ -20,7 +21,7 @@ import {
     Scope,
 } from "./catalog";
 import { serverUrl } from "./kubeconfig";
-import { CA_PHASES, CaPhase, CaRotationState, nextCaState, RotatableCa, ROTATABLE_CAS } from "./rotation";
+import { CA_PHASES, CaPhase, CaRotationState, nextCaState, RotatableCa, ROTATABLE_CAS, trustedGenerations } from "./rotation";
 
 export interface ControlPlaneNode {
     /** Node name (DNS-1123 subdomain), as kubeadm's `nodeRegistration.name`. */
@@ -97,6 +98,11 @@ export interface ClusterPkiArgs {
     rotate?: Record<string, number>;
     /** CA and SA-key rotation phase per CA (`ca`, `etcd-ca`, `front-proxy-ca`, `sa`): stage, promote, distrust. */
     caRotation?: Record<string, string>;
+    /**
+     * CAs provided from outside instead of created here, per CA id: e.g. a root stack's intermediates, one entry
+     * per generation (see caRotation). Keys must be Pulumi secrets.
+     */
+    externalCas?: Record<string, { generation: number; certPem: pulumi.Input<string>; keyPem: pulumi.Input<string> }[]>;
     /** What the previous run recorded (the stack's own outputs), to check phase changes and explain rotations. */
     previous?: {
         rotationState?: Record<string, CaRotationState>;
@@ -229,6 +235,7 @@ const schema = z.strictObject({
     now: z.string().optional(),
     rotate: z.record(z.string(), z.number().int().nonnegative()).optional(),
     caRotation: z.record(z.string(), z.string()).optional(),
+    externalCas: z.record(z.string(), z.array(z.object({ generation: z.number().int().nonnegative(), certPem: z.any(), keyPem: z.any() }))).optional(),
     previous: z
         .object({
             rotationState: z
@@ -536,6 +543,18 @@ export function validateClusterPkiArgs(args: ClusterPkiArgs, context = "ClusterP
             caStates[ca] = prev;
         } else {
             caStates[ca] = next;
+        }
+    }
+
+    for (const [id, list] of Object.entries(a.externalCas ?? {})) {
+        if (!["ca", "etcd-ca", "front-proxy-ca"].includes(id)) {
+            add(`externalCas.${id}`, "unknown CA (one of ca, etcd-ca, front-proxy-ca)");
+            continue;
+        }
+        for (const gen of trustedGenerations(caStates[id as RotatableCa])) {
+            if (!list.some((e) => e.generation === gen)) {
+                add(`externalCas.${id}`, `generation ${gen} is needed (rotation phase "${caStates[id as RotatableCa].phase}") but not provided; issue it in the root stack (clusters[].generations) and update the root stack first`);
+            }
         }
     }
 

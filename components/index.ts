@@ -9,3 +9,4 @@ export * from "./leaf";
 export * from "./cluster-pki";
 export * from "./stack-config";
 export * from "./rotation";
+export * from "./root-pki";

@@ -22,6 +22,8 @@ export interface ReportRow {
     node?: string;
     /** Extra users (inventory id `user`): the user name. */
     user?: string;
+    /** CAs from the inventory: the CA generation (several are listed while a CA rotation is staged). */
+    generation?: number;
     /** The file: a path in the node tree / cert dir, or the kubeconfig key. */
     file?: string;
     notAfter: Date;
@@ -159,7 +161,8 @@ export function sortRows(rows: ReportRow[]): ReportRow[] {
             Number(a.isCa) - Number(b.isCa) ||
             cmp(a.id ?? a.certificate, b.id ?? b.certificate) ||
             cmp(a.node ?? "", b.node ?? "") ||
-            cmp(a.user ?? "", b.user ?? ""),
+            cmp(a.user ?? "", b.user ?? "") ||
+            (a.generation ?? 0) - (b.generation ?? 0),
     );
 }
 
@@ -173,14 +176,18 @@ function parseTime(value: unknown, what: string): Date {
 
 /**
  * Rows from the ClusterPki `inventory` output. renewAt = notAfter − renewBeforeHours. Entries of per-node certs
- * are named `<id> (<node>)`, extra users `user (<name>)`. Throws on a malformed entry, naming it.
+ * are named `<id> (<node>)`, extra users `user (<name>)`, and a CA with several generations in the inventory (a
+ * staged rotation) `<id> (generation <n>)`. Throws on a malformed entry, naming it.
  */
 export function rowsFromInventory(inventory: InventoryEntry[], now: Date): ReportRow[] {
     if (!Array.isArray(inventory)) throw new Error("inventory: expected an array of certificates");
+    const caCount = new Map<string, number>();
+    for (const e of inventory) if (e?.isCa) caCount.set(e.id, (caCount.get(e.id) ?? 0) + 1);
     const rows = inventory.map((e, i) => {
         const where = `inventory[${i}]`;
         if (!e || typeof e !== "object" || typeof e.id !== "string" || !e.id) throw new Error(`${where}: missing id`);
-        const suffix = e.node ?? e.user;
+        const generation = typeof e.generation === "number" ? e.generation : undefined;
+        const suffix = e.node ?? e.user ?? (e.isCa && (caCount.get(e.id) ?? 0) > 1 ? `generation ${generation ?? 0}` : undefined);
         const notAfter = parseTime(e.notAfter, `${where} (${e.id}) notAfter`);
         const notBefore = e.notBefore === undefined ? undefined : parseTime(e.notBefore, `${where} (${e.id}) notBefore`);
         return makeRow(
@@ -189,12 +196,14 @@ export function rowsFromInventory(inventory: InventoryEntry[], now: Date): Repor
                 id: e.id,
                 ...(e.node ? { node: e.node } : {}),
                 ...(e.user ? { user: e.user } : {}),
+                ...(e.isCa && generation !== undefined ? { generation } : {}),
                 ...(e.file ? { file: e.file } : {}),
                 notAfter,
                 ...(notBefore ? { notBefore } : {}),
                 ca: e.issuer ?? (e.isCa ? e.id : ""),
-                // The stack holds every CA key: nothing is externally managed.
-                externallyManaged: false,
+                // The stack holds every CA key (an intermediate from a root stack included): not externally managed,
+                // unless a future inventory says so.
+                externallyManaged: (e as { externallyManaged?: unknown }).externallyManaged === true,
                 isCa: !!e.isCa,
             },
             now,
@@ -228,24 +237,27 @@ export const KUBEADM_CERTS: { name: string; ca: string; baseName?: string; kubec
     { name: "super-admin.conf", ca: "ca", kubeconfig: "super-admin.conf" },
 ];
 
-function readCertFile(file: string): X509Certificate {
+/** Every certificate of a PEM file, in order (kubeadm's TryLoadCertFromDisk uses the first). */
+function readCertFile(file: string): X509Certificate[] {
     let pem: string;
     try {
         pem = fs.readFileSync(file, "utf8");
     } catch (err) {
         throw new Error(`${file}: ${(err as Error).message}`);
     }
-    return firstCert(pem, file);
+    return pemCerts(pem, file);
 }
 
-function firstCert(pem: string, where: string): X509Certificate {
-    const block = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(pem);
-    if (!block) throw new Error(`${where}: no PEM certificate`);
-    try {
-        return new X509Certificate(block[0]);
-    } catch (err) {
-        throw new Error(`${where}: bad certificate: ${(err as Error).message}`);
-    }
+function pemCerts(pem: string, where: string): X509Certificate[] {
+    const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
+    if (!blocks) throw new Error(`${where}: no PEM certificate`);
+    return blocks.map((block, i) => {
+        try {
+            return new X509Certificate(block);
+        } catch (err) {
+            throw new Error(`${where}: bad certificate${blocks.length > 1 ? ` #${i + 1}` : ""}: ${(err as Error).message}`);
+        }
+    });
 }
 
 /** kubeconfigutil + renewal kubeConfigReadWriter.Read: current-context → its user → client-certificate-data. */
@@ -263,7 +275,7 @@ function readKubeconfigCert(file: string): X509Certificate {
     if (!user) throw new Error(`${file}: invalid kubeconfig: missing user ${JSON.stringify(ctx.user ?? "")}`);
     const data = user["client-certificate-data"];
     if (typeof data !== "string" || !data) throw new Error(`${file}: empty client certificate data`);
-    return firstCert(Buffer.from(data, "base64").toString("utf8"), `${file} client-certificate-data`);
+    return pemCerts(Buffer.from(data, "base64").toString("utf8"), `${file} client-certificate-data`)[0];
 }
 
 const issuedBy = (cert: X509Certificate, ca: X509Certificate) => {
@@ -300,16 +312,19 @@ export function readCertDir(
     const rows: ReportRow[] = [];
     const missing: MissingEntry[] = [];
 
-    const cas = new Map<string, { cert: X509Certificate; externallyManaged: boolean }>();
+    // A CA file may be a bundle (a staged CA rotation: active CA first). kubeadm reports the first certificate;
+    // every certificate of the bundle counts as that CA when matching issuers.
+    const cas = new Map<string, { bundle: X509Certificate[]; externallyManaged: boolean }>();
     for (const ca of KUBEADM_CAS) {
         const crt = path.join(dir, `${ca.baseName}.crt`);
         if (!fs.existsSync(crt)) {
             missing.push({ certificate: ca.name, isCa: true });
             continue;
         }
-        const cert = readCertFile(crt);
+        const bundle = readCertFile(crt);
+        const cert = bundle[0];
         const externallyManaged = !fs.existsSync(path.join(dir, `${ca.baseName}.key`));
-        cas.set(ca.name, { cert, externallyManaged });
+        cas.set(ca.name, { bundle, externallyManaged });
         rows.push(
             makeRow(
                 {
@@ -337,9 +352,9 @@ export function readCertDir(
             if (expected(entry.ca)) missing.push({ certificate: entry.name, isCa: false });
             continue;
         }
-        const cert = entry.kubeconfig ? readKubeconfigCert(file) : readCertFile(file);
+        const cert = entry.kubeconfig ? readKubeconfigCert(file) : readCertFile(file)[0];
         const order = [entry.ca, ...KUBEADM_CAS.map((c) => c.name).filter((n) => n !== entry.ca)];
-        const caName = order.find((n) => cas.has(n) && issuedBy(cert, cas.get(n)!.cert));
+        const caName = order.find((n) => cas.get(n)?.bundle.some((ca) => issuedBy(cert, ca)));
         rows.push(
             makeRow(
                 {
@@ -383,7 +398,7 @@ const STATUS_TEXT: Record<ReportStatus, string> = { ok: "OK", "renew-due": "RENE
  * consecutive lines, every tab-terminated cell of a column is padded to max(10, widest + 3); the last cell of a
  * line is not aligned. An empty line ends the block.
  */
-export function tabwrite(lines: string[][]): string {
+export function tabwrite(lines: string[][], opts: { trimEnd?: boolean } = {}): string {
     const out: string[] = [];
     let block: string[][] = [];
     const flush = () => {
@@ -396,7 +411,8 @@ export function tabwrite(lines: string[][]): string {
             }
         }
         for (const cells of block) {
-            out.push(cells.map((cell, c) => (c < cells.length - 1 ? cell.padEnd(widths[c] + cell.length - [...cell].length) : cell)).join("").trimEnd());
+            const line = cells.map((cell, c) => (c < cells.length - 1 ? cell.padEnd(widths[c] + cell.length - [...cell].length) : cell)).join("");
+            out.push(opts.trimEnd === false ? line : line.trimEnd());
         }
         block = [];
     };
@@ -415,17 +431,22 @@ export function tabwrite(lines: string[][]): string {
 /**
  * kubeadm's two tables, plus RENEWS AT and STATUS after kubeadm's columns (so kubeadm's first five columns line
  * up with `kubeadm certs check-expiration`). RESIDUAL TIME and STATUS are computed at `now`.
- * `missing` entries print as kubeadm's `!MISSING! <name>` rows.
+ * `missing` entries print as kubeadm's `!MISSING! <name>` rows. `kubeadm: true` prints kubeadm's columns only,
+ * byte for byte as kubeadm v1.30+ does (trailing `%-8v` padding of the last column included).
  */
-export function formatTable(rows: ReportRow[], now: Date, opts: { missing?: MissingEntry[] } = {}): string {
-    const yesNo = (b?: boolean) => (b ? "yes" : "no");
+export function formatTable(rows: ReportRow[], now: Date, opts: { missing?: MissingEntry[]; kubeadm?: boolean } = {}): string {
+    const kubeadm = !!opts.kubeadm;
+    // kubeadm: fmt "%-8v" of the last column; ours: a plain column.
+    const yesNo = (b?: boolean) => (kubeadm ? (b ? "yes" : "no").padEnd(8) : b ? "yes" : "no");
+    const extra = (r?: ReportRow) => (kubeadm ? [] : r ? [renews(r), status(r)] : ["", ""]);
     const renews = (r: ReportRow) => (r.renewAt ? formatDate(r.renewAt) : "");
     const status = (r: ReportRow) => STATUS_TEXT[statusAt(now, r.notAfter, r.renewAt)];
     const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
     const missing = opts.missing ?? [];
     const sorted = sortRows(rows);
 
-    const lines: string[][] = [["CERTIFICATE", "EXPIRES", "RESIDUAL TIME", "CERTIFICATE AUTHORITY", "EXTERNALLY MANAGED", "RENEWS AT", "STATUS"]];
+    const extraHeader = kubeadm ? [] : ["RENEWS AT", "STATUS"];
+    const lines: string[][] = [["CERTIFICATE", "EXPIRES", "RESIDUAL TIME", "CERTIFICATE AUTHORITY", "EXTERNALLY MANAGED", ...extraHeader]];
     const leaves = [
         ...sorted.filter((r) => !r.isCa).map((r) => ({ name: r.id ?? r.certificate, row: r as ReportRow | undefined })),
         ...missing.filter((m) => !m.isCa).map((m) => ({ name: m.certificate, row: undefined })),
@@ -434,12 +455,12 @@ export function formatTable(rows: ReportRow[], now: Date, opts: { missing?: Miss
     for (const { name, row: r } of leaves.sort(byName)) {
         lines.push(
             r
-                ? [r.certificate, formatDate(r.notAfter), residual(now, r.notAfter), r.ca, yesNo(r.externallyManaged), renews(r), status(r)]
-                : [`!MISSING! ${name}`, "", "", "", "", "", ""],
+                ? [r.certificate, formatDate(r.notAfter), residual(now, r.notAfter), r.ca, yesNo(r.externallyManaged), ...extra(r)]
+                : [`!MISSING! ${name}`, "", "", "", "", ...extra()],
         );
     }
     lines.push([]);
-    lines.push(["CERTIFICATE AUTHORITY", "EXPIRES", "RESIDUAL TIME", "EXTERNALLY MANAGED", "RENEWS AT", "STATUS"]);
+    lines.push(["CERTIFICATE AUTHORITY", "EXPIRES", "RESIDUAL TIME", "EXTERNALLY MANAGED", ...extraHeader]);
     const cas = [
         ...sorted.filter((r) => r.isCa).map((r) => ({ name: r.id ?? r.certificate, row: r as ReportRow | undefined })),
         ...missing.filter((m) => m.isCa).map((m) => ({ name: m.certificate, row: undefined })),
@@ -447,11 +468,11 @@ export function formatTable(rows: ReportRow[], now: Date, opts: { missing?: Miss
     for (const { name, row: r } of cas.sort(byName)) {
         lines.push(
             r
-                ? [r.certificate, formatDate(r.notAfter), residual(now, r.notAfter), yesNo(r.externallyManaged), renews(r), status(r)]
-                : [`!MISSING! ${name}`, "", "", "", "", ""],
+                ? [r.certificate, formatDate(r.notAfter), residual(now, r.notAfter), yesNo(r.externallyManaged), ...extra(r)]
+                : [`!MISSING! ${name}`, "", "", "", ...extra()],
         );
     }
-    return tabwrite(lines);
+    return tabwrite(lines, { trimEnd: !kubeadm });
 }
 
 /** Whole-second RFC 3339 (X.509 times have no fractions). */
@@ -467,6 +488,7 @@ export function formatJson(rows: ReportRow[]): string {
         id: r.id ?? r.certificate,
         node: r.node ?? null,
         user: r.user ?? null,
+        generation: r.generation ?? null,
         file: r.file ?? null,
         isCa: r.isCa,
         ca: r.ca,
@@ -495,7 +517,8 @@ const METRICS = [
 
 /**
  * Prometheus text exposition (version 0.0.4), e.g. for node-exporter's textfile collector. Labels: `certificate`
- * (kubeadm id), `node` (empty for cluster-wide certs and cert dirs), `user` (extra users only), `ca`.
+ * (kubeadm id), `node` (empty for cluster-wide certs and cert dirs), `user` (extra users only), `ca`, and
+ * `generation` (inventory CAs only, so the generations of a staged CA rotation are distinct series).
  * renew_at is omitted for rows without a renewal time; expired / renew_due are computed at `now`.
  */
 export function formatPrometheus(rows: ReportRow[], now: Date): string {
@@ -506,6 +529,7 @@ export function formatPrometheus(rows: ReportRow[], now: Date): string {
             ["node", r.node ?? ""],
             ...(r.user ? ([["user", r.user]] as [string, string][]) : []),
             ["ca", r.ca],
+            ...(r.generation !== undefined ? ([["generation", String(r.generation)]] as [string, string][]) : []),
         ];
         return `{${pairs.map(([k, v]) => `${k}="${escapeLabelValue(v)}"`).join(",")}}`;
     };

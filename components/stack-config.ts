@@ -10,7 +10,7 @@ import { CaRotationState } from "./rotation";
 type Kind = "string" | "boolean" | "number" | "object";
 
 /** Every config key the program reads, with how it is parsed. */
-export const STACK_CONFIG_KEYS: Record<Exclude<keyof ClusterPkiArgs, "previous">, Kind> = {
+export const STACK_CONFIG_KEYS: Record<Exclude<keyof ClusterPkiArgs, "previous" | "externalCas">, Kind> = {
     clusterName: "string",
     clusterDomain: "string",
     serviceCidr: "string",

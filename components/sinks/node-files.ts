@@ -619,11 +619,11 @@ export const nodeFilesProvider: pulumi.dynamic.ResourceProvider = {
 
 /** The dynamic resource behind NodeFiles (type `pulumi-nodejs:dynamic:NodeFiles`). */
 export class NodeFilesResource extends pulumi.dynamic.Resource {
-    public readonly root!: pulumi.Output<string>;
-    public readonly node!: pulumi.Output<string>;
-    public readonly directory!: pulumi.Output<string>;
-    public readonly files!: pulumi.Output<Record<string, FileState>>;
-    public readonly createdDirs!: pulumi.Output<string[]>;
+    declare public readonly root: pulumi.Output<string>;
+    declare public readonly node: pulumi.Output<string>;
+    declare public readonly directory: pulumi.Output<string>;
+    declare public readonly files: pulumi.Output<Record<string, FileState>>;
+    declare public readonly createdDirs: pulumi.Output<string[]>;
 
     constructor(name: string, args: pulumi.Inputs, opts?: pulumi.CustomResourceOptions) {
         super(nodeFilesProvider, name, { ...args, directory: undefined, files: undefined, createdDirs: undefined }, opts, undefined, "NodeFiles");
@@ -649,6 +649,7 @@ export function nodeFilesArgsProblems(args: NodeFilesArgs): string[] {
     const np = nodeNameProblem(args.node);
     if (np) problems.push(`nodeFiles.node: ${JSON.stringify(args.node)} ${np}`);
     const root = path.resolve(args.rootDir);
+    const before = problems.length;
     // Writability: the nearest existing ancestor of <root>/<node> must be a writable directory.
     let probe = np ? root : path.join(root, args.node);
     for (;;) {
@@ -665,6 +666,7 @@ export function nodeFilesArgsProblems(args: NodeFilesArgs): string[] {
     } catch (e) {
         problems.push(`nodeFiles.rootDir: ${root} is not writable: ${probe} is not writable (${errnoOf(e) ?? (e as Error).message}) (choose a writable rootDir or fix permissions)`);
     }
+    const rootProblem = problems.length > before;
     const paths = Object.keys(args.files ?? {});
     if (paths.length === 0) problems.push(`nodeFiles.files: no files for node ${JSON.stringify(args.node)} (pass ClusterPki.nodeFiles[node])`);
     const dirsChecked = new Set<string>();
@@ -684,7 +686,7 @@ export function nodeFilesArgsProblems(args: NodeFilesArgs): string[] {
         if (f?.content === undefined) problems.push(`nodeFiles.files[${JSON.stringify(rel)}].content: missing`);
         // symlink escapes through existing directories
         const dir = rel.includes("/") ? rel.slice(0, rel.lastIndexOf("/")) : "";
-        if (np || dirsChecked.has(dir)) continue;
+        if (np || rootProblem || dirsChecked.has(dir)) continue;
         dirsChecked.add(dir);
         try {
             resolveDir(root, [args.node, ...(dir ? dir.split("/") : [])]);

@@ -199,6 +199,20 @@ export function kubernetesSecretsArgsProblems(args: KubernetesSecretsArgs): stri
     return problems;
 }
 
+/**
+ * The kubeconfig as a secret Output that fails with a ConfigError naming `kubeconfig` when it resolves to
+ * something that is not a kubeconfig (for Outputs, which cannot be checked at construction).
+ */
+export function validatedKubeconfig(kubeconfig: pulumi.Input<string>, context: string): pulumi.Output<string> {
+    return pulumi.secret(
+        pulumi.output(kubeconfig).apply((text) => {
+            const bad = kubeconfigProblems(text);
+            if (bad.length > 0) throw new ConfigError(context, bad);
+            return text;
+        }),
+    );
+}
+
 function b64(s: string): string {
     return Buffer.from(s, "utf8").toString("base64");
 }
@@ -233,14 +247,7 @@ export class KubernetesSecrets extends pulumi.ComponentResource {
         const namespace = (this.namespace = args.namespace ?? "kube-system");
         const prefix = args.namePrefix ?? "kube-pki-";
         const labels = { "app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "kube-pki", ...(args.labels ?? {}) };
-        const context = `KubernetesSecrets "${name}" args`;
-        const kubeconfig = pulumi.secret(
-            pulumi.output(args.kubeconfig).apply((text) => {
-                const bad = kubeconfigProblems(text);
-                if (bad.length > 0) throw new ConfigError(context, bad);
-                return text;
-            }),
-        );
+        const kubeconfig = validatedKubeconfig(args.kubeconfig, `KubernetesSecrets "${name}" args`);
         this.provider = new kubernetes.Provider(
             `${name}-k8s`,
             {

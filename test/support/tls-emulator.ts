@@ -166,6 +166,8 @@ export interface EngineOptions {
     replaceWith: string[];
     ignoreChanges: string[];
     replaceOnChanges: string[];
+    /** the `protect` option (inherited from the parent by the SDK) */
+    protect?: boolean;
 }
 
 interface PendingRequest extends EngineOptions {
@@ -812,6 +814,7 @@ export class TlsEmulator implements pulumi.runtime.Mocks {
             replaceWith: pending?.replaceWith ?? [],
             ignoreChanges: pending?.ignoreChanges ?? [],
             replaceOnChanges: pending?.replaceOnChanges ?? [],
+            protect: pending?.protect,
         };
         const secretOutputs = pending?.secretOutputs ?? DEFAULT_SECRET_OUTPUTS[args.type] ?? [];
         const { urn, mockUrn } = this.urnOf(args.type, args.name, parent);
@@ -1018,6 +1021,7 @@ export class TlsEmulator implements pulumi.runtime.Mocks {
                     replaceWith: get("getReplaceWithList") ?? [],
                     ignoreChanges: get("getIgnorechangesList") ?? [],
                     replaceOnChanges: get("getReplaceonchangesList") ?? [],
+                    protect: get("getProtect") || undefined,
                 };
                 return original.call(monitor, req, callback);
             };

@@ -1,0 +1,204 @@
+/**
+ * RootPki: the shared trust root of a multi-stack environment (DESIGN §8). It holds the root CA (protected;
+ * its key never leaves this stack) and signs one intermediate per cluster and CA kind listed in its config.
+ * Cluster stacks read their intermediates through a StackReference (see readRootStack).
+ */
+import { X509Certificate } from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { CaId, CAS, DEFAULT_CA_VALIDITY_HOURS, KEY_ALGORITHMS } from "./catalog";
+import { CertificateAuthority } from "./ca";
+import { ConfigError, parseHours } from "./config";
+
+export interface RootCluster {
+    /** The cluster's name: its stack's clusterName. */
+    name: string;
+    /** CA kinds issued as intermediates; default ["ca", "etcd-ca", "front-proxy-ca"]. */
+    cas?: string[];
+    /** Generations issued per CA kind (for a cluster's CA rotation: [0, 1] while rotating); default [0]. */
+    generations?: Record<string, number[]>;
+    /** Intermediate validity ("<n>h" / "<n>d"); default the root's intermediateValidity. */
+    validity?: string;
+}
+
+export interface RootPkiArgs {
+    /** Root CA common name; default "kube-pki root CA". */
+    commonName?: string;
+    keyAlgorithm?: string;
+    /** Root validity; default 175200h (20 y). */
+    validity?: string;
+    /** Intermediate validity; default 87600h (10 y, kubeadm's CA validity). */
+    intermediateValidity?: string;
+    /** Root basicConstraints pathlen; default 1 (intermediates may not sign CAs). */
+    pathLength?: number;
+    /** `protect` the root CA (default true): `pulumi destroy` refuses to delete it. */
+    protect?: boolean;
+    clusters: RootCluster[];
+}
+
+export interface IssuedIntermediate {
+    generation: number;
+    certPem: pulumi.Output<string>;
+    /** Secret. */
+    keyPem: pulumi.Output<string>;
+}
+
+const DNS1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const CA_IDS = CAS.map((c) => c.id) as string[];
+
+const rootSchema = z.strictObject({
+    commonName: z.string().min(1).optional(),
+    keyAlgorithm: z.enum(KEY_ALGORITHMS).optional(),
+    validity: z.union([z.string(), z.number()]).optional(),
+    intermediateValidity: z.union([z.string(), z.number()]).optional(),
+    pathLength: z.number().int().min(1).max(4).optional(),
+    protect: z.boolean().optional(),
+    clusters: z.array(
+        z.strictObject({
+            name: z.string(),
+            cas: z.array(z.string()).optional(),
+            generations: z.record(z.string(), z.array(z.number().int().nonnegative())).optional(),
+            validity: z.union([z.string(), z.number()]).optional(),
+        }),
+    ),
+});
+
+export class RootPki extends pulumi.ComponentResource {
+    public readonly rootCertificate: pulumi.Output<string>;
+    /** cluster → CA id → issued generations (cert public, key secret). */
+    public readonly intermediates: Record<string, Record<string, IssuedIntermediate[]>> = {};
+    public readonly clusterNames: string[];
+
+    constructor(name: string, args: RootPkiArgs, opts?: pulumi.ComponentResourceOptions) {
+        const problems: string[] = [];
+        const parsed = rootSchema.safeParse(args);
+        if (!parsed.success) {
+            throw new ConfigError("RootPki config", parsed.error.issues.map((i) => `${i.path.join(".") || "(args)"}: ${i.message}`));
+        }
+        const a = parsed.data;
+        const hours = (v: string | number | undefined, field: string, dflt: number) => {
+            if (v === undefined) return dflt;
+            const h = parseHours(v);
+            if (h === undefined) problems.push(`${field}: "${v}" is not a duration (e.g. "87600h")`);
+            return h ?? dflt;
+        };
+        const rootHours = hours(a.validity, "validity", 2 * DEFAULT_CA_VALIDITY_HOURS);
+        const interHours = hours(a.intermediateValidity, "intermediateValidity", DEFAULT_CA_VALIDITY_HOURS);
+        if (interHours > rootHours) problems.push(`intermediateValidity: ${interHours}h is longer than the root's validity (${rootHours}h)`);
+        const seen = new Set<string>();
+        a.clusters.forEach((c, i) => {
+            if (!DNS1123.test(c.name)) problems.push(`clusters[${i}].name: "${c.name}" is not a DNS-1123 subdomain`);
+            if (seen.has(c.name)) problems.push(`clusters[${i}].name: cluster name collision: "${c.name}" is listed twice`);
+            seen.add(c.name);
+            for (const ca of [...(c.cas ?? []), ...Object.keys(c.generations ?? {})]) {
+                if (!CA_IDS.includes(ca)) problems.push(`clusters[${i}]: unknown CA "${ca}" (one of ${CA_IDS.join(", ")})`);
+            }
+            const h = hours(c.validity, `clusters[${i}].validity`, interHours);
+            if (h > rootHours) problems.push(`clusters[${i}].validity: ${h}h is longer than the root's validity (${rootHours}h)`);
+        });
+        if (problems.length) throw new ConfigError("RootPki config", problems);
+
+        super("kube-pki:index:RootPki", name, {}, opts);
+        const protect = a.protect ?? true;
+        const root = new CertificateAuthority(
+            `${name}-root`,
+            {
+                commonName: a.commonName ?? "kube-pki root CA",
+                keyAlgorithm: a.keyAlgorithm ?? "RSA-4096",
+                validityHours: rootHours,
+                renewBeforeHours: Math.floor(rootHours / 4),
+                maxPathLength: a.pathLength ?? 1,
+            },
+            { parent: this, protect },
+        );
+        this.rootCertificate = root.certPem;
+        this.clusterNames = a.clusters.map((c) => c.name);
+        for (const c of a.clusters) {
+            this.intermediates[c.name] = {};
+            const validityHours = hours(c.validity, "", interHours);
+            for (const ca of CAS.filter((x) => (c.cas ?? CA_IDS).includes(x.id))) {
+                this.intermediates[c.name][ca.id] = (c.generations?.[ca.id] ?? [0]).map((generation) => {
+                    const inter = new CertificateAuthority(
+                        `${name}-${c.name}-${ca.id}${generation === 0 ? "" : `-g${generation}`}`,
+                        {
+                            commonName: `${ca.commonName}-${c.name}`,
+                            keyAlgorithm: a.keyAlgorithm ?? "RSA-2048",
+                            validityHours,
+                            renewBeforeHours: Math.floor(validityHours / 10),
+                            parentCertPem: root.certPem,
+                            parentKeyPem: root.keyPem,
+                        },
+                        { parent: this },
+                    );
+                    return { generation, certPem: inter.certPem, keyPem: inter.keyPem };
+                });
+            }
+        }
+        this.registerOutputs({ rootCertificate: this.rootCertificate, intermediates: this.intermediates });
+    }
+}
+
+/** What a cluster stack reads from the root stack, validated. */
+export interface RootStackMaterial {
+    rootCertificate: string;
+    externalCas: Record<string, { generation: number; certPem: string; keyPem: pulumi.Output<string> }[]>;
+}
+
+/**
+ * Reads and checks a cluster's intermediates from a root stack's outputs (rootCertificate, intermediates).
+ * Refuses a missing output, a cluster the root does not list, and an intermediate that does not chain to the root.
+ */
+export function checkRootOutputs(
+    rootStack: string,
+    clusterName: string,
+    rootCertificate: unknown,
+    intermediates: unknown,
+): RootStackMaterial {
+    const where = `rootStack "${rootStack}"`;
+    if (typeof rootCertificate !== "string") {
+        throw new ConfigError("root stack", [`${where}: output "rootCertificate" is missing; run \`pulumi up\` on the root stack first`]);
+    }
+    if (!intermediates || typeof intermediates !== "object") {
+        throw new ConfigError("root stack", [`${where}: output "intermediates" is missing; run \`pulumi up\` on the root stack first`]);
+    }
+    const all = intermediates as Record<string, Record<string, { generation: number; certPem: string; keyPem: string }[]>>;
+    const mine = all[clusterName];
+    if (!mine) {
+        throw new ConfigError("root stack", [
+            `clusterName: "${clusterName}" is not listed by ${where} (it lists: ${Object.keys(all).join(", ") || "none"}); ` +
+                `add it to kube-pki:clusters in the root stack's config and update the root stack`,
+        ]);
+    }
+    const root = new X509Certificate(rootCertificate);
+    const problems: string[] = [];
+    const externalCas: RootStackMaterial["externalCas"] = {};
+    for (const [ca, list] of Object.entries(mine)) {
+        externalCas[ca] = list.map((i) => {
+            const cert = new X509Certificate(i.certPem);
+            if (!cert.checkIssued(root) || !cert.verify(root.publicKey)) {
+                problems.push(`${where}: the ${ca} intermediate (generation ${i.generation}) of "${clusterName}" does not chain to the root certificate`);
+            }
+            if (!cert.ca) problems.push(`${where}: the ${ca} intermediate of "${clusterName}" is not a CA certificate`);
+            return { generation: i.generation, certPem: i.certPem, keyPem: pulumi.secret(i.keyPem) };
+        });
+    }
+    if (problems.length) throw new ConfigError("root stack", problems);
+    return { rootCertificate, externalCas };
+}
+
+/** Reads a cluster's intermediates from the root stack through a StackReference (secrets stay secret). */
+export async function readRootStack(rootStack: string, clusterName: string): Promise<RootStackMaterial> {
+    const ref = new pulumi.StackReference(rootStack);
+    const [rootCertificate, intermediates] = await Promise.all([
+        ref.getOutputDetails("rootCertificate"),
+        ref.getOutputDetails("intermediates"),
+    ]);
+    return checkRootOutputs(
+        rootStack,
+        clusterName,
+        rootCertificate.value ?? rootCertificate.secretValue,
+        intermediates.value ?? intermediates.secretValue,
+    );
+}
+
+export type { CaId };
