@@ -1,0 +1,384 @@
+#!/usr/bin/env bash
+# Build and cache the live end-to-end toolchain (Pulumi CLI, Node.js language host, providers, kubeadm,
+# kube-apiserver, kubectl, etcd) from Go modules, outside the repository.
+#
+#   scripts/tools.sh build [name...]   build missing tools into the cache (default: all)
+#   scripts/tools.sh path [name...]    print a PATH prefix (colon-separated bin dirs; default: all tools)
+#   scripts/tools.sh env [name...]     print export lines: PATH plus the env that keeps Pulumi offline
+#   scripts/tools.sh status            show each tool's cache dir, state, build time and size
+#   scripts/tools.sh verify            run each tool's version check against tools/versions.env
+#   scripts/tools.sh install-plugins   install the provider plugins into $PULUMI_HOME's plugin cache (offline)
+#   scripts/tools.sh prune             delete cache entries no current tool version/wrapper refers to
+#   scripts/tools.sh tidy [name...]    go mod tidy a wrapper module (after a version bump; needs the proxy)
+#   scripts/tools.sh list              print the tool names
+#
+# Versions: tools/versions.env (the one place). Wrapper modules: tools/<name>/ (go.mod + go.sum pin every
+# dependency). Cache: ${KUBE_PKI_TOOLS_CACHE:-$HOME/.cache/kube-pki/tools}/<name>-<version>-<hash>/bin, where
+# <hash> covers the wrapper module's files, so editing a wrapper rebuilds it. A directory is only used when
+# its .complete marker exists; builds go to a temporary directory that is renamed into place at the end.
+# Logs: <cache>/logs/<name>-<version>-<hash>.log.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS_DIR="$ROOT/tools"
+CACHE="${KUBE_PKI_TOOLS_CACHE:-$HOME/.cache/kube-pki/tools}"
+
+# shellcheck source=../tools/versions.env
+source "$TOOLS_DIR/versions.env"
+
+# pulumi = the CLI (tools/pulumi) plus the Node.js language host and its shims (tools/pulumi-language-nodejs), in one
+# bin directory as in Pulumi's own distribution: the engine expects its bundled plugins next to the pulumi binary
+# and warns on every run when it finds them elsewhere on PATH.
+ALL_TOOLS=(pulumi pulumi-resource-tls kubernetes etcd)
+
+# Resource provider plugins: tool name, Pulumi plugin name, version variable.
+PROVIDER_TOOLS=(pulumi-resource-tls)
+provider_plugin() {
+  case "$1" in
+    pulumi-resource-tls) echo "tls $PULUMI_TLS_VERSION" ;;
+  esac
+}
+
+die() { echo "tools.sh: $*" >&2; exit 1; }
+log() { echo "tools.sh: $*" >&2; }
+
+# --- per-tool definitions ---------------------------------------------------------------------------------
+# tool_version NAME   -> version string used in the cache key
+# tool_check NAME     -> "module version" pairs that tools/NAME/go.mod must require (checked before building)
+# tool_build NAME OUT -> build the binaries into OUT (a bin directory); runs inside tools/NAME
+tool_version() {
+  case "$1" in
+    pulumi) echo "$PULUMI_VERSION" ;;
+    pulumi-resource-tls) echo "$PULUMI_TLS_VERSION" ;;
+    kubernetes) echo "$KUBERNETES_VERSION" ;;
+    etcd) echo "$ETCD_VERSION" ;;
+    *) die "unknown tool '$1' (known: ${ALL_TOOLS[*]})" ;;
+  esac
+}
+
+tool_check() {
+  case "$1" in
+    pulumi) echo "github.com/pulumi/pulumi/pkg/v3 v$PULUMI_VERSION" ;;
+    pulumi-language-nodejs) echo "github.com/pulumi/pulumi/sdk/v3 v$PULUMI_LANGUAGE_NODEJS_VERSION" ;;
+    pulumi-resource-tls)
+      echo "github.com/hashicorp/terraform-provider-tls $TERRAFORM_PROVIDER_TLS_VERSION"
+      echo "github.com/pulumi/pulumi/sdk/v3 v$PULUMI_VERSION"
+      ;;
+    kubernetes)
+      echo "k8s.io/kubernetes v$KUBERNETES_VERSION"
+      # every staging module is replaced by its published v0.<minor>.<patch> release
+      echo "k8s.io/api v0.${KUBERNETES_VERSION#*.}"
+      ;;
+    etcd)
+      echo "go.etcd.io/etcd/server/v3 v$ETCD_VERSION"
+      echo "go.etcd.io/etcd/etcdctl/v3 v$ETCD_VERSION"
+      ;;
+  esac
+}
+
+GOBUILD=(go build -p "${KUBE_PKI_TOOLS_JOBS:-2}" -trimpath)
+
+k8s_ldflags() {
+  local v="v$KUBERNETES_VERSION" minor="${KUBERNETES_VERSION#*.}" flags="-s -w" pkg
+  minor="${minor%%.*}"
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    flags+=" -X $pkg.gitVersion=$v -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+    flags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+  done
+  echo "$flags"
+}
+
+tool_build() {
+  local name="$1" out="$2"
+  case "$name" in
+    pulumi)
+      "${GOBUILD[@]}" -o "$out/pulumi" \
+        -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
+        github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
+      cd "$TOOLS_DIR/pulumi-language-nodejs"
+      check_pins pulumi-language-nodejs
+      "${GOBUILD[@]}" -o "$out/pulumi-language-nodejs" \
+        -ldflags "-s -w -X main.Version=$PULUMI_LANGUAGE_NODEJS_VERSION" .
+      # Shims the Node.js SDK needs next to the language host (dynamic providers, policy packs).
+      install -m 0755 shims/pulumi-resource-pulumi-nodejs shims/pulumi-analyzer-policy "$out/"
+      ;;
+    pulumi-resource-tls)
+      "${GOBUILD[@]}" -o "$out/pulumi-resource-tls" \
+        -ldflags "-s -w -X main.Version=$PULUMI_TLS_VERSION" .
+      ;;
+    kubernetes)
+      local ld; ld="$(k8s_ldflags)"
+      "${GOBUILD[@]}" -o "$out/kubeadm" -ldflags "$ld" k8s.io/kubernetes/cmd/kubeadm
+      "${GOBUILD[@]}" -o "$out/kube-apiserver" -ldflags "$ld" k8s.io/kubernetes/cmd/kube-apiserver
+      "${GOBUILD[@]}" -o "$out/kubectl" -ldflags "$ld" k8s.io/kubernetes/cmd/kubectl
+      ;;
+    etcd)
+      "${GOBUILD[@]}" -o "$out/etcd" -ldflags "-s -w" go.etcd.io/etcd/server/v3
+      "${GOBUILD[@]}" -o "$out/etcdctl" -ldflags "-s -w" go.etcd.io/etcd/etcdctl/v3
+      ;;
+  esac
+}
+
+# The version check each tool must pass after a build (prints what it ran; fails on mismatch).
+tool_verify() {
+  local name="$1" bin="$2" got
+  case "$name" in
+    pulumi)
+      got="$("$bin/pulumi-language-nodejs" --version)"
+      [[ "$got" == "$PULUMI_LANGUAGE_NODEJS_VERSION" ]] || die "pulumi-language-nodejs --version: got '$got'"
+      got="$("$bin/pulumi" version)"; [[ "$got" == "v$PULUMI_VERSION" ]] || die "pulumi version: got '$got'"
+      got="pulumi $got, pulumi-language-nodejs $PULUMI_LANGUAGE_NODEJS_VERSION" ;;
+    pulumi-resource-tls)
+      got="$("$bin/pulumi-resource-tls" --version)"
+      [[ "$got" == "$PULUMI_TLS_VERSION" ]] || die "pulumi-resource-tls --version: got '$got'"
+      got="pulumi-resource-tls $got" ;;
+    kubernetes)
+      got="$("$bin/kubeadm" version -o short)"
+      [[ "$got" == "v$KUBERNETES_VERSION" ]] || die "kubeadm version: got '$got'"
+      got="$("$bin/kube-apiserver" --version)"
+      [[ "$got" == "Kubernetes v$KUBERNETES_VERSION" ]] || die "kube-apiserver --version: got '$got'"
+      got="$("$bin/kubectl" version --client -o json)"
+      [[ "$got" == *"\"gitVersion\": \"v$KUBERNETES_VERSION\""* ]] || die "kubectl version --client: got '$got'"
+      got="kubeadm, kube-apiserver, kubectl v$KUBERNETES_VERSION" ;;
+    etcd)
+      got="$("$bin/etcd" --version)"; got="${got%%$'\n'*}"
+      [[ "$got" == "etcd Version: $ETCD_VERSION" ]] || die "etcd --version: got '$got'"
+      got="$("$bin/etcdctl" version)"; got="${got%%$'\n'*}"
+      [[ "$got" == "etcdctl version: $ETCD_VERSION" ]] || die "etcdctl version: got '$got'"
+      got="etcd, etcdctl $ETCD_VERSION" ;;
+  esac
+  echo "${got%%$'\n'*}"
+}
+
+# --- cache layout -----------------------------------------------------------------------------------------
+tool_dirs() {
+  case "$1" in
+    pulumi) echo pulumi pulumi-language-nodejs ;;
+    *) echo "$1" ;;
+  esac
+}
+
+tool_hash() {
+  # Hash of the wrapper modules' files (go.mod, go.sum, sources, shims) and the versions file.
+  local d
+  for d in $(tool_dirs "$1"); do
+    [[ -d "$TOOLS_DIR/$d" ]] || die "missing wrapper module tools/$d"
+  done
+  (cd "$TOOLS_DIR" && for d in $(tool_dirs "$1"); do find "$d" -type f ! -name '*.md' -print0; done |
+     LC_ALL=C sort -z | xargs -0 sha256sum
+   sha256sum "$TOOLS_DIR/versions.env" | cut -d' ' -f1) | sha256sum | cut -c1-12
+}
+
+tool_key() { echo "$1-$(tool_version "$1")-$(tool_hash "$1")"; }
+tool_dir() { echo "$CACHE/$(tool_key "$1")"; }
+is_built() { [[ -f "$(tool_dir "$1")/.complete" ]]; }
+
+go_env() {
+  export GOFLAGS="-mod=mod -buildvcs=false"
+  # Never fetch another Go toolchain: fail loudly instead.
+  export GOTOOLCHAIN=local
+  # go.sum in each wrapper pins every module. These two are absent from the checksum database mirror reachable
+  # here, so they are verified against the committed go.sum alone.
+  export GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}github.com/pulumi/pulumi/pkg,github.com/hashicorp/terraform-provider-tls"
+  export CGO_ENABLED="${CGO_ENABLED:-0}"
+}
+
+check_pins() {
+  local name="$1" mod ver got
+  while read -r mod ver; do
+    [[ -n "$mod" ]] || continue
+    got="$(cd "$TOOLS_DIR/$name" && go list -m -f '{{if .Replace}}{{.Replace.Version}}{{else}}{{.Version}}{{end}}' "$mod" 2>&1)" ||
+      die "$name: cannot resolve $mod in tools/$name/go.mod: $got"
+    [[ "$got" == "$ver" ]] ||
+      die "$name: tools/$name/go.mod has $mod $got but tools/versions.env wants $ver (edit go.mod, then scripts/tools.sh tidy $name)"
+  done < <(tool_check "$name")
+}
+
+build_one() {
+  local name="$1" key dir tmp logf start end rc
+  key="$(tool_key "$name")"; dir="$CACHE/$key"
+  if [[ -f "$dir/.complete" ]]; then
+    log "$name: cached in $dir"
+    return 0
+  fi
+  mkdir -p "$CACHE/logs"
+  logf="$CACHE/logs/$key.log"
+  exec 9>"$CACHE/.lock-$name"
+  flock 9
+  if [[ -f "$dir/.complete" ]]; then # built by a concurrent run while we waited
+    exec 9>&-
+    log "$name: cached in $dir"
+    return 0
+  fi
+  [[ -e "$dir" ]] && rm -rf "$dir" # a half-built or stale directory is never reused
+  tmp="$(mktemp -d "$CACHE/.tmp-$key.XXXXXX")"
+  mkdir -p "$tmp/bin"
+  log "$name: building $(tool_version "$name") (log: $logf)"
+  start=$(date +%s)
+  # Not "( ... ) || rc=$?": bash ignores set -e inside a subshell that is the left side of ||.
+  set +e
+  (
+    set -euo pipefail
+    go_env
+    cd "$TOOLS_DIR/$name"
+    echo "== $(date -u +%FT%TZ) building $key with $(go version)"
+    check_pins "$name"
+    tool_build "$name" "$tmp/bin"
+    echo "== verify"
+    tool_verify "$name" "$tmp/bin"
+  ) >"$logf" 2>&1
+  rc=$?
+  set -e
+  end=$(date +%s)
+  if [[ $rc -ne 0 ]]; then
+    rm -rf "$tmp"
+    exec 9>&-
+    echo "tools.sh: FAILED to build $name (exit $rc); log: $logf" >&2
+    tail -n 30 "$logf" | sed 's/^/  | /' >&2
+    return "$rc"
+  fi
+  {
+    echo "name=$name"
+    echo "version=$(tool_version "$name")"
+    echo "build_seconds=$((end - start))"
+    echo "built_at=$(date -u +%FT%TZ)"
+    echo "go=$(go version | cut -d' ' -f3)"
+  } >"$tmp/.complete"
+  mv -T "$tmp" "$dir"
+  exec 9>&-
+  log "$name: built in $((end - start))s -> $dir/bin"
+}
+
+cmd_build() {
+  local names=("$@") n failed=()
+  [[ ${#names[@]} -gt 0 ]] || names=("${ALL_TOOLS[@]}")
+  command -v go >/dev/null || die "go is not on PATH (expected /usr/local/go/bin)"
+  command -v flock >/dev/null || die "flock (util-linux) is required"
+  mkdir -p "$CACHE"
+  local rc
+  for n in "${names[@]}"; do
+    tool_version "$n" >/dev/null
+    set +e
+    (set -e; build_one "$n") # a subshell with set -e in force (it would be ignored under ||)
+    rc=$?
+    set -e
+    [[ $rc -eq 0 ]] || failed+=("$n")
+  done
+  [[ ${#failed[@]} -eq 0 ]] || die "failed: ${failed[*]} (logs in $CACHE/logs/)"
+}
+
+cmd_path() {
+  local n parts=() missing=() names=("$@")
+  [[ ${#names[@]} -gt 0 ]] || names=("${ALL_TOOLS[@]}")
+  for n in "${names[@]}"; do
+    if is_built "$n"; then parts+=("$(tool_dir "$n")/bin"); else missing+=("$n"); fi
+  done
+  [[ ${#missing[@]} -eq 0 ]] || die "not built: ${missing[*]} (run scripts/tools.sh build)"
+  (IFS=:; echo "${parts[*]}")
+}
+
+cmd_env() {
+  local p
+  p="$(cmd_path "$@")"
+  echo "export PATH=\"$p:\$PATH\""
+  # Keep the Pulumi CLI offline: no update check, never download plugins (they are on PATH, where the engine
+  # looks for ambient plugins before its plugin cache, as long as PULUMI_IGNORE_AMBIENT_PLUGINS is unset).
+  echo "export PULUMI_SKIP_UPDATE_CHECK=true"
+  echo "export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true"
+  echo "unset PULUMI_IGNORE_AMBIENT_PLUGINS"
+}
+
+cmd_status() {
+  local n dir size secs
+  for n in "${ALL_TOOLS[@]}"; do
+    dir="$(tool_dir "$n")"
+    if [[ -f "$dir/.complete" ]]; then
+      size="$(du -sh "$dir" | cut -f1)"
+      secs="$(sed -n 's/^build_seconds=//p' "$dir/.complete")"
+      printf '%-24s built  %6s  %5ss  %s\n' "$n" "$size" "$secs" "$dir"
+    else
+      printf '%-24s MISSING                %s\n' "$n" "$dir"
+    fi
+  done
+  [[ -d "$CACHE" ]] && echo "cache total: $(du -sh "$CACHE" | cut -f1) in $CACHE"
+}
+
+cmd_verify() {
+  local n
+  for n in "${ALL_TOOLS[@]}"; do
+    is_built "$n" || die "$n is not built"
+    printf '%-24s ' "$n"
+    tool_verify "$n" "$(tool_dir "$n")/bin"
+  done
+}
+
+# Install the provider plugins into the Pulumi plugin cache ($PULUMI_HOME/plugins, default ~/.pulumi/plugins)
+# from the local builds, offline (`pulumi plugin install --file`). The engine then resolves them by exact version
+# without the "using pulumi-resource-tls from $PATH" warning it prints for every ambient plugin; use it with
+# `env` for the non-provider tools only, e.g. eval "$(scripts/tools.sh env pulumi kubernetes etcd)".
+cmd_install_plugins() {
+  local t plugin version bin pulumi_bin home dest
+  is_built pulumi || die "pulumi is not built"
+  pulumi_bin="$(tool_dir pulumi)/bin/pulumi"
+  home="${PULUMI_HOME:-$HOME/.pulumi}"
+  for t in "${PROVIDER_TOOLS[@]}"; do
+    is_built "$t" || die "$t is not built"
+    read -r plugin version < <(provider_plugin "$t")
+    bin="$(tool_dir "$t")/bin/$t"
+    dest="$home/plugins/resource-$plugin-v$version/$t"
+    if [[ -f "$dest" ]] && cmp -s "$bin" "$dest"; then
+      log "$plugin $version: already in $home/plugins"
+      continue
+    fi
+    PULUMI_SKIP_UPDATE_CHECK=true "$pulumi_bin" plugin install resource "$plugin" "$version" --file "$bin" --reinstall >&2 ||
+      die "pulumi plugin install resource $plugin $version --file $bin failed"
+    log "$plugin $version: installed into $home/plugins"
+  done
+}
+
+# Remove cache entries (and logs) that no current tool key refers to.
+cmd_prune() {
+  local keep=() n e base
+  for n in "${ALL_TOOLS[@]}"; do keep+=("$(tool_key "$n")"); done
+  [[ -d "$CACHE" ]] || return 0
+  for e in "$CACHE"/* "$CACHE"/.tmp-* "$CACHE"/logs/*.log; do
+    [[ -e "$e" ]] || continue
+    base="$(basename "$e" .log)"
+    [[ "$base" == logs ]] && continue
+    base="${base#.tmp-}"
+    [[ " ${keep[*]} " == *" ${base%.*} "* || " ${keep[*]} " == *" $base "* ]] && continue
+    log "removing $e"
+    rm -rf "$e"
+  done
+}
+
+cmd_tidy() {
+  local names=("$@") n
+  [[ ${#names[@]} -gt 0 ]] || names=("${ALL_TOOLS[@]}")
+  go_env
+  local d
+  for n in "${names[@]}"; do
+    for d in $(tool_dirs "$n"); do
+      log "tools/$d: go mod tidy"
+      (cd "$TOOLS_DIR/$d" && go mod tidy)
+    done
+  done
+}
+
+# Everything runs from main, so the whole file is parsed before anything runs (editing it mid-build is safe).
+main() {
+  case "${1:-}" in
+    build) shift; cmd_build "$@" ;;
+    path) shift; cmd_path "$@" ;;
+    env) shift; cmd_env "$@" ;;
+    status) cmd_status ;;
+    verify) cmd_verify ;;
+    tidy) shift; cmd_tidy "$@" ;;
+    install-plugins) cmd_install_plugins ;;
+    prune) cmd_prune ;;
+    list) printf '%s\n' "${ALL_TOOLS[@]}" ;;
+    *) sed -n '2,19p' "$0" >&2; exit 2 ;;
+  esac
+}
+
+main "$@"; exit $?
