@@ -6,8 +6,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterPki, ConfigError, readClusterPkiArgs, readPreviousRun, readRootStack, RootPki } from "./components";
+import { buildSinks, readSinksConfig, SINK_CONFIG_KEYS } from "./components/sinks";
 
-const PROGRAM_KEYS = ["role", "rootStack", "rootCa", "clusters"];
+const PROGRAM_KEYS = ["role", "rootStack", "rootCa", "clusters", ...SINK_CONFIG_KEYS];
 
 async function rootStack(config: pulumi.Config) {
     const root = new RootPki("root", {
@@ -36,6 +37,8 @@ async function clusterStack(config: pulumi.Config) {
         rootCertificate = root.rootCertificate;
     }
     const pki = new ClusterPki(args.clusterName ?? pulumi.getStack(), args);
+    // Sinks: node file trees, cloud-init documents, Kubernetes Secrets (each only when configured).
+    const sinks = buildSinks(pki.config.clusterName, pki, readSinksConfig(config));
     return {
         role: "cluster",
         clusterName: pki.config.clusterName,
@@ -51,6 +54,9 @@ async function clusterStack(config: pulumi.Config) {
         rotationState: pki.rotationState,
         rotationTokens: pki.rotationTokens,
         nextRotation: pki.nextRotation,
+        nodeFileHashes: Object.fromEntries(Object.entries(sinks.nodeFiles).map(([node, sink]) => [node, sink.hashes])),
+        ...(Object.keys(sinks.cloudInit).length ? { cloudInit: sinks.cloudInit } : {}), // secret
+        ...(sinks.secrets ? { kubernetesObjects: sinks.secrets.names } : {}),
     };
 }
 

@@ -10,3 +10,4 @@ export * from "./cluster-pki";
 export * from "./stack-config";
 export * from "./rotation";
 export * from "./root-pki";
+export * from "./sinks";

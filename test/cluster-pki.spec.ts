@@ -395,13 +395,13 @@ describe("ClusterPki variants", function () {
         const project = parseYaml(fs.readFileSync(path.join(__dirname, "..", "Pulumi.yaml"), "utf8"));
         assert.equal(project.name, "kube-pki");
         assert.equal(project.stackConfigDir, "stacks");
-        const { STACK_CONFIG_KEYS } = require("../components");
+        const { STACK_CONFIG_KEYS, SINK_CONFIG_KEYS } = require("../components");
         for (const [key, decl] of Object.entries<any>(project.config)) {
-            assert.ok(key in STACK_CONFIG_KEYS, `Pulumi.yaml declares ${key}, which the program does not read`);
+            assert.ok(key in STACK_CONFIG_KEYS || SINK_CONFIG_KEYS.includes(key), `Pulumi.yaml declares ${key}, which the program does not read`);
             assert.ok(decl.description, `${key} has a description`);
         }
         const defaults = Object.fromEntries(
-            Object.entries<any>(project.config).filter(([, d]) => d.default !== undefined).map(([k, d]) => [k, d.default]),
+            Object.entries<any>(project.config).filter(([k, d]) => d.default !== undefined && k in STACK_CONFIG_KEYS).map(([k, d]) => [k, d.default]),
         );
         const { validateClusterPkiArgs } = require("../components");
         const base = { clusterName: "x", controlPlaneEndpoint: "x.example", controlPlanes: [{ name: "a", advertiseAddress: "10.0.0.1" }] };

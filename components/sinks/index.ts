@@ -2,3 +2,4 @@
 export * from "./node-files";
 export * from "./secrets";
 export * from "./cloud-init";
+export * from "./wiring";

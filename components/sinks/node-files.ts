@@ -604,9 +604,8 @@ export const nodeFilesProvider: pulumi.dynamic.ResourceProvider = {
     async update(_id: string, olds: any, news: any) {
         const st = writeTree(news.root, news.node, treeFilesOf(news), { createdDirs: olds.createdDirs ?? [] });
         const stale = Object.keys(olds.files ?? {}).filter((rel) => !(rel in st.files));
-        const { remainingDirs, removedDirs } = removeTree(news.root, news.node, stale, st.createdDirs);
-        const gone = new Set(removedDirs);
-        const createdDirs = st.createdDirs.filter((d) => !gone.has(d) || remainingDirs.includes(d));
+        const gone = new Set(removeTree(news.root, news.node, stale, st.createdDirs).removedDirs);
+        const createdDirs = st.createdDirs.filter((d) => !gone.has(d));
         return { outs: outputsOf(news.root, news.node, { files: st.files, createdDirs }) };
     },
 

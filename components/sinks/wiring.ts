@@ -1,0 +1,157 @@
+/**
+ * Program wiring of the sinks: stack config (`kube-pki:nodeFilesRoot`, `kube-pki:cloudInit`,
+ * `kube-pki:secretsSink`) → NodeFiles per node, cloud-init documents per node, one KubernetesSecrets.
+ * This is the only sink module that knows ClusterPki's outputs; the sinks themselves take file maps and PEMs.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { CaId, LEAVES } from "../catalog";
+import type { ClusterPki } from "../cluster-pki";
+import { ConfigError } from "../config";
+import { cloudInit } from "./cloud-init";
+import { NodeFiles } from "./node-files";
+import { GroupBinding, KubernetesSecrets } from "./secrets";
+
+/** `kube-pki:secretsSink` (an object in stack config). */
+export interface SecretsSinkConfig {
+    /** Which kubeconfig of ClusterPki.kubeconfigs reaches the cluster; default "admin.conf". */
+    kubeconfig?: string;
+    clusterIdentifier?: string;
+    namespace?: string;
+    namePrefix?: string;
+    labels?: Record<string, string>;
+    /** Leaves by ClusterPki.leaves key (`front-proxy-client/cp-1`, `admin.conf`, ...) → kubernetes.io/tls Secrets. */
+    certificates?: string[];
+    /** The trust-bundle ConfigMap with every CA (`ca.crt`, `etcd-ca.crt`, `front-proxy-ca.crt`); default true. */
+    trustBundle?: boolean;
+    trustBundleName?: string;
+    /** CA ids whose key goes into a Secret (e.g. ["ca"] for a cert-manager CA Issuer); default none. */
+    caKeys?: string[];
+    /** The kubeadm:cluster-admins ClusterRoleBinding; default false. */
+    clusterAdmins?: boolean;
+    groupBindings?: GroupBinding[];
+}
+
+export interface SinksConfig {
+    /** `kube-pki:nodeFilesRoot`: write every node's tree under this directory. */
+    nodeFilesRoot?: string;
+    /** `kube-pki:cloudInit`: export a #cloud-config document per node. */
+    cloudInit?: boolean;
+    /** `kube-pki:secretsSink`: push Secrets / bundle / RBAC to the cluster. */
+    secretsSink?: SecretsSinkConfig;
+}
+
+/** Config keys read by readSinksConfig (pass them to readClusterPkiArgs' extraKeys). */
+export const SINK_CONFIG_KEYS = ["nodeFilesRoot", "cloudInit", "secretsSink"];
+
+const SECRETS_SINK_FIELDS = new Set([
+    "kubeconfig", "clusterIdentifier", "namespace", "namePrefix", "labels", "certificates", "trustBundle", "trustBundleName",
+    "caKeys", "clusterAdmins", "groupBindings",
+]);
+
+/** Reads the sink keys of the `kube-pki` config namespace. */
+export function readSinksConfig(config: pulumi.Config): SinksConfig {
+    const out: SinksConfig = {};
+    const root = config.get("nodeFilesRoot");
+    if (root !== undefined) out.nodeFilesRoot = root;
+    const ci = config.getBoolean("cloudInit");
+    if (ci !== undefined) out.cloudInit = ci;
+    const ss = config.getObject<SecretsSinkConfig>("secretsSink");
+    if (ss !== undefined) out.secretsSink = ss;
+    return out;
+}
+
+function caOfLeaf(key: string): CaId | undefined {
+    const id = key.includes("/") ? key.slice(0, key.indexOf("/")) : key;
+    return LEAVES.find((e) => e.id === id)?.ca;
+}
+
+/** Every problem with the sink config against this ClusterPki, naming the stack config key. */
+export function sinksConfigProblems(pki: ClusterPki, cfg: SinksConfig): string[] {
+    const problems: string[] = [];
+    const k = (s: string) => `kube-pki:${s}`;
+    if (cfg.nodeFilesRoot !== undefined && (typeof cfg.nodeFilesRoot !== "string" || cfg.nodeFilesRoot.trim() === "")) {
+        problems.push(`${k("nodeFilesRoot")}: must be a directory path (e.g. ./out/nodes)`);
+    }
+    const ss = cfg.secretsSink;
+    if (ss === undefined) return problems;
+    if (!ss || typeof ss !== "object" || Array.isArray(ss)) {
+        problems.push(`${k("secretsSink")}: must be an object (e.g. { certificates: [front-proxy-client/cp-1], clusterAdmins: true })`);
+        return problems;
+    }
+    for (const field of Object.keys(ss)) {
+        if (!SECRETS_SINK_FIELDS.has(field)) problems.push(`${k(`secretsSink.${field}`)}: unknown field (known: ${[...SECRETS_SINK_FIELDS].join(", ")})`);
+    }
+    const kc = ss.kubeconfig ?? "admin.conf";
+    if (!(kc in pki.kubeconfigs)) {
+        problems.push(`${k("secretsSink.kubeconfig")}: ${JSON.stringify(kc)} is not one of the kubeconfigs (${Object.keys(pki.kubeconfigs).join(", ")})`);
+    }
+    (ss.certificates ?? []).forEach((key, i) => {
+        if (!(key in pki.leaves) || !caOfLeaf(key)) {
+            problems.push(`${k(`secretsSink.certificates[${i}]`)}: ${JSON.stringify(key)} is not a certificate of this cluster (e.g. ${Object.keys(pki.leaves).slice(0, 4).join(", ")})`);
+        }
+    });
+    (ss.caKeys ?? []).forEach((id, i) => {
+        if (!(id in pki.cas)) problems.push(`${k(`secretsSink.caKeys[${i}]`)}: ${JSON.stringify(id)} is not a CA of this cluster (${Object.keys(pki.cas).join(", ")})`);
+    });
+    return problems;
+}
+
+export interface Sinks {
+    nodeFiles: Record<string, NodeFiles>;
+    /** node → #cloud-config document (secret) */
+    cloudInit: Record<string, pulumi.Output<string>>;
+    secrets?: KubernetesSecrets;
+}
+
+/**
+ * Builds the configured sinks for a ClusterPki. Throws a ConfigError naming `kube-pki:<key>` (and the sinks'
+ * own field names) before registering anything.
+ */
+export function buildSinks(name: string, pki: ClusterPki, cfg: SinksConfig, opts?: pulumi.ComponentResourceOptions): Sinks {
+    const problems = sinksConfigProblems(pki, cfg);
+    if (problems.length > 0) throw new ConfigError("sink config", problems);
+    const sinks: Sinks = { nodeFiles: {}, cloudInit: {} };
+    const nodes = Object.keys(pki.nodeFiles).sort();
+    if (cfg.nodeFilesRoot) {
+        for (const node of nodes) {
+            sinks.nodeFiles[node] = new NodeFiles(`${name}-${node}`, { rootDir: cfg.nodeFilesRoot, node, files: pki.nodeFiles[node] }, opts);
+        }
+    }
+    if (cfg.cloudInit) {
+        for (const node of nodes) sinks.cloudInit[node] = cloudInit(pki.nodeFiles[node]);
+    }
+    const ss = cfg.secretsSink;
+    if (ss) {
+        sinks.secrets = new KubernetesSecrets(
+            name,
+            {
+                kubeconfig: pki.kubeconfigs[ss.kubeconfig ?? "admin.conf"],
+                clusterIdentifier: ss.clusterIdentifier,
+                namespace: ss.namespace,
+                namePrefix: ss.namePrefix,
+                labels: ss.labels,
+                certificates: (ss.certificates ?? []).map((key) => ({
+                    name: key.replace(/\//g, "-"),
+                    certPem: pki.leaves[key].certPem,
+                    keyPem: pki.leaves[key].keyPem,
+                    caPem: pki.trustBundles[caOfLeaf(key) as CaId],
+                })),
+                trustBundle:
+                    ss.trustBundle === false
+                        ? undefined
+                        : {
+                              name: ss.trustBundleName,
+                              bundles: Object.fromEntries(Object.entries(pki.trustBundles).map(([id, pem]) => [`${id}.crt`, pem])),
+                          },
+                caKeys: (ss.caKeys ?? []).map((id) => ({
+                    name: id,
+                    certPem: pki.caCertificates[id],
+                    keyPem: pki.cas[id as CaId]!.keyPem,
+                })),
+                rbac: { clusterAdmins: ss.clusterAdmins ?? false, groupBindings: ss.groupBindings ?? [] },
+            },
+            opts,
+        );
+    }
+    return sinks;
+}
