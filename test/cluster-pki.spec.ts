@@ -404,7 +404,7 @@ describe("ClusterPki variants", function () {
             Object.entries<any>(project.config).filter(([k, d]) => d.default !== undefined && k in STACK_CONFIG_KEYS).map(([k, d]) => [k, d.default]),
         );
         const { validateClusterPkiArgs } = require("../components");
-        const base = { clusterName: "x", controlPlaneEndpoint: "x.example", controlPlanes: [{ name: "a", advertiseAddress: "10.0.0.1" }] };
+        const base = { clusterName: "x", controlPlaneEndpoint: "x.example", controlPlanes: [{ name: "a", advertiseAddress: "10.0.0.1" }], now: "2030-01-01T00:00:00Z" };
         assert.deepEqual(validateClusterPkiArgs({ ...base, ...defaults }), validateClusterPkiArgs(base));
     });
 });
