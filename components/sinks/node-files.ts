@@ -391,24 +391,32 @@ export function writeTree(root: string, node: string, files: TreeFile[], opts: {
     return { files: state, createdDirs: createdDirs.filter((d) => lstatOrUndefined(d)?.isDirectory()) };
 }
 
+/**
+ * The existing, confined directory holding `rel` under `<root>/<node>/`, and the file's base name; `dir` is
+ * undefined when the path cannot hold a file of ours (e.g. a file where a directory should be). Throws on a bad
+ * path or a directory that leaves the root.
+ */
+function existingDirOf(absRoot: string, node: string, rel: string): { dir?: string; base: string } {
+    const problem = relPathProblem(rel) ?? nodeNameProblem(node);
+    if (problem) throw new Error(`kube-pki NodeFiles: path ${JSON.stringify(rel)}: ${problem}`);
+    const segs = rel.split("/");
+    const base = segs.pop() as string;
+    try {
+        return { dir: resolveDir(absRoot, [node, ...segs]), base };
+    } catch (e) {
+        const msg = (e as Error).message;
+        if (/outside the root|dangling symlink/.test(msg)) throw new Error(`kube-pki NodeFiles: ${msg}`);
+        return { base };
+    }
+}
+
 /** What is on disk for each path of a node's map (hashes, not contents). Paths stay confined to the root. */
 export function inspectTree(root: string, node: string, paths: string[]): Record<string, FileState> {
     const p: typeof import("path") = require("path");
     const absRoot = p.resolve(root);
     const out: Record<string, FileState> = {};
     for (const rel of paths) {
-        const problem = relPathProblem(rel) ?? nodeNameProblem(node);
-        if (problem) throw new Error(`kube-pki NodeFiles: path ${JSON.stringify(rel)}: ${problem}`);
-        const segs = rel.split("/");
-        const base = segs.pop() as string;
-        let dir: string | undefined;
-        try {
-            dir = resolveDir(absRoot, [node, ...segs]);
-        } catch (e) {
-            const msg = (e as Error).message;
-            if (/outside the root|dangling symlink/.test(msg)) throw new Error(`kube-pki NodeFiles: ${msg}`);
-            dir = undefined; // e.g. a file where a directory should be: the path holds no file of ours
-        }
+        const { dir, base } = existingDirOf(absRoot, node, rel);
         out[rel] = dir ? fileStateAt(p.join(dir, base)) : { sha256: ABSENT, mode: ABSENT };
     }
     return out;
@@ -430,18 +438,7 @@ export function removeTree(
     const absRoot = p.resolve(root);
     const removed: string[] = [];
     for (const rel of paths) {
-        const problem = relPathProblem(rel) ?? nodeNameProblem(node);
-        if (problem) throw new Error(`kube-pki NodeFiles: path ${JSON.stringify(rel)}: ${problem}`);
-        const segs = rel.split("/");
-        const base = segs.pop() as string;
-        let dir: string | undefined;
-        try {
-            dir = resolveDir(absRoot, [node, ...segs]);
-        } catch (e) {
-            const msg = (e as Error).message;
-            if (/outside the root|dangling symlink/.test(msg)) throw new Error(`kube-pki NodeFiles: ${msg}`);
-            dir = undefined;
-        }
+        const { dir, base } = existingDirOf(absRoot, node, rel);
         if (!dir) continue;
         removeStaleTemps(dir, base);
         const file = p.join(dir, base);
