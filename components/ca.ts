@@ -42,11 +42,13 @@ export class CertificateAuthority extends pulumi.ComponentResource {
             ...(args.maxPathLength !== undefined ? { maxPathLength: args.maxPathLength } : {}),
         };
         const subject = { commonName: args.commonName };
+        // kubeadm (pkiutil.NewSelfSignedCACert) puts the CN in a DNS SAN of its CAs (when it is a DNS-like name).
+        const dnsNames = /^[A-Za-z0-9.-]+$/.test(args.commonName) ? [args.commonName] : [];
         let cert: tls.SelfSignedCert | tls.LocallySignedCert;
         if (args.parentCertPem && args.parentKeyPem) {
             const csr = new tls.CertRequest(
                 `${name}-csr`,
-                { privateKeyPem: key.privateKeyPem, subject },
+                { privateKeyPem: key.privateKeyPem, subject, dnsNames },
                 { parent: this },
             );
             cert = new tls.LocallySignedCert(
@@ -57,7 +59,7 @@ export class CertificateAuthority extends pulumi.ComponentResource {
         } else {
             cert = new tls.SelfSignedCert(
                 `${name}-cert`,
-                { ...common, privateKeyPem: key.privateKeyPem, subject, setAuthorityKeyId: true },
+                { ...common, privateKeyPem: key.privateKeyPem, subject, dnsNames, setAuthorityKeyId: true },
                 { parent: this },
             );
         }

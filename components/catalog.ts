@@ -20,7 +20,11 @@ export type Scope = "cluster" | "control-plane" | "etcd-member" | "node" | "user
 /** Which SAN set a leaf carries (see `sans.ts`); kubeadm: GetAPIServerAltNames, GetEtcdAltNames, ... */
 export type SanSet = "apiserver" | "etcd" | "kubelet-serving";
 
-/** The kubeconfig's `server`: the control-plane endpoint, or the node's own advertise address. */
+/**
+ * The kubeconfig's `server`: the control-plane endpoint, or "local": a control plane's own apiserver
+ * (`https://<advertiseAddress>:<bindPort>`; for kubelet.conf this is kubeadm ≥ 1.33's ControlPlaneKubeletLocalMode,
+ * on by default) — nodes without an apiserver (workers) use the endpoint.
+ */
 export type ServerKind = "endpoint" | "local";
 
 /** Key usages in the tls provider's snake_case vocabulary (DESIGN §4: camelCase is rejected). */
@@ -101,7 +105,7 @@ export const LEAVES: LeafEntry[] = [
     { id: "super-admin.conf",         ca: "ca",             scope: "cluster",       commonName: "kubernetes-super-admin", organization: "system:masters",         extendedUsages: ["client_auth"], kubeconfig: "etc/kubernetes/super-admin.conf", server: "endpoint", placement: "first-control-plane", feature: "superAdmin" },
     { id: "controller-manager.conf",  ca: "ca",             scope: "control-plane", commonName: "system:kube-controller-manager",                               extendedUsages: ["client_auth"], kubeconfig: "etc/kubernetes/controller-manager.conf", server: "local" },
     { id: "scheduler.conf",           ca: "ca",             scope: "control-plane", commonName: "system:kube-scheduler",                                        extendedUsages: ["client_auth"], kubeconfig: "etc/kubernetes/scheduler.conf", server: "local" },
-    { id: "kubelet.conf",             ca: "ca",             scope: "node",          commonName: "system:node:{node}",     organization: "system:nodes",         extendedUsages: ["client_auth"], kubeconfig: "etc/kubernetes/kubelet.conf", server: "endpoint" },
+    { id: "kubelet.conf",             ca: "ca",             scope: "node",          commonName: "system:node:{node}",     organization: "system:nodes",         extendedUsages: ["client_auth"], kubeconfig: "etc/kubernetes/kubelet.conf", server: "local" },
     { id: "kube-proxy.conf",          ca: "ca",             scope: "cluster",       commonName: "system:kube-proxy",                                            extendedUsages: ["client_auth"], kubeconfig: "etc/kubernetes/kube-proxy.conf", server: "endpoint", placement: "all-nodes", feature: "kubeProxy" },
     { id: "user",                     ca: "ca",             scope: "user",          commonName: "{user}",                 organization: "{group}",              extendedUsages: ["client_auth"], server: "endpoint", placement: "none" },
 ];

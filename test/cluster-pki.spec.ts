@@ -135,6 +135,7 @@ describe("ClusterPki (kubeadm catalog, real certificates through the tls emulato
             assert.equal(c.subjectCN, cn, id);
             assert.equal(c.issuerCN, cn, id);
             assert.equal(c.isCA, true, id);
+            assert.deepEqual([...c.dnsNames], [cn], `${id}: kubeadm puts the CN in a DNS SAN`);
             assert.deepEqual(sorted(c.keyUsage), sorted(CA_KU), id);
             assert.deepEqual([...c.extKeyUsage], [], id);
             assert.equal(c.publicKeyAlgorithm, "RSA");
@@ -225,8 +226,9 @@ describe("ClusterPki (kubeadm catalog, real certificates through the tls emulato
             "cp-1/scheduler.conf": { cn: "system:kube-scheduler", o: [], server: "https://10.0.0.11:6443" },
             "cp-2/controller-manager.conf": { cn: "system:kube-controller-manager", o: [], server: "https://10.0.0.12:6443" },
             "cp-2/scheduler.conf": { cn: "system:kube-scheduler", o: [], server: "https://10.0.0.12:6443" },
-            "cp-1/kubelet.conf": { cn: "system:node:cp-1", o: ["system:nodes"], server: "https://api.test.example:6443" },
-            "cp-2/kubelet.conf": { cn: "system:node:cp-2", o: ["system:nodes"], server: "https://api.test.example:6443" },
+            // kubeadm ≥ 1.33 (ControlPlaneKubeletLocalMode): a control plane's kubelet talks to its own apiserver.
+            "cp-1/kubelet.conf": { cn: "system:node:cp-1", o: ["system:nodes"], server: "https://10.0.0.11:6443" },
+            "cp-2/kubelet.conf": { cn: "system:node:cp-2", o: ["system:nodes"], server: "https://10.0.0.12:6443" },
             "worker-1/kubelet.conf": { cn: "system:node:worker-1", o: ["system:nodes"], server: "https://api.test.example:6443" },
             "worker-2/kubelet.conf": { cn: "system:node:worker-2", o: ["system:nodes"], server: "https://api.test.example:6443" },
             "users/alice.conf": { cn: "alice", o: ["dev-team"], server: "https://api.test.example:6443" },

@@ -1,0 +1,161 @@
+/**
+ * `npm run e2e`: the live proof. The real Pulumi engine (Automation API, file backend, tls provider) creates
+ * kube-pki stacks; kubeadm, etcd and kube-apiserver (built by scripts/tools.sh) run on 127.0.0.1 against the
+ * node trees it generates. See e2e/README.md for the steps.
+ *
+ *   npm run e2e [-- --keep] [-- --only up,boot,identities]
+ *
+ * Prints the time of each step and ends with `E2E: N passed, M failed`; exits 1 on any failure.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Command } from "commander";
+import { Suite } from "./harness";
+import { killAll, killAllSync, runOk, setLogDir, which } from "./procs";
+import { installPlugins, snapshotProject, toolsEnv, workspace } from "./pulumi";
+import * as steps from "./steps";
+
+type StepFn = (ctx: steps.Ctx, signal: AbortSignal) => Promise<void>;
+
+interface StepDef {
+    name: string;
+    title: string;
+    limitS: number;
+    needs: string[];
+    fn: StepFn;
+}
+
+const STEPS: StepDef[] = [
+    { name: "up", title: "1. pulumi up of stack e2e (1 control plane, 2 workers, user alice)", limitS: 600, needs: [], fn: steps.stepUp },
+    { name: "preview", title: "2. second pulumi preview: no changes", limitS: 300, needs: ["up"], fn: steps.stepPreview },
+    { name: "secrets", title: "3. pulumi stack export: no plaintext key or kubeconfig", limitS: 120, needs: ["up"], fn: (c) => steps.stepSecrets(c) },
+    { name: "kubeadm", title: "4. kubeadm accepts the trees untouched", limitS: 600, needs: ["up"], fn: steps.stepKubeadm },
+    { name: "boot", title: "5. etcd + kube-apiserver from the cp-1 tree", limitS: 300, needs: ["up"], fn: steps.stepBoot },
+    { name: "identities", title: "6. every kubeconfig's identity, RBAC, front proxy, negatives", limitS: 300, needs: ["boot"], fn: (c) => steps.stepIdentities(c) },
+    { name: "fidelity", title: "7. tls emulator vs the real tls provider", limitS: 300, needs: ["up"], fn: steps.stepFidelity },
+    { name: "multi-stack", title: "8. root stack + cluster stack under it, booted", limitS: 900, needs: [], fn: steps.stepMultiStack },
+];
+
+class UsageError extends Error {}
+
+function selectSteps(only: string | undefined): Set<string> {
+    if (!only) return new Set(STEPS.map((s) => s.name));
+    const wanted = new Set<string>();
+    const add = (name: string) => {
+        const def = STEPS.find((s) => s.name === name);
+        if (!def) throw new UsageError(`--only: unknown step "${name}" (steps: ${STEPS.map((s) => s.name).join(", ")})`);
+        def.needs.forEach(add);
+        wanted.add(name);
+    };
+    only.split(",").map((s) => s.trim()).filter(Boolean).forEach(add);
+    return wanted;
+}
+
+async function main() {
+    const program = new Command("e2e")
+        .description("Live end-to-end proof of kube-pki: real Pulumi engine, kubeadm, etcd and kube-apiserver on 127.0.0.1")
+        .option("--keep", "keep the temp dir (state, trees, logs) and the stacks (no destroy)")
+        .option("--only <steps>", `comma-separated steps (and what they need): ${STEPS.map((s) => s.name).join(", ")}`)
+        .option("--timeout-scale <factor>", "multiply every step's time limit (slow machines)", parseFloat, 1)
+        .parse();
+    const opts = program.opts<{ keep?: boolean; only?: string; timeoutScale: number }>();
+    const limit = (seconds: number) => Math.max(1, Math.round(seconds * opts.timeoutScale)) * 1000;
+    const selected = selectSteps(opts.only);
+
+    const suite = new Suite();
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kube-pki-e2e-"));
+    fs.chmodSync(tmp, 0o700);
+    const logs = path.join(tmp, "logs");
+    const work = path.join(tmp, "work");
+    fs.mkdirSync(logs);
+    fs.mkdirSync(work, { mode: 0o700 });
+    setLogDir(logs);
+    console.log(`kube-pki e2e: temp dir ${tmp} (logs in ${logs})`);
+
+    const onSignal = (sig: NodeJS.Signals) => {
+        console.error(`\n${sig}: stopping every process started by the suite (temp dir kept: ${tmp})`);
+        killAllSync();
+        process.exit(130);
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+    process.on("exit", killAllSync);
+
+    let ctx: steps.Ctx | undefined;
+    await suite.step("setup", "0. toolchain, project snapshot, file backend", limit(300), async () => {
+        const env = await toolsEnv(["pulumi", "kubernetes", "etcd"]);
+        const pulumiHome = path.join(tmp, "pulumi-home");
+        fs.mkdirSync(pulumiHome, { mode: 0o700 });
+        env.PULUMI_HOME = pulumiHome;
+        delete env.PULUMI_IGNORE_AMBIENT_PLUGINS;
+        delete env.KUBECONFIG;
+        // the Automation API finds `pulumi` on this process's PATH
+        process.env.PATH = env.PATH;
+        delete process.env.PULUMI_IGNORE_AMBIENT_PLUGINS;
+        for (const bin of ["pulumi", "kubeadm", "kube-apiserver", "kubectl", "etcd", "etcdctl", "openssl"]) which(bin, env);
+        await installPlugins(env);
+        const stateDir = path.join(tmp, "state");
+        fs.mkdirSync(stateDir, { mode: 0o700 });
+        const projectDir = snapshotProject(path.join(tmp, "project"));
+        const ws = await workspace({ workDir: projectDir, backendUrl: `file://${stateDir}`, pulumiHome, env });
+        const versions = await Promise.all([
+            runOk("pulumi", ["version"], { env, log: "versions" }),
+            runOk("kubeadm", ["version", "-o", "short"], { env, log: "versions" }),
+            runOk("etcd", ["--version"], { env, log: "versions" }),
+            runOk("kube-apiserver", ["--version"], { env, log: "versions" }),
+        ]);
+        const [pulumiV, kubeadmV, etcdV, apiV] = versions.map((v) => v.stdout.trim().split("\n")[0]);
+        suite.info(`pulumi ${pulumiV}, kubeadm ${kubeadmV}, ${apiV}, ${etcdV}`);
+        suite.info(`project snapshot ${projectDir}, backend file://${stateDir}`);
+        ctx = { suite, work, projectDir, env, ws, kubernetesVersion: kubeadmV, stacks: [] };
+    });
+
+    for (const def of STEPS) {
+        if (!selected.has(def.name)) continue;
+        const missing = def.needs.filter((n) => !suite.stepPassed(n));
+        if (!ctx) {
+            suite.skip(def.name, def.title, "setup failed");
+        } else if (missing.length) {
+            suite.skip(def.name, def.title, `needs ${missing.join(", ")}`);
+        } else {
+            const c = ctx;
+            await suite.step(def.name, def.title, limit(def.limitS), (signal) => def.fn(c, signal));
+        }
+        // the first control plane is only needed by "identities": stop it right after
+        if (def.name === "identities" || (def.name === "boot" && !selected.has("identities"))) await ctx?.cp?.stop();
+    }
+    await ctx?.cp?.stop();
+
+    if (ctx && !opts.keep) {
+        const c = ctx;
+        await suite.step("teardown", "9. pulumi destroy every stack, stop every process", limit(600), (signal) => steps.stepTeardown(c, signal));
+    } else if (ctx && opts.keep) {
+        suite.skip("teardown", "9. teardown", "--keep");
+        console.log(
+            `inspect: cd ${ctx.projectDir} && PULUMI_HOME=${ctx.env.PULUMI_HOME} PULUMI_BACKEND_URL=file://${tmp}/state ` +
+                `PULUMI_CONFIG_PASSPHRASE=kube-pki-e2e-passphrase pulumi stack ls`,
+        );
+    }
+    const leftover = await killAll();
+    suite.check("every process the suite started has stopped", leftover.length === 0, `had to kill: ${leftover.join(", ")}`);
+
+    const failed = suite.failed > 0;
+    if (opts.keep) {
+        console.log(`\nkept: ${tmp}`);
+    } else if (failed) {
+        for (const entry of fs.readdirSync(tmp)) if (entry !== "logs") fs.rmSync(path.join(tmp, entry), { recursive: true, force: true });
+        console.log(`\nlogs kept: ${logs}`);
+    } else {
+        fs.rmSync(tmp, { recursive: true, force: true });
+    }
+    console.log(suite.summary());
+    process.exitCode = failed ? 1 : 0;
+}
+
+main().catch((e) => {
+    console.error(e instanceof UsageError ? `e2e: ${e.message}` : e);
+    killAllSync();
+    console.log("E2E: 0 passed, 1 failed");
+    process.exit(1);
+});
