@@ -12,6 +12,8 @@ import { identityOf } from "./identity";
 import { privateKeyArgs } from "./keys";
 import { renderKubeconfig, serverUrl } from "./kubeconfig";
 import { LeafCertificate } from "./leaf";
+import { VaultIntermediateCa, VaultLeafCertificate, vaultProviderFromConfig, VaultRoles } from "./vault";
+import * as vault from "@pulumi/vault";
 import { CaRotationState, explainTokenChange, nextRenewal, renewalEpoch, rotationToken, trustedGenerations } from "./rotation";
 
 /** One file of a node's tree. Sinks consume these maps; they never look inside. */
@@ -106,8 +108,11 @@ export class ClusterPki extends pulumi.ComponentResource {
     public readonly kubeconfigs: Record<string, pulumi.Output<string>> = {};
     /** Per node: the kubeadm file tree, relative to the node's root. */
     public readonly nodeFiles: Record<string, FileMap> = {};
-    /** Leaf certificates by `<id>` or `<id>/<node|user>`. */
-    public readonly leaves: Record<string, LeafCertificate> = {};
+    /** Leaf certificates by `<id>` or `<id>/<node|user>` (issued locally, or by Vault for a Vault CA). */
+    public readonly leaves: Record<string, LeafCertificate | VaultLeafCertificate> = {};
+    /** Vault roles per Vault-mode CA whose leaves Vault issues. */
+    public readonly vaultRoles: Partial<Record<CaId, VaultRoles>> = {};
+    private vaultProviderInstance?: vault.Provider;
     /** Every certificate with its identity and validity. */
     public readonly inventory: pulumi.Output<InventoryEntry[]>;
     /** CA / SA-key rotation phase and active generation, per CA (read back by the next run). */
@@ -142,9 +147,42 @@ export class ClusterPki extends pulumi.ComponentResource {
             if (entry.feature && !cfg.features[entry.feature]) continue;
             const generations = trustedGenerations(cfg.caStates[entry.id]);
             const external = args.externalCas?.[entry.id];
+            const inVault = cfg.vault.cas[entry.id];
+            // Vault mode: a local root (this CA's only signer) signs one Vault intermediate per generation.
+            const vaultRoot = inVault
+                ? new CertificateAuthority(
+                      `${name}-${entry.id}-root`,
+                      {
+                          commonName: `${entry.commonName}-root`,
+                          keyAlgorithm: cfg.keys[entry.id],
+                          validityHours: 2 * cfg.validityHours.ca,
+                          renewBeforeHours: cfg.renewBeforeHours.ca,
+                      },
+                      { parent: this },
+                  )
+                : undefined;
             const cas: CaMaterial[] = generations.map((gen) =>
                 external
                     ? externalCaMaterial(external.find((e) => e.generation === gen)!)
+                    : inVault && vaultRoot
+                    ? new VaultIntermediateCa(
+                          generationName(entry.id, gen),
+                          {
+                              caId: entry.id,
+                              mountPath: gen === 0 ? inVault.mountPath : `${inVault.mountPath}-g${gen}`,
+                              keyMode: inVault.keyMode,
+                              commonName: entry.commonName,
+                              keyAlgorithm: cfg.keys[entry.id],
+                              validityHours: inVault.validityHours,
+                              renewBeforeHours: cfg.renewBeforeHours.ca,
+                              parentCertPem: vaultRoot.certPem,
+                              parentKeyPem: vaultRoot.keyPem,
+                              parentNotAfter: vaultRoot.notAfter,
+                              issuerUrls: inVault.issuerUrls,
+                              provider: this.vaultProvider(name, cfg),
+                          },
+                          { parent: this },
+                      )
                     : new CertificateAuthority(
                         generationName(entry.id, gen),
                         {
@@ -159,11 +197,35 @@ export class ClusterPki extends pulumi.ComponentResource {
             const ca = cas[0];
             this.cas[entry.id] = ca;
             this.caCertificates[entry.id] = ca.certPem;
-            this.trustBundles[entry.id] = cas.length === 1 ? ca.certPem : bundle(cas.map((c) => c.certPem));
+            // A Vault intermediate is trusted with its chain (intermediate, then its local root).
+            const trusted = cas.map((c) => (c instanceof VaultIntermediateCa ? c.chainPem : c.certPem));
+            this.trustBundles[entry.id] = cas.length === 1 && !inVault ? ca.certPem : bundle(trusted);
+            if (inVault && ca instanceof VaultIntermediateCa && inVault.leaves === "vault") {
+                const apiserver = LEAVES.find((l) => l.id === "apiserver")!;
+                this.vaultRoles[entry.id] = new VaultRoles(
+                    `${name}-${entry.id}-roles`,
+                    {
+                        caId: entry.id,
+                        mountPath: ca.mountPath,
+                        issuerRef: ca.issuerId,
+                        keyAlgorithm: cfg.keys.leaf,
+                        validityHours: cfg.validityHours.leaf,
+                        features: cfg.features,
+                        nodeNames: allNodes.map((n) => n.name),
+                        allowedDnsSans: {
+                            apiserver: [...new Set(cfg.controlPlanes.flatMap((cp) => identityOf(apiserver, cfg, cp).dnsNames))],
+                        },
+                        users: cfg.users.map((u) => ({ name: u.name, group: u.group, validityHours: u.validityHours })),
+                        provider: this.vaultProvider(name, cfg),
+                    },
+                    { parent: this, dependsOn: [ca] },
+                );
+            }
             // Every node trusts the cluster CA (kubelet client CA); control planes hold all CA pairs (kubeadm join
             // --control-plane). ca.crt is the bundle, active CA first: kubeadm pairs its first cert with ca.key.
             put(entry.id === "ca" ? allNodes : cfg.controlPlanes, `${entry.file}.crt`, this.trustBundles[entry.id], false);
-            put(cfg.controlPlanes, `${entry.file}.key`, ca.keyPem, true);
+            // With a Vault `internal` key there is no ca.key: kubeadm's external-CA mode.
+            if (!(ca instanceof VaultIntermediateCa) || ca.exported) put(cfg.controlPlanes, `${entry.file}.key`, ca.keyPem, true);
             cas.forEach((c, i) => {
                 inventory.push(
                     pulumi.all([c.notBefore, c.notAfter]).apply(([notBefore, notAfter]) => ({
@@ -265,8 +327,26 @@ export class ClusterPki extends pulumi.ComponentResource {
                 const why = explainTokenChange(cfg.previousTokens[key], token);
                 if (why) rotating.push(`${key}: ${why}`);
                 nextDue.push({ key, at: nextRenewal(epoch, validityHours, renewBeforeHours).getTime() });
-                const leaf = new LeafCertificate(
-                    `${name}-${entry.id}${suffix ? `-${suffix}` : ""}`,
+                const leafName = `${name}-${entry.id}${suffix ? `-${suffix}` : ""}`;
+                const roles = this.vaultRoles[entry.ca];
+                const leaf = roles && ca instanceof VaultIntermediateCa
+                    ? new VaultLeafCertificate(
+                          leafName,
+                          {
+                              mountPath: ca.mountPath,
+                              roleName: roles.roleNames[target.user ? (target.user.group ? `user/${target.user.group}` : "user") : entry.id],
+                              commonName: id.commonName,
+                              dnsNames: id.dnsNames,
+                              ipAddresses: id.ipAddresses,
+                              validityHours,
+                              renewBeforeHours,
+                              rotationToken: token,
+                              provider: this.vaultProvider(name, cfg),
+                          },
+                          { parent: this },
+                      )
+                    : new LeafCertificate(
+                    leafName,
                     {
                         caCertPem: ca.certPem,
                         caKeyPem: ca.keyPem,
@@ -349,6 +429,13 @@ export class ClusterPki extends pulumi.ComponentResource {
             rotationTokens: this.rotationTokens,
             nextRotation: this.nextRotation,
         });
+    }
+
+    /** One Vault provider for every Vault resource of this cluster (from config or VAULT_* env), created on first use. */
+    private vaultProvider(name: string, cfg: ResolvedConfig): vault.Provider | undefined {
+        if (!cfg.vault.connection) return undefined;
+        this.vaultProviderInstance ??= vaultProviderFromConfig(cfg.vault.connection, `${name}-vault`, { parent: this });
+        return this.vaultProviderInstance;
     }
 
     /** The human summary a preview prints: what rotates and why, CA phases, and what is due next. */

@@ -21,6 +21,7 @@ import {
     Scope,
 } from "./catalog";
 import { serverUrl } from "./kubeconfig";
+import { ResolvedVaultConfig, validateVaultConfig, VaultConfig } from "./vault";
 import { CA_PHASES, CaPhase, CaRotationState, nextCaState, RotatableCa, ROTATABLE_CAS, trustedGenerations } from "./rotation";
 
 export interface ControlPlaneNode {
@@ -103,6 +104,11 @@ export interface ClusterPkiArgs {
      * per generation (see caRotation). Keys must be Pulumi secrets.
      */
     externalCas?: Record<string, { generation: number; certPem: pulumi.Input<string>; keyPem: pulumi.Input<string> }[]>;
+    /**
+     * CAs in HashiCorp Vault's PKI engine instead of local keys, per CA id, plus the connection:
+     * `{address?, namespace?, caCertFile?, issuerUrls?, ca?: {mountPath, keyMode: internal|exported, leaves: vault|local, validity?}, ...}`.
+     */
+    vault?: VaultConfig;
     /** What the previous run recorded (the stack's own outputs), to check phase changes and explain rotations. */
     previous?: {
         rotationState?: Record<string, CaRotationState>;
@@ -132,6 +138,8 @@ export interface ResolvedConfig {
     /** Rotation state of each CA and the SA key for this run. */
     caStates: Record<RotatableCa, CaRotationState>;
     previousTokens: Record<string, string>;
+    /** Vault mode per CA (empty `cas` when every CA is local). */
+    vault: ResolvedVaultConfig;
     clusterName: string;
     clusterDomain: string;
     serviceCidr: string;
@@ -235,6 +243,7 @@ const schema = z.strictObject({
     now: z.string().optional(),
     rotate: z.record(z.string(), z.number().int().nonnegative()).optional(),
     caRotation: z.record(z.string(), z.string()).optional(),
+    vault: z.any().optional(),
     externalCas: z.record(z.string(), z.array(z.object({ generation: z.number().int().nonnegative(), certPem: z.any(), keyPem: z.any() }))).optional(),
     previous: z
         .object({
@@ -558,9 +567,24 @@ export function validateClusterPkiArgs(args: ClusterPkiArgs, context = "ClusterP
         }
     }
 
+    // --- Vault (validated by components/vault.ts; its problems are merged here) ---
+    let vaultCfg: ResolvedVaultConfig = { cas: {} };
+    try {
+        // A local root per Vault CA signs its intermediate; it lives twice as long as the CA validity.
+        vaultCfg = validateVaultConfig(a.vault, { caValidityHours: validityHours.ca, parentValidityHours: 2 * validityHours.ca });
+    } catch (e) {
+        if (e instanceof ConfigError) problems.push(...e.problems);
+        else throw e;
+    }
+    for (const id of Object.keys(vaultCfg.cas)) {
+        if (a.externalCas?.[id]) add(`vault.${id}`, `${id} comes from a root stack (rootStack); a Vault intermediate under it is not supported — drop one of the two`);
+        if ((id === "etcd-ca" && externalEtcd) || (id === "front-proxy-ca" && a.frontProxy === false)) add(`vault.${id}`, `${id} is not part of this cluster`);
+    }
+
     if (problems.length > 0) throw new ConfigError(context, problems);
 
     return {
+        vault: vaultCfg,
         nowMs,
         rotate: a.rotate ?? {},
         caStates,

@@ -11,3 +11,4 @@ export * from "./stack-config";
 export * from "./rotation";
 export * from "./root-pki";
 export * from "./sinks";
+export * from "./vault";

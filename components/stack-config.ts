@@ -39,6 +39,7 @@ export const STACK_CONFIG_KEYS: Record<Exclude<keyof ClusterPkiArgs, "previous" 
     now: "string",
     rotate: "object",
     caRotation: "object",
+    vault: "object",
 };
 
 /**
@@ -47,7 +48,7 @@ export const STACK_CONFIG_KEYS: Record<Exclude<keyof ClusterPkiArgs, "previous" 
  */
 export function readClusterPkiArgs(config: pulumi.Config, extraKeys: string[] = []): ClusterPkiArgs {
     const problems: string[] = [];
-    const known = new Set([...Object.keys(STACK_CONFIG_KEYS), ...extraKeys]);
+    const known = new Set([...Object.keys(STACK_CONFIG_KEYS), "vaultToken", ...extraKeys]);
     const prefix = `${config.name}:`;
     for (const fullKey of Object.keys(pulumi.runtime.allConfig())) {
         if (!fullKey.startsWith(prefix)) continue;
@@ -69,6 +70,9 @@ export function readClusterPkiArgs(config: pulumi.Config, extraKeys: string[] = 
         }
     }
     if (problems.length > 0) throw new ConfigError("stack config", problems);
+    // The Vault token comes from a secret config value (or VAULT_TOKEN): never from the plain `vault` object.
+    const vaultToken = config.getSecret("vaultToken");
+    if (args.vault && typeof args.vault === "object" && vaultToken) (args.vault as Record<string, unknown>).token = vaultToken;
     return args as unknown as ClusterPkiArgs;
 }
 

@@ -117,7 +117,12 @@ export interface VaultIntermediateCaArgs {
     /** The signing parent (our root, a root stack's intermediate...). The key must be a Pulumi secret. */
     parentCertPem: pulumi.Input<string>;
     parentKeyPem: pulumi.Input<string>;
-    /** The parent's NotAfter (RFC 3339): a validity outliving it is refused with a clear error. */
+    /**
+     * The parent's NotAfter (RFC 3339). A plain string is checked at construction: a validity outliving the
+     * parent's remaining validity is refused with a ConfigError (pass it when a signing is planned). An Output
+     * (a parent created in the same program) is checked when known and only warns: the program cannot tell whether
+     * this run signs, and an unchanged intermediate must not fail later runs.
+     */
     parentNotAfter?: pulumi.Input<string>;
     /** Extra certificates appended after the parent in the chain set into Vault (the parent's own chain). */
     parentChainPem?: pulumi.Input<string>;
@@ -126,7 +131,10 @@ export interface VaultIntermediateCaArgs {
     /** Mount lease TTLs; default: max = validityHours, default = min(8760h, validityHours). */
     maxLeaseTtlHours?: number;
     defaultLeaseTtlHours?: number;
-    /** The clock for the parent-validity check (ms since epoch); default Date.now(). */
+    /**
+     * The clock for the parent-validity check (ms since epoch); default Date.now(). Keep the real clock (the
+     * signer's): not a what-if clock such as KUBE_PKI_NOW.
+     */
     nowMs?: number;
     /** Changing this value generates a new key and CSR in Vault (CA rotation hook). */
     rotationToken?: pulumi.Input<string>;
@@ -238,14 +246,14 @@ export class VaultIntermediateCa extends pulumi.ComponentResource {
             },
             { ...vopts, replacementTrigger: args.rotationToken },
         );
-        const validity: pulumi.Input<number> =
-            args.parentNotAfter === undefined || typeof args.parentNotAfter === "string"
-                ? args.validityHours
-                : pulumi.output(args.parentNotAfter).apply((notAfter) => {
-                      const p = notAfter ? parentValidityProblem(args.validityHours, notAfter, nowMs) : undefined;
-                      if (p) throw new ConfigError(`VaultIntermediateCa "${name}" args`, [`validityHours: ${p}`]);
-                      return args.validityHours;
-                  });
+        if (args.parentNotAfter !== undefined && typeof args.parentNotAfter !== "string") {
+            // Known only at run time (e.g. a parent created in this stack): a warning, not an error, since the
+            // program cannot tell whether this run signs: an unchanged intermediate must not fail later runs.
+            pulumi.output(args.parentNotAfter).apply((notAfter) => {
+                const p = notAfter ? parentValidityProblem(args.validityHours, notAfter, nowMs) : undefined;
+                if (p) pulumi.log.warn(`${name}: validityHours: ${p} (an intermediate signed now would outlive its parent)`, this);
+            });
+        }
         // Our parent signs Vault's CSR locally: the parent key never reaches Vault.
         const cert = new tls.LocallySignedCert(
             `${name}-cert`,
@@ -256,7 +264,7 @@ export class VaultIntermediateCa extends pulumi.ComponentResource {
                 isCaCertificate: true,
                 setSubjectKeyId: true,
                 allowedUses: VAULT_INTERMEDIATE_USAGES,
-                validityPeriodHours: validity,
+                validityPeriodHours: args.validityHours,
                 earlyRenewalHours: args.renewBeforeHours ?? 0,
             },
             { parent: this },
@@ -277,25 +285,25 @@ export class VaultIntermediateCa extends pulumi.ComponentResource {
             }
             return ids[0];
         });
-        const issuers = new vault.pkisecret.SecretBackendConfigIssuers(
+        // Explicit default issuer: on a fresh mount Vault makes the first imported issuer the default; after a re-key it
+        // would keep the old one.
+        new vault.pkisecret.SecretBackendConfigIssuers(
             `${name}-issuers`,
             { backend: mount.path, default: this.issuerId, defaultFollowsLatestIssuer: false },
             vopts,
         );
         const urls = args.issuerUrls;
-        const configured: pulumi.Resource[] = [issuers];
         if (urls && (urls.issuingCertificates?.length || urls.crlDistributionPoints?.length || urls.ocspServers?.length)) {
-            configured.push(
-                new vault.pkisecret.SecretBackendConfigUrls(
-                    `${name}-urls`,
-                    {
-                        backend: mount.path,
-                        issuingCertificates: urls.issuingCertificates,
-                        crlDistributionPoints: urls.crlDistributionPoints,
-                        ocspServers: urls.ocspServers,
-                    },
-                    vopts,
-                ),
+            // AIA / CRL DP written into every certificate Vault issues from this mount
+            new vault.pkisecret.SecretBackendConfigUrls(
+                `${name}-urls`,
+                {
+                    backend: mount.path,
+                    issuingCertificates: urls.issuingCertificates,
+                    crlDistributionPoints: urls.crlDistributionPoints,
+                    ocspServers: urls.ocspServers,
+                },
+                vopts,
             );
         }
         this.mountPath = mount.path;
@@ -406,7 +414,15 @@ export function vaultRolesFromCatalog(args: Omit<VaultRolesArgs, "mountPath" | "
     const specs: VaultRoleSpec[] = [];
     const entries = LEAVES.filter((e) => e.ca === args.caId && (!e.feature || args.features?.[e.feature] !== false));
 
-    const make = (entry: LeafEntry, key: string, cns: string[], organization: string | undefined, group: string | undefined, maxHours: number): VaultRoleSpec => {
+    const make = (
+        entry: LeafEntry,
+        key: string,
+        cns: string[],
+        organization: string | undefined,
+        group: string | undefined,
+        maxHours: number,
+        ttlHours = Math.min(args.validityHours, maxHours),
+    ): VaultRoleSpec => {
         let dns: string[] = [];
         if (entry.sans) {
             const explicit = args.allowedDnsSans?.[entry.id];
@@ -426,7 +442,8 @@ export function vaultRolesFromCatalog(args: Omit<VaultRolesArgs, "mountPath" | "
             allowGlobDomains: allowed.some((p) => p.includes("*")),
             allowSubdomains: false,
             allowAnyName: false,
-            allowWildcardCertificates: false,
+            // only for explicit wildcard SANs such as apiServerExtraSans "*.example.com"
+            allowWildcardCertificates: allowed.some((p) => p.startsWith("*.")),
             allowLocalhost: dns.includes("localhost"),
             enforceHostnames: hostnameLike,
             allowIpSans: !!entry.sans,
@@ -438,7 +455,7 @@ export function vaultRolesFromCatalog(args: Omit<VaultRolesArgs, "mountPath" | "
             organizations: organization ? [organization] : [],
             keyType,
             keyBits,
-            ttl: seconds(Math.min(args.validityHours, maxHours)),
+            ttl: seconds(ttlHours),
             maxTtl: seconds(maxHours),
             notBeforeDuration: "0s",
             noStore: args.noStore ?? false,
@@ -452,8 +469,9 @@ export function vaultRolesFromCatalog(args: Omit<VaultRolesArgs, "mountPath" | "
             const byGroup = new Map<string, VaultRoleUser[]>();
             for (const u of args.users ?? []) byGroup.set(u.group ?? "", [...(byGroup.get(u.group ?? "") ?? []), u]);
             for (const [group, users] of byGroup) {
-                const maxHours = Math.max(...users.map((u) => u.validityHours ?? args.validityHours), maxDefault);
-                specs.push(make(entry, group ? `user/${group}` : "user", unique(users.map((u) => u.name)), group || undefined, group || undefined, maxHours));
+                // the group's longest user validity: ttl and max_ttl (a user certificate asks for its own validity)
+                const hours = Math.max(...users.map((u) => u.validityHours ?? args.validityHours));
+                specs.push(make(entry, group ? `user/${group}` : "user", unique(users.map((u) => u.name)), group || undefined, group || undefined, hours, hours));
             }
             continue;
         }
@@ -694,10 +712,15 @@ export interface VaultConfigContext {
     env?: NodeJS.ProcessEnv;
     /** Default intermediate validity (the program's caValidity). */
     caValidityHours?: number;
-    /** The parent's NotAfter per CA id (or one for all): a longer intermediate validity is refused. */
+    /**
+     * The parent's NotAfter per CA id (or one for all): an intermediate validity longer than the parent's
+     * remaining validity is refused. Pass it when this run signs (first creation, rotation), e.g. from a root
+     * stack's output; for a standing intermediate prefer parentValidityHours (a check that does not age).
+     */
     parentNotAfter?: string | Partial<Record<CaId, string>>;
     /** Else the parent's total validity (a locally created root): the intermediate may not be longer. */
     parentValidityHours?: number;
+    /** The real clock (ms) for parentNotAfter; default Date.now(). Not a what-if clock (KUBE_PKI_NOW). */
     nowMs?: number;
     /** Field prefix in messages; default "vault". */
     prefix?: string;
