@@ -138,6 +138,8 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
             stderr += d.toString();
             fs.appendFileSync(log, d);
         });
+        // A command that exits before reading its input closes the pipe: that is not an error of ours.
+        child.stdin!.on("error", () => undefined);
         child.stdin!.end(opts.input ?? "");
         let timedOut = false;
         const timer = setTimeout(() => {
