@@ -34,7 +34,7 @@ describe("ClusterPki with the cluster CA in Vault", function () {
         const { pki, files, kubeconfigs } = await build({ ca: { mountPath: "pki-kubernetes", keyMode: "internal" } });
         const bundle = pems(files["etc/kubernetes/pki/ca.crt"]);
         assert.equal(bundle.length, 2, "ca.crt = intermediate + its root");
-        const [intermediate, root] = bundle;
+        const [intermediate, root] = bundle as [string, string];
         assert.equal(parseCert(intermediate).subjectCN, "kubernetes");
         assert.equal(parseCert(root).subjectCN, "kubernetes-root");
         assert.ok(!("etc/kubernetes/pki/ca.key" in files), "internal: the key never leaves Vault");
@@ -62,7 +62,7 @@ describe("ClusterPki with the cluster CA in Vault", function () {
         const { pki, files } = await build({ ca: { mountPath: "pki-kubernetes", keyMode: "exported", leaves: "local" } });
         assert.ok(files["etc/kubernetes/pki/ca.key"].includes("PRIVATE KEY"));
         assert.equal(pki.vaultRoles.ca, undefined);
-        const [intermediate, root] = pems(files["etc/kubernetes/pki/ca.crt"]);
+        const [intermediate, root] = pems(files["etc/kubernetes/pki/ca.crt"]) as [string, string];
         assert.ok((await opensslVerify([root], files["etc/kubernetes/pki/apiserver.crt"], [intermediate])).ok);
     });
 
