@@ -50,8 +50,9 @@ export class ControlPlane {
 
     async startEtcd(timeoutMs = 60_000): Promise<void> {
         const { o } = this;
+        // reused when it exists: a restart from a new tree (CA rotation) keeps etcd's data
         const data = path.join(o.workDir, `${o.label}-etcd-data`);
-        fs.mkdirSync(data, { mode: 0o700 });
+        fs.mkdirSync(data, { recursive: true, mode: 0o700 });
         const peer = `https://127.0.0.1:${o.ports.etcdPeer}`;
         this.etcd = new Daemon(
             `etcd-${o.label}`,
@@ -107,7 +108,7 @@ export class ControlPlane {
     async startApiserver(timeoutMs = 120_000): Promise<void> {
         const { o } = this;
         const certDir = path.join(o.workDir, `${o.label}-apiserver-certs`);
-        fs.mkdirSync(certDir, { mode: 0o700 });
+        fs.mkdirSync(certDir, { recursive: true, mode: 0o700 });
         const f = (rel: string) => this.pkiFile(rel);
         // kubeadm's static pod flags (controlplane/manifests.go), files from the tree
         this.apiserver = new Daemon(

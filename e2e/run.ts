@@ -14,6 +14,7 @@ import { Command } from "commander";
 import { Suite } from "./harness";
 import { killAll, killAllSync, runOk, setLogDir, which } from "./procs";
 import { installPlugins, snapshotProject, toolsEnv, workspace } from "./pulumi";
+import { stepCaRotation } from "./rotation";
 import * as steps from "./steps";
 
 type StepFn = (ctx: steps.Ctx, signal: AbortSignal) => Promise<void>;
@@ -35,6 +36,7 @@ const STEPS: StepDef[] = [
     { name: "identities", title: "6. every kubeconfig's identity, RBAC, front proxy, negatives", limitS: 300, needs: ["boot"], fn: (c) => steps.stepIdentities(c) },
     { name: "fidelity", title: "7. tls emulator vs the real tls provider", limitS: 300, needs: ["up"], fn: steps.stepFidelity },
     { name: "multi-stack", title: "8. root stack + cluster stack under it, booted", limitS: 900, needs: [], fn: steps.stepMultiStack },
+    { name: "ca-rotation", title: "9. CA and SA-key rotation live: ca, etcd-ca, front-proxy-ca, sa through stage → promote → distrust", limitS: 600, needs: [], fn: stepCaRotation },
 ];
 
 class UsageError extends Error {}
@@ -129,9 +131,9 @@ async function main() {
 
     if (ctx && !opts.keep) {
         const c = ctx;
-        await suite.step("teardown", "9. pulumi destroy every stack, stop every process", limit(600), (signal) => steps.stepTeardown(c, signal));
+        await suite.step("teardown", "10. pulumi destroy every stack, stop every process", limit(600), (signal) => steps.stepTeardown(c, signal));
     } else if (ctx && opts.keep) {
-        suite.skip("teardown", "9. teardown", "--keep");
+        suite.skip("teardown", "10. teardown", "--keep");
         console.log(
             `inspect: cd ${ctx.projectDir} && PULUMI_HOME=${ctx.env.PULUMI_HOME} PULUMI_BACKEND_URL=file://${tmp}/state ` +
                 `PULUMI_CONFIG_PASSPHRASE=kube-pki-e2e-passphrase pulumi stack ls`,

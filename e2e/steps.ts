@@ -57,7 +57,7 @@ async function upStack(ctx: Ctx, name: string, config: StackConfig, signal: Abor
 }
 
 /** Writes a scenario's node trees and checks their modes. */
-function writeScenarioTrees(ctx: Ctx, label: string, nodeFiles: NodeFiles): string {
+export function writeScenarioTrees(ctx: Ctx, label: string, nodeFiles: NodeFiles): string {
     const root = path.join(ctx.work, `trees-${label}`);
     fs.mkdirSync(root, { mode: 0o700 });
     writeTrees(root, nodeFiles);
