@@ -377,7 +377,7 @@ export class ClusterPki extends pulumi.ComponentResource {
                             : cfg.endpoint.url;
                     // Nested applies instead of pulumi.all([...]) (here and in the inventory below): same value, secrecy,
                     // dependencies and unknowns, but pulumi.all first wraps each element in an Output + apply of its own:
-                    // 2–3× the memory per leaf until the values resolve (bench/RESULTS.md). The cert resolves last: outermost.
+                    // 2–3× the memory per leaf until the values resolve (README "Performance"). The cert resolves last: outermost.
                     const caBundle = this.trustBundles.ca;
                     const kubeconfig = pulumi.secret(
                         leaf.certPem.apply((certPem) =>
@@ -425,7 +425,7 @@ export class ClusterPki extends pulumi.ComponentResource {
 
         // The component's recorded outputs stay small: the contents of nodeFiles and kubeconfigs (one Output per file,
         // ~3 per worker, each serialized by the SDK) are already the stack's outputs and the resources' state; here we
-        // record only which files exist (plain strings). bench/RESULTS.md: 3 fewer SDK serializations per node; the
+        // record only which files exist (plain strings). README "Performance": 3 fewer SDK serializations per node; the
         // component's entry in the state file 500 → 33 KiB at 13 nodes.
         this.registerOutputs({
             caCertificates: this.caCertificates,

@@ -15,6 +15,7 @@ import { Suite } from "./harness";
 import { killAll, killAllSync, runOk, setLogDir, which } from "./procs";
 import { installPlugins, snapshotProject, toolsEnv, workspace } from "./pulumi";
 import { stepCaRotation } from "./rotation";
+import { stepSecretsSink } from "./secrets-sink";
 import * as steps from "./steps";
 
 type StepFn = (ctx: steps.Ctx, signal: AbortSignal) => Promise<void>;
@@ -34,9 +35,10 @@ const STEPS: StepDef[] = [
     { name: "kubeadm", title: "4. kubeadm accepts the trees untouched", limitS: 600, needs: ["up"], fn: steps.stepKubeadm },
     { name: "boot", title: "5. etcd + kube-apiserver from the cp-1 tree", limitS: 300, needs: ["up"], fn: steps.stepBoot },
     { name: "identities", title: "6. every kubeconfig's identity, RBAC, front proxy, negatives", limitS: 300, needs: ["boot"], fn: (c) => steps.stepIdentities(c) },
-    { name: "fidelity", title: "7. tls emulator vs the real tls provider", limitS: 300, needs: ["up"], fn: steps.stepFidelity },
-    { name: "multi-stack", title: "8. root stack + cluster stack under it, booted", limitS: 900, needs: [], fn: steps.stepMultiStack },
-    { name: "ca-rotation", title: "9. CA and SA-key rotation live: ca, etcd-ca, front-proxy-ca, sa through stage → promote → distrust", limitS: 600, needs: [], fn: stepCaRotation },
+    { name: "secrets-sink", title: "7. Secrets sink through the real kubernetes provider: create, verify with kubectl, rotate in place, remove", limitS: 600, needs: ["boot", "identities"], fn: stepSecretsSink },
+    { name: "fidelity", title: "8. tls emulator vs the real tls provider", limitS: 300, needs: ["up"], fn: steps.stepFidelity },
+    { name: "multi-stack", title: "9. root stack + cluster stack under it, booted", limitS: 900, needs: [], fn: steps.stepMultiStack },
+    { name: "ca-rotation", title: "10. CA and SA-key rotation live: ca, etcd-ca, front-proxy-ca, sa through stage → promote → distrust", limitS: 600, needs: [], fn: stepCaRotation },
 ];
 
 class UsageError extends Error {}
@@ -124,16 +126,17 @@ async function main() {
             const c = ctx;
             await suite.step(def.name, def.title, limit(def.limitS), (signal) => def.fn(c, signal));
         }
-        // the first control plane is only needed by "identities": stop it right after
-        if (def.name === "identities" || (def.name === "boot" && !selected.has("identities"))) await ctx?.cp?.stop();
+        // the first control plane is only needed by the steps that need "boot": stop it after the last of them
+        const lastUser = [...STEPS].reverse().find((d) => selected.has(d.name) && (d.name === "boot" || d.needs.includes("boot")));
+        if (def.name === lastUser?.name) await ctx?.cp?.stop();
     }
     await ctx?.cp?.stop();
 
     if (ctx && !opts.keep) {
         const c = ctx;
-        await suite.step("teardown", "10. pulumi destroy every stack, stop every process", limit(600), (signal) => steps.stepTeardown(c, signal));
+        await suite.step("teardown", "11. pulumi destroy every stack, stop every process", limit(600), (signal) => steps.stepTeardown(c, signal));
     } else if (ctx && opts.keep) {
-        suite.skip("teardown", "10. teardown", "--keep");
+        suite.skip("teardown", "11. teardown", "--keep");
         console.log(
             `inspect: cd ${ctx.projectDir} && PULUMI_HOME=${ctx.env.PULUMI_HOME} PULUMI_BACKEND_URL=file://${tmp}/state ` +
                 `PULUMI_CONFIG_PASSPHRASE=kube-pki-e2e-passphrase pulumi stack ls`,

@@ -29,13 +29,14 @@ source "$TOOLS_DIR/versions.env"
 # pulumi = the CLI (tools/pulumi) plus the Node.js language host and its shims (tools/pulumi-language-nodejs), in one
 # bin directory as in Pulumi's own distribution: the engine expects its bundled plugins next to the pulumi binary
 # and warns on every run when it finds them elsewhere on PATH.
-ALL_TOOLS=(pulumi pulumi-resource-tls kubernetes etcd)
+ALL_TOOLS=(pulumi pulumi-resource-tls pulumi-resource-kubernetes kubernetes etcd)
 
 # Resource provider plugins: tool name, Pulumi plugin name, version variable.
-PROVIDER_TOOLS=(pulumi-resource-tls)
+PROVIDER_TOOLS=(pulumi-resource-tls pulumi-resource-kubernetes)
 provider_plugin() {
   case "$1" in
     pulumi-resource-tls) echo "tls $PULUMI_TLS_VERSION" ;;
+    pulumi-resource-kubernetes) echo "kubernetes $PULUMI_KUBERNETES_VERSION" ;;
   esac
 }
 
@@ -50,6 +51,7 @@ tool_version() {
   case "$1" in
     pulumi) echo "$PULUMI_VERSION" ;;
     pulumi-resource-tls) echo "$PULUMI_TLS_VERSION" ;;
+    pulumi-resource-kubernetes) echo "$PULUMI_KUBERNETES_VERSION" ;;
     kubernetes) echo "$KUBERNETES_VERSION" ;;
     etcd) echo "$ETCD_VERSION" ;;
     *) die "unknown tool '$1' (known: ${ALL_TOOLS[*]})" ;;
@@ -63,6 +65,9 @@ tool_check() {
     pulumi-resource-tls)
       echo "github.com/hashicorp/terraform-provider-tls $TERRAFORM_PROVIDER_TLS_VERSION"
       echo "github.com/pulumi/pulumi/sdk/v3 v$PULUMI_VERSION"
+      ;;
+    pulumi-resource-kubernetes)
+      echo "github.com/pulumi/pulumi-kubernetes/provider/v4 $PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION"
       ;;
     kubernetes)
       echo "k8s.io/kubernetes v$KUBERNETES_VERSION"
@@ -106,6 +111,22 @@ tool_build() {
       "${GOBUILD[@]}" -o "$out/pulumi-resource-tls" \
         -ldflags "-s -w -X main.Version=$PULUMI_TLS_VERSION" .
       ;;
+    pulumi-resource-kubernetes)
+      # Upstream's main embeds schema-embed.json and terraform-mapping-embed.json, which its Makefile makes from the
+      # module's schema.json (with the version set) and terraform-mapping.json. Do the same in a scratch copy of the
+      # wrapper, so the checkout is never written to.
+      local src mod
+      src="$(mktemp -d)"; cp go.mod go.sum main.go "$src/"
+      mod="$(go list -m -f '{{.Dir}}' github.com/pulumi/pulumi-kubernetes/provider/v4)"
+      cp "$mod/cmd/pulumi-resource-kubernetes/terraform-mapping.json" "$src/terraform-mapping-embed.json"
+      node -e 'const fs = require("fs"); const s = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+        s.version = process.argv[2]; fs.writeFileSync(process.argv[3], JSON.stringify(s));' \
+        "$mod/cmd/pulumi-resource-kubernetes/schema.json" "$PULUMI_KUBERNETES_VERSION" "$src/schema-embed.json"
+      chmod -R u+w "$src"
+      (cd "$src" && "${GOBUILD[@]}" -o "$out/pulumi-resource-kubernetes" \
+        -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$PULUMI_KUBERNETES_VERSION" .)
+      rm -rf "$src"
+      ;;
     kubernetes)
       local ld; ld="$(k8s_ldflags)"
       "${GOBUILD[@]}" -o "$out/kubeadm" -ldflags "$ld" k8s.io/kubernetes/cmd/kubeadm
@@ -132,6 +153,13 @@ tool_verify() {
       got="$("$bin/pulumi-resource-tls" --version)"
       [[ "$got" == "$PULUMI_TLS_VERSION" ]] || die "pulumi-resource-tls --version: got '$got'"
       got="pulumi-resource-tls $got" ;;
+    pulumi-resource-kubernetes)
+      # the provider has no --version flag: read the module version and the version it reports from the build info
+      got="$(go version -m "$bin/pulumi-resource-kubernetes")"
+      [[ "$got" == *"pkg/version.Version=$PULUMI_KUBERNETES_VERSION"* ]] || die "pulumi-resource-kubernetes: no version $PULUMI_KUBERNETES_VERSION in: $got"
+      [[ "$got" == *"github.com/pulumi/pulumi-kubernetes/provider/v4"*"$PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION"* ]] ||
+        die "pulumi-resource-kubernetes: not built from provider/v4 $PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION: $got"
+      got="pulumi-resource-kubernetes $PULUMI_KUBERNETES_VERSION (provider/v4 $PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION)" ;;
     kubernetes)
       got="$("$bin/kubeadm" version -o short)"
       [[ "$got" == "v$KUBERNETES_VERSION" ]] || die "kubeadm version: got '$got'"

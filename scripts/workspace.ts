@@ -11,22 +11,46 @@ import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation"
 export const PROJECT_DIR = path.resolve(__dirname, "..");
 export const DEMO_PASSPHRASE = "kube-pki-demo-passphrase";
 
-/** Puts the tool cache (scripts/tools.sh path) on PATH when the tools were built; returns the pulumi binary or undefined. */
-export function findPulumi(): string | undefined {
+const TOOLS_SH = path.join(PROJECT_DIR, "scripts/tools.sh");
+
+/** The bin dirs of cached tools (scripts/tools.sh path), or "" when one of them is not built. */
+function toolPath(tools: string[]): string {
     try {
-        const extra = execFileSync("bash", [path.join(PROJECT_DIR, "scripts/tools.sh"), "path", "pulumi", "pulumi-resource-tls"], {
-            encoding: "utf8",
-            stdio: ["ignore", "pipe", "ignore"],
-        }).trim();
-        if (extra) process.env.PATH = `${extra}:${process.env.PATH}`;
+        return execFileSync("bash", [TOOLS_SH, "path", ...tools], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
     } catch {
-        // no tool cache: rely on PATH
+        return "";
     }
+}
+
+function onPath(bin: string): string | undefined {
     for (const dir of (process.env.PATH ?? "").split(":")) {
-        const candidate = path.join(dir, "pulumi");
+        const candidate = path.join(dir, bin);
         if (dir && fs.existsSync(candidate)) return candidate;
     }
     return undefined;
+}
+
+/**
+ * Puts the tool cache on PATH: the Pulumi CLI with the tls provider, and the kubernetes provider when it was built
+ * (only the Secrets sink needs it). Returns the pulumi binary, or undefined when there is none.
+ */
+export function findPulumi(): string | undefined {
+    const extra = [toolPath(["pulumi", "pulumi-resource-tls"]), toolPath(["pulumi-resource-kubernetes"])].filter(Boolean);
+    if (extra.length) process.env.PATH = `${extra.join(":")}:${process.env.PATH}`;
+    return onPath("pulumi");
+}
+
+/**
+ * findPulumi, and when there is no CLI at all, builds it once from Go modules (scripts/tools.sh build pulumi
+ * pulumi-resource-tls: ~8 min on 2 cores, then cached in ~/.cache/kube-pki/tools), so that `npm ci && npm run up`
+ * is enough on a fresh machine. KUBE_PKI_NO_TOOL_BUILD=1 turns the build off.
+ */
+export function findOrBuildPulumi(): string | undefined {
+    const found = findPulumi();
+    if (found || process.env.KUBE_PKI_NO_TOOL_BUILD || !onPath("go")) return found;
+    console.error("kube-pki: no `pulumi` CLI on PATH: building it from Go modules once (~8 min cold, cached in ~/.cache/kube-pki/tools)");
+    execFileSync("bash", [TOOLS_SH, "build", "pulumi", "pulumi-resource-tls"], { stdio: "inherit" });
+    return findPulumi();
 }
 
 export interface WorkspaceOptions {
@@ -38,10 +62,10 @@ export interface WorkspaceOptions {
 }
 
 export async function openStack(opts: WorkspaceOptions): Promise<Stack> {
-    const pulumiBin = findPulumi();
+    const pulumiBin = findOrBuildPulumi();
     if (!pulumiBin) {
         throw new Error(
-            "kube-pki: no `pulumi` CLI on PATH. Build it from Go modules with `scripts/tools.sh build pulumi` " +
+            "kube-pki: no `pulumi` CLI on PATH and no Go to build one. Install Go, then `bash scripts/tools.sh build pulumi pulumi-resource-tls` " +
                 "(cached in ~/.cache/kube-pki/tools, found automatically), or install the Pulumi CLI 3.248+.",
         );
     }
