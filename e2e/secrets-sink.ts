@@ -3,7 +3,7 @@
  * built from Go modules) against the kube-apiserver booted from stack e2e's own tree.
  *
  *  1. `kube-pki:secretsSink` is added to stack e2e (admin.conf, a namespace, two leaves, one CA key, the
- *     kubeadm:cluster-admins binding and a `view` binding for alice's group) and `pulumi up` creates only the sink;
+ *     kubeadm:cluster-admins binding and a pod-reader binding for alice's group) and `pulumi up` creates only the sink;
  *  2. `kubectl get` returns kubernetes.io/tls Secrets whose tls.crt / tls.key / ca.crt are the stack's PEMs, the
  *     trust-bundle ConfigMap, the CA key Secret, and bindings that take effect (alice can list pods, not secrets);
  *  3. the exported state holds the Secrets' data as ciphertext, and a preview shows 0 changes;
@@ -26,7 +26,9 @@ const SINK = {
     certificates: ["front-proxy-client/cp-1", "apiserver-kubelet-client/cp-1"],
     caKeys: ["front-proxy-ca"],
     clusterAdmins: true,
-    groupBindings: [{ group: "dev-team", clusterRole: "view" }],
+    // not `view`: the built-in view/edit/admin roles are aggregated by kube-controller-manager, which the suite does
+    // not run (their rules stay empty); a plain ClusterRole that the step creates
+    groupBindings: [{ group: "dev-team", clusterRole: "kube-pki-e2e-pod-reader" }],
 };
 
 type Op = { op: string; type: string; urn: string };
@@ -69,6 +71,8 @@ async function sinkScenario(ctx: Ctx, signal: AbortSignal) {
     s.check("before the sink: alice (dev-team) cannot list pods", canAlice.stdout.trim() === "no", canAlice.output);
     const ns = await kubectl(["create", "namespace", NAMESPACE], superAdmin);
     s.check(`namespace ${NAMESPACE} created (the sink requires an existing namespace)`, ns.code === 0, ns.output);
+    const role = await kubectl(["create", "clusterrole", "kube-pki-e2e-pod-reader", "--verb=get,list,watch", "--resource=pods"], superAdmin);
+    s.check("ClusterRole kube-pki-e2e-pod-reader created (what the group binding grants)", role.code === 0, role.output);
 
     // 1. up with the sink
     await stack.setConfig("kube-pki:secretsSink", { value: JSON.stringify(SINK) });
@@ -93,10 +97,10 @@ async function sinkScenario(ctx: Ctx, signal: AbortSignal) {
         await sleep(1000); // RBAC informer catching up
         can = await kubectl(["auth", "can-i", "list", "pods", "-n", NAMESPACE], alice);
     }
-    s.check("ClusterRoleBinding kube-pki-view:dev-team: alice can list pods", can.stdout.trim() === "yes", can.output);
+    s.check("ClusterRoleBinding kube-pki-kube-pki-e2e-pod-reader:dev-team: alice can list pods", can.stdout.trim() === "yes", can.output);
     const canSecrets = await kubectl(["auth", "can-i", "get", "secrets", "-n", NAMESPACE], alice);
-    s.check("…and `view` does not let alice read the Secrets", canSecrets.stdout.trim() === "no", canSecrets.output);
-    const crb = await getJson(["get", "clusterrolebinding", "kubeadm:cluster-admins"]);
+    s.check("…and cannot read the Secrets", canSecrets.stdout.trim() === "no", canSecrets.output);
+    const crb = await getJson(["get", "clusterrolebinding", "kubeadm:cluster-admins", "--show-managed-fields"]);
     const managers: string[] = (crb?.metadata?.managedFields ?? []).map((f: any) => String(f.manager));
     s.check(
         "kubeadm:cluster-admins (made by kubectl earlier) adopted by server-side apply: a pulumi field manager appears",
@@ -151,8 +155,8 @@ async function sinkScenario(ctx: Ctx, signal: AbortSignal) {
     );
     const left = await kubectl(["get", "secrets,configmaps", "-n", NAMESPACE, "-l", "app.kubernetes.io/part-of=kube-pki", "-o", "name"]);
     s.check("no kube-pki Secret or ConfigMap is left in the namespace", left.code === 0 && left.stdout.trim() === "", left.output);
-    const view = await kubectl(["get", "clusterrolebinding", `${PREFIX}view:dev-team`]);
-    s.check("ClusterRoleBinding kube-pki-view:dev-team is deleted", view.code !== 0 && /NotFound/i.test(view.output), view.output);
+    const view = await kubectl(["get", "clusterrolebinding", `${PREFIX}kube-pki-e2e-pod-reader:dev-team`]);
+    s.check("the group's ClusterRoleBinding is deleted", view.code !== 0 && /NotFound/i.test(view.output), view.output);
     const kept = await kubectl(["get", "ns", "-o", "name"]);
     s.check("kubeadm:cluster-admins is retained (retainOnDelete): admin.conf still lists namespaces", kept.code === 0, kept.output);
 }

@@ -14,7 +14,7 @@
 #
 # Versions: tools/versions.env (the one place). Wrapper modules: tools/<name>/ (go.mod + go.sum pin every
 # dependency). Cache: ${KUBE_PKI_TOOLS_CACHE:-$HOME/.cache/kube-pki/tools}/<name>-<version>-<hash>/bin, where
-# <hash> covers the wrapper module's files, so editing a wrapper rebuilds it. A directory is only used when
+# <hash> covers the wrapper module's files and the tool's own pins, so editing either rebuilds just that tool. A directory is only used when
 # its .complete marker exists; builds go to a temporary directory that is renamed into place at the end.
 # Logs: <cache>/logs/<name>-<version>-<hash>.log.
 set -euo pipefail
@@ -154,9 +154,11 @@ tool_verify() {
       [[ "$got" == "$PULUMI_TLS_VERSION" ]] || die "pulumi-resource-tls --version: got '$got'"
       got="pulumi-resource-tls $got" ;;
     pulumi-resource-kubernetes)
-      # the provider has no --version flag: read the module version and the version it reports from the build info
+      # The provider has no --version flag. The module version is in the build info; the version it reports is linked
+      # in with -X, which -trimpath keeps out of the build info, so check the embedded schema's version instead.
       got="$(go version -m "$bin/pulumi-resource-kubernetes")"
-      [[ "$got" == *"pkg/version.Version=$PULUMI_KUBERNETES_VERSION"* ]] || die "pulumi-resource-kubernetes: no version $PULUMI_KUBERNETES_VERSION in: $got"
+      LC_ALL=C grep -a -q "\"version\":\"$PULUMI_KUBERNETES_VERSION\"" "$bin/pulumi-resource-kubernetes" ||
+        die "pulumi-resource-kubernetes: the embedded schema does not say version $PULUMI_KUBERNETES_VERSION"
       [[ "$got" == *"github.com/pulumi/pulumi-kubernetes/provider/v4"*"$PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION"* ]] ||
         die "pulumi-resource-kubernetes: not built from provider/v4 $PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION: $got"
       got="pulumi-resource-kubernetes $PULUMI_KUBERNETES_VERSION (provider/v4 $PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION)" ;;
@@ -187,14 +189,16 @@ tool_dirs() {
 }
 
 tool_hash() {
-  # Hash of the wrapper modules' files (go.mod, go.sum, sources, shims) and the versions file.
+  # Hash of the wrapper modules' files (go.mod, go.sum, sources, shims) and of this tool's own versions from
+  # versions.env (not the whole file: bumping or adding one tool must not rebuild the others).
   local d
   for d in $(tool_dirs "$1"); do
     [[ -d "$TOOLS_DIR/$d" ]] || die "missing wrapper module tools/$d"
   done
   (cd "$TOOLS_DIR" && for d in $(tool_dirs "$1"); do find "$d" -type f ! -name '*.md' -print0; done |
      LC_ALL=C sort -z | xargs -0 sha256sum
-   sha256sum "$TOOLS_DIR/versions.env" | cut -d' ' -f1) | sha256sum | cut -c1-12
+   echo "version $(tool_version "$1")"
+   for d in $(tool_dirs "$1"); do tool_check "$d"; done) | sha256sum | cut -c1-12
 }
 
 tool_key() { echo "$1-$(tool_version "$1")-$(tool_hash "$1")"; }

@@ -115,6 +115,8 @@ describe("sinks: KubernetesSecrets under mocks with a real ClusterPki", function
                 "example.com/tier": "infra",
                 "kube-pki.io/kind": "certificate",
             });
+            // deleted with background propagation: no wait for the garbage collector's foreground finalizer
+            assert.deepEqual(s.inputs.metadata.annotations, { "pulumi.com/deletionPropagationPolicy": "background" });
             assert.equal(s.inputs.stringData, undefined, "data, never stringData");
             assert.deepEqual(Object.keys(s.inputs.data).sort(), ["ca.crt", "tls.crt", "tls.key"]);
             assert.equal(dec(s.inputs.data["tls.crt"]), want.cert);
@@ -139,6 +141,7 @@ describe("sinks: KubernetesSecrets under mocks with a real ClusterPki", function
         assert.equal(cm.inputs.metadata.name, "kube-pki-trust-bundle");
         assert.equal(cm.inputs.metadata.namespace, "pki-system");
         assert.equal(cm.inputs.metadata.labels["kube-pki.io/kind"], "trust-bundle");
+        assert.equal(cm.inputs.metadata.annotations["pulumi.com/deletionPropagationPolicy"], "background");
         assert.deepEqual(Object.keys(cm.inputs.data).sort(), ["ca.crt", "etcd-ca.crt", "front-proxy-ca.crt"]);
         assert.equal(cm.inputs.data["ca.crt"], caPem);
         assert.equal(cm.inputs.data["etcd-ca.crt"], await valueOf(pki.trustBundles["etcd-ca"]));
@@ -154,6 +157,7 @@ describe("sinks: KubernetesSecrets under mocks with a real ClusterPki", function
         const crbs = emulator.byType(T.crb);
         assert.equal(crbs.length, 1);
         assert.equal(crbs[0].inputs.metadata.name, "kube-pki-view:dev-team");
+        assert.equal(crbs[0].inputs.metadata.annotations["pulumi.com/deletionPropagationPolicy"], "background");
         assert.deepEqual(crbs[0].inputs.roleRef, { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "view" });
         assert.deepEqual(crbs[0].inputs.subjects, [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "dev-team" }]);
     });

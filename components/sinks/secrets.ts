@@ -247,6 +247,11 @@ export class KubernetesSecrets extends pulumi.ComponentResource {
         const namespace = (this.namespace = args.namespace ?? "kube-system");
         const prefix = args.namePrefix ?? "kube-pki-";
         const labels = { "app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "kube-pki", ...(args.labels ?? {}) };
+        // The provider deletes with foreground propagation by default: the object then waits for the garbage
+        // collector (kube-controller-manager) to clear the foregroundDeletion finalizer, and a destroy hangs while
+        // the controller-manager is down, e.g. during bootstrap (seen live in npm run e2e). These objects own
+        // nothing, so background deletion removes them at once with the same result.
+        const annotations = { "pulumi.com/deletionPropagationPolicy": "background" };
         const kubeconfig = validatedKubeconfig(args.kubeconfig, `KubernetesSecrets "${name}" args`);
         this.provider = new kubernetes.Provider(
             `${name}-k8s`,
@@ -268,7 +273,7 @@ export class KubernetesSecrets extends pulumi.ComponentResource {
             );
             this.secrets[c.name] = new kubernetes.core.v1.Secret(
                 `${name}-tls-${slug(c.name)}`,
-                { metadata: { name: secretName, namespace, labels: { ...labels, "kube-pki.io/kind": "certificate" } }, type: "kubernetes.io/tls", data },
+                { metadata: { name: secretName, namespace, labels: { ...labels, "kube-pki.io/kind": "certificate" }, annotations }, type: "kubernetes.io/tls", data },
                 child,
             );
             names.secrets.push(secretName);
@@ -278,7 +283,7 @@ export class KubernetesSecrets extends pulumi.ComponentResource {
             const data = pulumi.secret(pulumi.all([c.certPem, c.keyPem]).apply(([crt, key]) => ({ "tls.crt": b64(crt), "tls.key": b64(key) })));
             this.caKeySecrets[c.name] = new kubernetes.core.v1.Secret(
                 `${name}-ca-key-${slug(c.name)}`,
-                { metadata: { name: secretName, namespace, labels: { ...labels, "kube-pki.io/kind": "ca-key" } }, type: "kubernetes.io/tls", data },
+                { metadata: { name: secretName, namespace, labels: { ...labels, "kube-pki.io/kind": "ca-key" }, annotations }, type: "kubernetes.io/tls", data },
                 child,
             );
             names.caKeySecrets.push(secretName);
@@ -287,7 +292,7 @@ export class KubernetesSecrets extends pulumi.ComponentResource {
             const cmName = args.trustBundle.name ?? `${prefix}trust-bundle`;
             this.trustBundle = new kubernetes.core.v1.ConfigMap(
                 `${name}-trust-bundle`,
-                { metadata: { name: cmName, namespace, labels: { ...labels, "kube-pki.io/kind": "trust-bundle" } }, data: pulumi.all(args.trustBundle.bundles) },
+                { metadata: { name: cmName, namespace, labels: { ...labels, "kube-pki.io/kind": "trust-bundle" }, annotations }, data: pulumi.all(args.trustBundle.bundles) },
                 child,
             );
             names.trustBundle = cmName;
@@ -310,7 +315,7 @@ export class KubernetesSecrets extends pulumi.ComponentResource {
             this.groupBindings[`${b.clusterRole}:${b.group}`] = new kubernetes.rbac.v1.ClusterRoleBinding(
                 `${name}-crb-${slug(b.clusterRole)}-${slug(b.group)}`,
                 {
-                    metadata: { name: crbName, labels },
+                    metadata: { name: crbName, labels, annotations },
                     roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: b.clusterRole },
                     subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: b.group }],
                 },
