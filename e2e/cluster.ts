@@ -26,6 +26,8 @@ export interface ControlPlaneOptions {
 export class ControlPlane {
     etcd?: Daemon;
     apiserver?: Daemon;
+    controllerManager?: Daemon;
+    scheduler?: Daemon;
     readonly pki: string;
     readonly kubeconfigDir: string;
     /** Time to etcd health and to apiserver /readyz, ms. */
@@ -158,6 +160,67 @@ export class ControlPlane {
         );
     }
 
+    /**
+     * kube-controller-manager and kube-scheduler with kubeadm's flags (controlplane/manifests.go), on 127.0.0.1,
+     * authenticated by the tree's controller-manager.conf / scheduler.conf; each is up once it holds its leader
+     * Lease (which it can only take with a working kubeconfig and its bootstrap RBAC). Returns ms to each Lease.
+     */
+    async startControllersAndScheduler(ports: { controllerManager: number; scheduler: number }, timeoutMs = 120_000) {
+        const { o } = this;
+        const f = (rel: string) => this.pkiFile(rel);
+        const cm = path.join(this.kubeconfigDir, "controller-manager.conf");
+        const sched = path.join(this.kubeconfigDir, "scheduler.conf");
+        this.controllerManager = new Daemon(
+            `kube-controller-manager-${o.label}`,
+            "kube-controller-manager",
+            [
+                `--authentication-kubeconfig=${cm}`,
+                `--authorization-kubeconfig=${cm}`,
+                `--kubeconfig=${cm}`,
+                "--bind-address=127.0.0.1",
+                `--secure-port=${ports.controllerManager}`,
+                `--client-ca-file=${f("ca.crt")}`,
+                "--cluster-name=kubernetes",
+                `--cluster-signing-cert-file=${f("ca.crt")}`,
+                `--cluster-signing-key-file=${f("ca.key")}`,
+                "--controllers=*,bootstrapsigner,tokencleaner",
+                "--leader-elect=true",
+                `--requestheader-client-ca-file=${f("front-proxy-ca.crt")}`,
+                `--root-ca-file=${f("ca.crt")}`,
+                `--service-account-private-key-file=${f("sa.key")}`,
+                "--use-service-account-credentials=true",
+                `--cert-dir=${path.join(o.workDir, `${o.label}-kcm-certs`)}`,
+            ],
+            o.env,
+        );
+        this.scheduler = new Daemon(
+            `kube-scheduler-${o.label}`,
+            "kube-scheduler",
+            [
+                `--authentication-kubeconfig=${sched}`,
+                `--authorization-kubeconfig=${sched}`,
+                `--kubeconfig=${sched}`,
+                "--bind-address=127.0.0.1",
+                `--secure-port=${ports.scheduler}`,
+                "--leader-elect=true",
+                `--cert-dir=${path.join(o.workDir, `${o.label}-scheduler-certs`)}`,
+            ],
+            o.env,
+        );
+        const superAdmin = path.join(this.kubeconfigDir, "super-admin.conf");
+        const holder = (lease: string, daemon: Daemon) =>
+            waitFor(
+                `${lease} holds its leader Lease (${o.label})`,
+                async () => {
+                    const r = await this.kubectl(superAdmin, ["get", "lease", "-n", "kube-system", lease, "-o", "jsonpath={.spec.holderIdentity}"], 15_000);
+                    return (r.code === 0 && r.stdout.trim() !== "") || r.output;
+                },
+                { timeoutMs, intervalMs: 1000, daemon, signal: o.signal },
+            );
+        this.timings.controllerManager = await holder("kube-controller-manager", this.controllerManager);
+        this.timings.scheduler = await holder("kube-scheduler", this.scheduler);
+    }
+
     kubectl(kubeconfig: string, args: string[], timeoutMs = 30_000): Promise<RunResult> {
         return run("kubectl", [`--kubeconfig=${kubeconfig}`, "--request-timeout=20s", ...args], {
             env: { ...this.o.env, KUBECONFIG: "" },
@@ -209,6 +272,8 @@ export class ControlPlane {
     }
 
     async stop(): Promise<void> {
+        await this.scheduler?.stop();
+        await this.controllerManager?.stop();
         await this.apiserver?.stop();
         await this.etcd?.stop();
     }

@@ -14,6 +14,7 @@ import { Command } from "commander";
 import { Suite } from "./harness";
 import { killAll, killAllSync, runOk, setLogDir, which } from "./procs";
 import { installPlugins, snapshotProject, toolsEnv, workspace } from "./pulumi";
+import { stepControllers } from "./controllers";
 import { stepCaRotation } from "./rotation";
 import { stepSecretsSink } from "./secrets-sink";
 import * as steps from "./steps";
@@ -35,10 +36,11 @@ const STEPS: StepDef[] = [
     { name: "kubeadm", title: "4. kubeadm accepts the trees untouched", limitS: 600, needs: ["up"], fn: steps.stepKubeadm },
     { name: "boot", title: "5. etcd + kube-apiserver from the cp-1 tree", limitS: 300, needs: ["up"], fn: steps.stepBoot },
     { name: "identities", title: "6. every kubeconfig's identity, RBAC, front proxy, negatives", limitS: 300, needs: ["boot"], fn: (c) => steps.stepIdentities(c) },
-    { name: "secrets-sink", title: "7. Secrets sink through the real kubernetes provider: create, verify with kubectl, rotate in place, remove", limitS: 600, needs: ["boot", "identities"], fn: stepSecretsSink },
-    { name: "fidelity", title: "8. tls emulator vs the real tls provider", limitS: 300, needs: ["up"], fn: steps.stepFidelity },
-    { name: "multi-stack", title: "9. root stack + cluster stack under it, booted", limitS: 900, needs: [], fn: steps.stepMultiStack },
-    { name: "ca-rotation", title: "10. CA and SA-key rotation live: ca, etcd-ca, front-proxy-ca, sa through stage → promote → distrust", limitS: 600, needs: [], fn: stepCaRotation },
+    { name: "controllers", title: "7. kube-controller-manager and kube-scheduler from the tree: leader Leases, CSR signing with ca.key, root CA publishing", limitS: 300, needs: ["boot"], fn: stepControllers },
+    { name: "secrets-sink", title: "8. Secrets sink through the real kubernetes provider: create, verify with kubectl, rotate in place, remove", limitS: 600, needs: ["boot", "identities"], fn: stepSecretsSink },
+    { name: "fidelity", title: "9. tls emulator vs the real tls provider", limitS: 300, needs: ["up"], fn: steps.stepFidelity },
+    { name: "multi-stack", title: "10. root stack + cluster stack under it, booted", limitS: 900, needs: [], fn: steps.stepMultiStack },
+    { name: "ca-rotation", title: "11. CA and SA-key rotation live: ca, etcd-ca, front-proxy-ca, sa through stage → promote → distrust", limitS: 600, needs: [], fn: stepCaRotation },
 ];
 
 class UsageError extends Error {}
@@ -134,9 +136,9 @@ async function main() {
 
     if (ctx && !opts.keep) {
         const c = ctx;
-        await suite.step("teardown", "11. pulumi destroy every stack, stop every process", limit(600), (signal) => steps.stepTeardown(c, signal));
+        await suite.step("teardown", "12. pulumi destroy every stack, stop every process", limit(600), (signal) => steps.stepTeardown(c, signal));
     } else if (ctx && opts.keep) {
-        suite.skip("teardown", "11. teardown", "--keep");
+        suite.skip("teardown", "12. teardown", "--keep");
         console.log(
             `inspect: cd ${ctx.projectDir} && PULUMI_HOME=${ctx.env.PULUMI_HOME} PULUMI_BACKEND_URL=file://${tmp}/state ` +
                 `PULUMI_CONFIG_PASSPHRASE=kube-pki-e2e-passphrase pulumi stack ls`,

@@ -26,8 +26,8 @@ const SINK = {
     certificates: ["front-proxy-client/cp-1", "apiserver-kubelet-client/cp-1"],
     caKeys: ["front-proxy-ca"],
     clusterAdmins: true,
-    // not `view`: the built-in view/edit/admin roles are aggregated by kube-controller-manager, which the suite does
-    // not run (their rules stay empty); a plain ClusterRole that the step creates
+    // not `view`: the built-in view/edit/admin roles stay empty until kube-controller-manager aggregates them (step
+    // "controllers" checks that); a plain ClusterRole that this step creates keeps it independent of that step
     groupBindings: [{ group: "dev-team", clusterRole: "kube-pki-e2e-pod-reader" }],
 };
 

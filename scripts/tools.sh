@@ -131,6 +131,8 @@ tool_build() {
       local ld; ld="$(k8s_ldflags)"
       "${GOBUILD[@]}" -o "$out/kubeadm" -ldflags "$ld" k8s.io/kubernetes/cmd/kubeadm
       "${GOBUILD[@]}" -o "$out/kube-apiserver" -ldflags "$ld" k8s.io/kubernetes/cmd/kube-apiserver
+      "${GOBUILD[@]}" -o "$out/kube-controller-manager" -ldflags "$ld" k8s.io/kubernetes/cmd/kube-controller-manager
+      "${GOBUILD[@]}" -o "$out/kube-scheduler" -ldflags "$ld" k8s.io/kubernetes/cmd/kube-scheduler
       "${GOBUILD[@]}" -o "$out/kubectl" -ldflags "$ld" k8s.io/kubernetes/cmd/kubectl
       ;;
     etcd)
@@ -167,9 +169,13 @@ tool_verify() {
       [[ "$got" == "v$KUBERNETES_VERSION" ]] || die "kubeadm version: got '$got'"
       got="$("$bin/kube-apiserver" --version)"
       [[ "$got" == "Kubernetes v$KUBERNETES_VERSION" ]] || die "kube-apiserver --version: got '$got'"
+      for b in kube-controller-manager kube-scheduler; do
+        got="$("$bin/$b" --version)"
+        [[ "$got" == "Kubernetes v$KUBERNETES_VERSION" ]] || die "$b --version: got '$got'"
+      done
       got="$("$bin/kubectl" version --client -o json)"
       [[ "$got" == *"\"gitVersion\": \"v$KUBERNETES_VERSION\""* ]] || die "kubectl version --client: got '$got'"
-      got="kubeadm, kube-apiserver, kubectl v$KUBERNETES_VERSION" ;;
+      got="kubeadm, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl v$KUBERNETES_VERSION" ;;
     etcd)
       got="$("$bin/etcd" --version)"; got="${got%%$'\n'*}"
       [[ "$got" == "etcd Version: $ETCD_VERSION" ]] || die "etcd --version: got '$got'"
