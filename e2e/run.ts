@@ -99,7 +99,7 @@ async function main() {
         // the Automation API finds `pulumi` on this process's PATH
         process.env.PATH = env.PATH;
         delete process.env.PULUMI_IGNORE_AMBIENT_PLUGINS;
-        for (const bin of ["pulumi", "kubeadm", "kube-apiserver", "kubectl", "etcd", "etcdctl", "openssl"]) which(bin, env);
+        for (const bin of ["pulumi", "kubeadm", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "etcd", "etcdctl", "openssl"]) which(bin, env);
         await installPlugins(env);
         const stateDir = path.join(tmp, "state");
         fs.mkdirSync(stateDir, { mode: 0o700 });
