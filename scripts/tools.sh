@@ -117,7 +117,10 @@ tool_build() {
       # wrapper, so the checkout is never written to.
       local src mod
       src="$(mktemp -d)"; cp go.mod go.sum main.go "$src/"
+      # go list -m names the directory only once the module is downloaded (a cold GOMODCACHE has nothing yet)
+      go mod download github.com/pulumi/pulumi-kubernetes/provider/v4
       mod="$(go list -m -f '{{.Dir}}' github.com/pulumi/pulumi-kubernetes/provider/v4)"
+      [[ -n "$mod" && -f "$mod/cmd/pulumi-resource-kubernetes/schema.json" ]] || die "pulumi-resource-kubernetes: no schema.json in '$mod'"
       cp "$mod/cmd/pulumi-resource-kubernetes/terraform-mapping.json" "$src/terraform-mapping-embed.json"
       node -e 'const fs = require("fs"); const s = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
         s.version = process.argv[2]; fs.writeFileSync(process.argv[3], JSON.stringify(s));' \
