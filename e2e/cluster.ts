@@ -18,8 +18,12 @@ export interface ControlPlaneOptions {
     ports: { apiserver: number; etcdClient: number; etcdPeer: number };
     serviceCidr: string;
     clusterDomain: string;
-    /** kube-apiserver --advertise-address (it binds 127.0.0.1 whatever this is). */
+    /** kube-apiserver --advertise-address (it binds `host` whatever this is). */
     advertiseAddress: string;
+    /** The loopback address etcd and the apiserver listen on; default 127.0.0.1 (127.0.0.2… for more members). */
+    host?: string;
+    /** etcd --initial-cluster for a multi-member cluster (`name=https://host:peerPort,...`); default: this member only. */
+    etcdInitialCluster?: string;
     signal: AbortSignal;
 }
 
@@ -39,23 +43,32 @@ export class ControlPlane {
     }
 
     get etcdEndpoint() {
-        return `https://127.0.0.1:${this.o.ports.etcdClient}`;
+        return `https://${this.host}:${this.o.ports.etcdClient}`;
     }
 
     get apiserverUrl() {
-        return `https://127.0.0.1:${this.o.ports.apiserver}`;
+        return `https://${this.host}:${this.o.ports.apiserver}`;
+    }
+
+    get host() {
+        return this.o.host ?? "127.0.0.1";
+    }
+
+    get etcdPeerUrl() {
+        return `https://${this.host}:${this.o.ports.etcdPeer}`;
     }
 
     pkiFile(rel: string) {
         return path.join(this.pki, rel);
     }
 
-    async startEtcd(timeoutMs = 60_000): Promise<void> {
+    /** Starts etcd and (unless waitHealthy is false: a member of a cluster without quorum yet) waits for its health. */
+    async startEtcd(timeoutMs = 60_000, waitHealthy = true): Promise<void> {
         const { o } = this;
         // reused when it exists: a restart from a new tree (CA rotation) keeps etcd's data
         const data = path.join(o.workDir, `${o.label}-etcd-data`);
         fs.mkdirSync(data, { recursive: true, mode: 0o700 });
-        const peer = `https://127.0.0.1:${o.ports.etcdPeer}`;
+        const peer = this.etcdPeerUrl;
         this.etcd = new Daemon(
             `etcd-${o.label}`,
             "etcd",
@@ -66,7 +79,7 @@ export class ControlPlane {
                 `--advertise-client-urls=${this.etcdEndpoint}`,
                 `--listen-peer-urls=${peer}`,
                 `--initial-advertise-peer-urls=${peer}`,
-                `--initial-cluster=${o.nodeName}=${peer}`,
+                `--initial-cluster=${o.etcdInitialCluster ?? `${o.nodeName}=${peer}`}`,
                 "--initial-cluster-state=new",
                 `--cert-file=${this.pkiFile("etcd/server.crt")}`,
                 `--key-file=${this.pkiFile("etcd/server.key")}`,
@@ -80,6 +93,11 @@ export class ControlPlane {
             ],
             o.env,
         );
+        if (waitHealthy) await this.waitEtcdHealthy(timeoutMs);
+    }
+
+    async waitEtcdHealthy(timeoutMs = 60_000): Promise<void> {
+        const { o } = this;
         this.timings.etcd = await waitFor(
             `etcd (${o.label}) health with the healthcheck-client certificate`,
             async () => {
@@ -107,7 +125,11 @@ export class ControlPlane {
         );
     }
 
-    async startApiserver(timeoutMs = 120_000): Promise<void> {
+    /**
+     * Starts kube-apiserver and waits for its /readyz, asked of this apiserver (--server=apiserverUrl) with
+     * `readyKubeconfig` (default: this node's super-admin.conf; kubeadm writes it on the first control plane only).
+     */
+    async startApiserver(timeoutMs = 120_000, readyKubeconfig?: string): Promise<void> {
         const { o } = this;
         const certDir = path.join(o.workDir, `${o.label}-apiserver-certs`);
         fs.mkdirSync(certDir, { recursive: true, mode: 0o700 });
@@ -118,7 +140,7 @@ export class ControlPlane {
             "kube-apiserver",
             [
                 `--advertise-address=${o.advertiseAddress}`,
-                "--bind-address=127.0.0.1",
+                `--bind-address=${this.host}`,
                 `--secure-port=${o.ports.apiserver}`,
                 "--allow-privileged=true",
                 "--authorization-mode=Node,RBAC",
@@ -149,11 +171,11 @@ export class ControlPlane {
             ],
             o.env,
         );
-        const superAdmin = path.join(this.kubeconfigDir, "super-admin.conf");
+        const superAdmin = readyKubeconfig ?? path.join(this.kubeconfigDir, "super-admin.conf");
         this.timings.apiserver = await waitFor(
-            `kube-apiserver (${o.label}) /readyz with super-admin.conf`,
+            `kube-apiserver (${o.label}) /readyz with ${path.basename(superAdmin)}`,
             async () => {
-                const r = await this.kubectl(superAdmin, ["get", "--raw", "/readyz"], 15_000);
+                const r = await this.kubectl(superAdmin, [`--server=${this.apiserverUrl}`, "get", "--raw", "/readyz"], 15_000);
                 return (r.code === 0 && r.stdout.trim() === "ok") || r.output;
             },
             { timeoutMs, intervalMs: 1000, daemon: this.apiserver, signal: o.signal },
@@ -248,7 +270,7 @@ export class ControlPlane {
         return new Promise((resolve, reject) => {
             const req = https.request(
                 {
-                    host: "127.0.0.1",
+                    host: this.host,
                     port: this.o.ports.apiserver,
                     method: opts.method ?? "GET",
                     path: opts.path,

@@ -40,10 +40,10 @@ export interface Scenario {
 
 const LEAF_HOURS = 8760;
 const CA_HOURS = 87600;
-const SERVICE_CIDR = "10.96.0.0/12";
-const CLUSTER_DOMAIN = "cluster.local";
+export const SERVICE_CIDR = "10.96.0.0/12";
+export const CLUSTER_DOMAIN = "cluster.local";
 
-async function upStack(ctx: Ctx, name: string, config: StackConfig, signal: AbortSignal) {
+export async function upStack(ctx: Ctx, name: string, config: StackConfig, signal: AbortSignal) {
     const stack = await createStack(ctx.ws, name, config);
     ctx.stacks.push(stack);
     const res = await pulumiOp(`up-${name}`, signal, (o) => stack.up(o));
