@@ -42,13 +42,13 @@ export function findPulumi(): string | undefined {
 
 /**
  * findPulumi, and when there is no CLI at all, builds it once from Go modules (scripts/tools.sh build pulumi
- * pulumi-resource-tls: ~8 min on 2 cores, then cached in ~/.cache/kube-pki/tools), so that `npm ci && npm run up`
+ * pulumi-resource-tls: ~5 min on 2 cores, then cached in ~/.cache/kube-pki/tools), so that `npm ci && npm run up`
  * is enough on a fresh machine. KUBE_PKI_NO_TOOL_BUILD=1 turns the build off.
  */
 export function findOrBuildPulumi(): string | undefined {
     const found = findPulumi();
     if (found || process.env.KUBE_PKI_NO_TOOL_BUILD || !onPath("go")) return found;
-    console.error("kube-pki: no `pulumi` CLI on PATH: building it from Go modules once (~8 min cold, cached in ~/.cache/kube-pki/tools)");
+    console.error("kube-pki: no `pulumi` CLI on PATH: building it from Go modules once (~5 min cold on 2 cores, cached in ~/.cache/kube-pki/tools)");
     execFileSync("bash", [TOOLS_SH, "build", "pulumi", "pulumi-resource-tls"], { stdio: "inherit" });
     return findPulumi();
 }
