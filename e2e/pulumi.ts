@@ -70,6 +70,8 @@ export async function workspace(engine: Engine): Promise<LocalWorkspace> {
             PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
             PULUMI_HOME: engine.pulumiHome,
             PATH: engine.env.PATH ?? "",
+            // the run's private temp dir (see run.ts): the kubernetes provider leaves kubeconfig copies in TMPDIR
+            ...(engine.env.TMPDIR ? { TMPDIR: engine.env.TMPDIR } : {}),
         },
     });
 }

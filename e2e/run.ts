@@ -96,6 +96,9 @@ async function main() {
         const pulumiHome = path.join(tmp, "pulumi-home");
         fs.mkdirSync(pulumiHome, { mode: 0o700 });
         env.PULUMI_HOME = pulumiHome;
+        // the engine's and plugins' temp files (the kubernetes provider's kubeconfig copies) stay inside the run's dir
+        env.TMPDIR = path.join(tmp, "engine-tmp");
+        fs.mkdirSync(env.TMPDIR, { mode: 0o700 });
         delete env.PULUMI_IGNORE_AMBIENT_PLUGINS;
         delete env.KUBECONFIG;
         // the Automation API finds `pulumi` on this process's PATH

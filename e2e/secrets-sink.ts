@@ -12,6 +12,7 @@
  */
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import type { Ctx } from "./steps";
 import { exportEncrypted, plainOutputs, pulumiOp } from "./pulumi";
@@ -54,6 +55,7 @@ export async function stepSecretsSink(ctx: Ctx, signal: AbortSignal) {
 
 async function sinkScenario(ctx: Ctx, signal: AbortSignal) {
     const s = ctx.suite;
+    const started = Date.now();
     const main = ctx.main!;
     const cp = ctx.cp!;
     const stack = main.stack;
@@ -159,6 +161,18 @@ async function sinkScenario(ctx: Ctx, signal: AbortSignal) {
     s.check("the group's ClusterRoleBinding is deleted", view.code !== 0 && /NotFound/i.test(view.output), view.output);
     const kept = await kubectl(["get", "ns", "-o", "name"]);
     s.check("kubeadm:cluster-admins is retained (retainOnDelete): admin.conf still lists namespaces", kept.code === 0, kept.output);
+
+    // the provider writes each kubeconfig it is configured with (admin.conf: a client key) to a TMPDIR file and never
+    // removes it; the engine runs with a private TMPDIR (scripts/workspace.ts, run.ts) that goes with the run
+    const copies = (dir: string) =>
+        fs.readdirSync(dir).filter((f) => /^kubeconfig\d+$/.test(f) && fs.statSync(path.join(dir, f)).mtimeMs >= started - 1000);
+    const inPrivate = copies(String(ctx.env.TMPDIR));
+    const inSystem = copies(os.tmpdir());
+    s.check(
+        `the kubernetes provider's kubeconfig copies (${inPrivate.length}) land in the run's private TMPDIR, none in ${os.tmpdir()}`,
+        inPrivate.length > 0 && inSystem.length === 0,
+        `private: ${inPrivate.join(", ") || "none"}; ${os.tmpdir()}: ${inSystem.join(", ") || "none"}`,
+    );
 }
 
 function collect(ops: Op[]) {

@@ -5,6 +5,7 @@
  */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 
@@ -53,6 +54,19 @@ export function findOrBuildPulumi(): string | undefined {
     return findPulumi();
 }
 
+/**
+ * A 0700 temp dir for the engine and its plugins, removed when this process exits. The kubernetes provider writes
+ * every kubeconfig it is configured with (client key included) to a temp file for Helm and never deletes it
+ * (pulumi-kubernetes provider/util.go writeKubeconfigToFile), so the Secrets sink would leave a copy of
+ * admin.conf in /tmp after every run; with TMPDIR pointing here the copies go when the run ends.
+ */
+export function privateTmpDir(): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kube-pki-run-"));
+    fs.chmodSync(dir, 0o700);
+    process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+    return dir;
+}
+
 export interface WorkspaceOptions {
     stackName: string;
     /** file:// URL of the state backend; default: .pulumi-state/ in the checkout (gitignored). */
@@ -70,6 +84,7 @@ export async function openStack(opts: WorkspaceOptions): Promise<Stack> {
         );
     }
     const workDir = opts.workDir ?? PROJECT_DIR;
+    const tmpDir = privateTmpDir();
     const stateDir = path.join(PROJECT_DIR, ".pulumi-state");
     if (!opts.backendUrl) fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     const envVars: Record<string, string> = {
@@ -78,6 +93,7 @@ export async function openStack(opts: WorkspaceOptions): Promise<Stack> {
         PULUMI_SKIP_UPDATE_CHECK: "true",
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
         PATH: process.env.PATH ?? "",
+        TMPDIR: tmpDir,
     };
     const pulumiCommand = await PulumiCommand.get({ skipVersionCheck: true });
     const ws = await LocalWorkspace.create({ workDir, envVars, pulumiCommand });
