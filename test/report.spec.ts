@@ -96,8 +96,7 @@ async function makeLeaf(cn: string, issuer: Issued, notAfter: Date, eku = "1.3.6
 }
 
 async function keyPem(keys: CryptoKeyPair): Promise<string> {
-    const der = Buffer.from(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey));
-    return `-----BEGIN PRIVATE KEY-----\n${der.toString("base64").replace(/(.{64})/g, "$1\n").trim()}\n-----END PRIVATE KEY-----\n`;
+    return crypto.KeyObject.from(keys.privateKey).export({ type: "pkcs8", format: "pem" }).toString();
 }
 
 function writeFile(file: string, content: string, mode = 0o644) {

@@ -24,6 +24,7 @@ import {
 } from "../components/sinks/node-files";
 import { setupMocks } from "./support/tls-emulator";
 import { resolve, valueOf } from "./support/resolve";
+import { testKeyPem } from "./support/x509";
 
 const DYNAMIC_TYPE = "pulumi-nodejs:dynamic:NodeFiles";
 
@@ -54,7 +55,7 @@ function tempFiles(dir: string): string[] {
 
 const TREE: TreeFile[] = [
     { path: "etc/kubernetes/pki/ca.crt", content: "-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n", mode: "0644" },
-    { path: "etc/kubernetes/pki/ca.key", content: "-----BEGIN PRIVATE KEY-----\nCAKEY\n-----END PRIVATE KEY-----\n", mode: "0600", secret: true },
+    { path: "etc/kubernetes/pki/ca.key", content: testKeyPem(), mode: "0600", secret: true },
     { path: "etc/kubernetes/pki/etcd/ca.crt", content: "ETCD CA\n", mode: "0644" },
     { path: "etc/kubernetes/pki/etcd/ca.key", content: "ETCD CA KEY\n", mode: "0600", secret: true },
     { path: "etc/kubernetes/admin.conf", content: "apiVersion: v1\nkind: Config\n", mode: "0600", secret: true },
