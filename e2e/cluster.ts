@@ -1,6 +1,7 @@
 /**
- * A control plane booted from a kube-pki node tree, on 127.0.0.1 only: etcd with the tree's etcd certs (client
- * and peer mTLS), then kube-apiserver with kubeadm's flags pointing into the tree. Plus kubectl / etcdctl helpers.
+ * A control plane booted from a kube-pki node tree, on loopback only (127.0.0.1 unless `host` says otherwise): etcd
+ * with the tree's etcd certs (client and peer mTLS), then kube-apiserver with kubeadm's flags pointing into the tree,
+ * optionally kube-controller-manager and kube-scheduler. Plus kubectl / etcdctl helpers.
  */
 import * as fs from "node:fs";
 import * as https from "node:https";
@@ -183,50 +184,46 @@ export class ControlPlane {
     }
 
     /**
-     * kube-controller-manager and kube-scheduler with kubeadm's flags (controlplane/manifests.go), on 127.0.0.1,
+     * kube-controller-manager and kube-scheduler with kubeadm's flags (controlplane/manifests.go), on `host`,
      * authenticated by the tree's controller-manager.conf / scheduler.conf; each is up once it holds its leader
-     * Lease (which it can only take with a working kubeconfig and its bootstrap RBAC). Returns ms to each Lease.
+     * Lease (which it can only take with a working kubeconfig and its bootstrap RBAC); the ms to each are in timings.
      */
     async startControllersAndScheduler(ports: { controllerManager: number; scheduler: number }, timeoutMs = 120_000) {
         const { o } = this;
         const f = (rel: string) => this.pkiFile(rel);
         const cm = path.join(this.kubeconfigDir, "controller-manager.conf");
         const sched = path.join(this.kubeconfigDir, "scheduler.conf");
+        // what both components get from kubeadm: their kubeconfig for everything, a loopback secure port, leader election
+        const common = (kubeconfig: string, port: number, certDir: string) => [
+            `--authentication-kubeconfig=${kubeconfig}`,
+            `--authorization-kubeconfig=${kubeconfig}`,
+            `--kubeconfig=${kubeconfig}`,
+            `--bind-address=${this.host}`,
+            `--secure-port=${port}`,
+            "--leader-elect=true",
+            `--cert-dir=${path.join(o.workDir, `${o.label}-${certDir}-certs`)}`,
+        ];
         this.controllerManager = new Daemon(
             `kube-controller-manager-${o.label}`,
             "kube-controller-manager",
             [
-                `--authentication-kubeconfig=${cm}`,
-                `--authorization-kubeconfig=${cm}`,
-                `--kubeconfig=${cm}`,
-                "--bind-address=127.0.0.1",
-                `--secure-port=${ports.controllerManager}`,
+                ...common(cm, ports.controllerManager, "kcm"),
                 `--client-ca-file=${f("ca.crt")}`,
                 "--cluster-name=kubernetes",
                 `--cluster-signing-cert-file=${f("ca.crt")}`,
                 `--cluster-signing-key-file=${f("ca.key")}`,
                 "--controllers=*,bootstrapsigner,tokencleaner",
-                "--leader-elect=true",
                 `--requestheader-client-ca-file=${f("front-proxy-ca.crt")}`,
                 `--root-ca-file=${f("ca.crt")}`,
                 `--service-account-private-key-file=${f("sa.key")}`,
                 "--use-service-account-credentials=true",
-                `--cert-dir=${path.join(o.workDir, `${o.label}-kcm-certs`)}`,
             ],
             o.env,
         );
         this.scheduler = new Daemon(
             `kube-scheduler-${o.label}`,
             "kube-scheduler",
-            [
-                `--authentication-kubeconfig=${sched}`,
-                `--authorization-kubeconfig=${sched}`,
-                `--kubeconfig=${sched}`,
-                "--bind-address=127.0.0.1",
-                `--secure-port=${ports.scheduler}`,
-                "--leader-elect=true",
-                `--cert-dir=${path.join(o.workDir, `${o.label}-scheduler-certs`)}`,
-            ],
+            common(sched, ports.scheduler, "scheduler"),
             o.env,
         );
         const superAdmin = path.join(this.kubeconfigDir, "super-admin.conf");

@@ -8,7 +8,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { LocalWorkspace, OutputMap, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import { EngineEvent, LocalWorkspace, OutputMap, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import { descendants, logFile, runOk, sleep } from "./procs";
 
 export const REPO_DIR = path.resolve(__dirname, "..");
@@ -162,6 +162,24 @@ function pgidOf(pid: number): number {
         return -1;
     }
 }
+
+/** One resource step of an operation (from its engine events). */
+export interface Op {
+    op: string;
+    type: string;
+    urn: string;
+}
+
+/** An `onEvent` handler that records every resource step of an operation into `ops`. */
+export function recordOps(ops: Op[]): (e: EngineEvent) => void {
+    return (e) => {
+        const m = e.resourcePreEvent?.metadata;
+        if (m) ops.push({ op: m.op, type: m.type, urn: m.urn });
+    };
+}
+
+/** The program's read of its own previous outputs (a StackReference to itself): in every operation, never a change. */
+export const isSelfRead = (o: { op: string; type: string }) => o.op === "read" && o.type === "pulumi:pulumi:StackReference";
 
 /** Plain values of the stack outputs (secrets decrypted by the Automation API). */
 export function plainOutputs(outputs: OutputMap): Record<string, any> {

@@ -34,7 +34,7 @@ import { parse as parseYaml } from "yaml";
 import { ControlPlane } from "./cluster";
 import { Suite } from "./harness";
 import { freePort, run, RunResult, sleep } from "./procs";
-import { createStack, plainOutputs, pulumiOp, workspace } from "./pulumi";
+import { createStack, isSelfRead, plainOutputs, pulumiOp, workspace } from "./pulumi";
 import type { Ctx } from "./steps";
 import { writeScenarioTrees } from "./steps";
 
@@ -400,7 +400,7 @@ class RotationRun {
                     const m = e.resourcePreEvent?.metadata;
                     if (!m) return;
                     const name = m.urn.split("::").pop()!;
-                    if (m.op === "same" || (m.op === "read" && m.type === "pulumi:pulumi:StackReference")) return;
+                    if (m.op === "same" || isSelfRead(m)) return;
                     if (m.op === "create") plan.creates.push(name);
                     else if (m.op === "replace") plan.replaces.push({ name, type: m.type });
                     else if (m.op === "delete") plan.deletes.push(name);

@@ -15,7 +15,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { Ctx } from "./steps";
-import { exportEncrypted, plainOutputs, pulumiOp } from "./pulumi";
+import { exportEncrypted, isSelfRead, Op, plainOutputs, pulumiOp, recordOps } from "./pulumi";
 import { checkExportedState } from "./secrets";
 import { sleep } from "./procs";
 
@@ -32,9 +32,8 @@ const SINK = {
     groupBindings: [{ group: "dev-team", clusterRole: "kube-pki-e2e-pod-reader" }],
 };
 
-type Op = { op: string; type: string; urn: string };
 /** Ops that are not changes to resources: the program's read of its own previous outputs, the Stack's outputs. */
-const bookkeeping = (o: Op) => (o.op === "read" && o.type === "pulumi:pulumi:StackReference") || o.type === "pulumi:pulumi:Stack";
+const bookkeeping = (o: Op) => isSelfRead(o) || o.type === "pulumi:pulumi:Stack";
 const unb64 = (s: string | undefined) => Buffer.from(s ?? "", "base64").toString("utf8");
 
 export async function stepSecretsSink(ctx: Ctx, signal: AbortSignal) {
@@ -79,7 +78,7 @@ async function sinkScenario(ctx: Ctx, signal: AbortSignal) {
     // 1. up with the sink
     await stack.setConfig("kube-pki:secretsSink", { value: JSON.stringify(SINK) });
     const upOps: Op[] = [];
-    const up = await pulumiOp("up-e2e-secrets-sink", signal, (o) => stack.up({ ...o, onEvent: collect(upOps) }));
+    const up = await pulumiOp("up-e2e-secrets-sink", signal, (o) => stack.up({ ...o, onEvent: recordOps(upOps) }));
     const created = upOps.filter((o) => o.op === "create").map((o) => o.type).sort();
     const others = upOps.filter((o) => !["create", "same"].includes(o.op) && !bookkeeping(o));
     s.check(
@@ -113,8 +112,8 @@ async function sinkScenario(ctx: Ctx, signal: AbortSignal) {
     // 3. secrecy and a no-op preview
     checkExportedState(s, "pulumi stack export e2e with the Secrets sink", await exportEncrypted(ctx.ws, "e2e"));
     const previewOps: Op[] = [];
-    await pulumiOp("preview-e2e-secrets-sink", signal, (o) => stack.preview({ ...o, onEvent: collect(previewOps) }));
-    const changed = previewOps.filter((o) => o.op !== "same" && !(o.op === "read" && o.type === "pulumi:pulumi:StackReference"));
+    await pulumiOp("preview-e2e-secrets-sink", signal, (o) => stack.preview({ ...o, onEvent: recordOps(previewOps) }));
+    const changed = previewOps.filter((o) => o.op !== "same" && !isSelfRead(o));
     s.check(
         `preview after the sink: 0 changes (${previewOps.filter((o) => o.type.startsWith("kubernetes:")).length} kubernetes resources same)`,
         changed.length === 0,
@@ -125,7 +124,7 @@ async function sinkScenario(ctx: Ctx, signal: AbortSignal) {
     const before = await getJson(["get", "secret", `${PREFIX}front-proxy-client-cp-1`, "-n", NAMESPACE]);
     await stack.setConfig("kube-pki:rotate", { value: JSON.stringify({ "front-proxy-client/cp-1": 1 }) });
     const rotOps: Op[] = [];
-    const rot = await pulumiOp("up-e2e-sink-rotation", signal, (o) => stack.up({ ...o, onEvent: collect(rotOps) }));
+    const rot = await pulumiOp("up-e2e-sink-rotation", signal, (o) => stack.up({ ...o, onEvent: recordOps(rotOps) }));
     const k8sOps = rotOps.filter((o) => o.type.startsWith("kubernetes:") && o.op !== "same");
     s.check(
         "rotate front-proxy-client/cp-1: the kubernetes provider updates exactly its Secret in place (no replace)",
@@ -147,7 +146,7 @@ async function sinkScenario(ctx: Ctx, signal: AbortSignal) {
     // 5. remove the sink
     await stack.removeConfig("kube-pki:secretsSink");
     const rmOps: Op[] = [];
-    const rm = await pulumiOp("up-e2e-no-sink", signal, (o) => stack.up({ ...o, onEvent: collect(rmOps) }));
+    const rm = await pulumiOp("up-e2e-no-sink", signal, (o) => stack.up({ ...o, onEvent: recordOps(rmOps) }));
     const deleted = rmOps.filter((o) => o.op === "delete");
     const otherRm = rmOps.filter((o) => !["delete", "same"].includes(o.op) && !bookkeeping(o));
     s.check(
@@ -173,13 +172,6 @@ async function sinkScenario(ctx: Ctx, signal: AbortSignal) {
         inPrivate.length > 0 && inSystem.length === 0,
         `private: ${inPrivate.join(", ") || "none"}; ${os.tmpdir()}: ${inSystem.join(", ") || "none"}`,
     );
-}
-
-function collect(ops: Op[]) {
-    return (e: any) => {
-        const m = e.resourcePreEvent?.metadata;
-        if (m) ops.push({ op: m.op, type: m.type, urn: m.urn });
-    };
 }
 
 /** The Secrets / ConfigMap in the cluster against the stack outputs (nodeFiles of cp-1). */

@@ -10,7 +10,7 @@ import { compareFidelity, compareRootFidelity, emulate, RootFiles } from "./fide
 import { Suite } from "./harness";
 import { checkExpiration, compareWithKubeadmTree, initPhasesOnCopy, KubeadmParams } from "./kubeadm";
 import { freePort, run, runOk, sleep } from "./procs";
-import { createStack, exportEncrypted, fullyQualifiedName, NodeFiles, plainOutputs, pulumiOp, StackConfig } from "./pulumi";
+import { createStack, exportEncrypted, fullyQualifiedName, isSelfRead, NodeFiles, Op, plainOutputs, pulumiOp, recordOps, StackConfig } from "./pulumi";
 import { checkExportedState } from "./secrets";
 import { checkModes, writeTrees } from "./tree";
 
@@ -100,19 +100,11 @@ export async function stepUp(ctx: Ctx, signal: AbortSignal) {
 
 export async function stepPreview(ctx: Ctx, signal: AbortSignal) {
     const { stack } = ctx.main!;
-    const ops: { op: string; type: string; urn: string }[] = [];
-    const res = await pulumiOp("preview-e2e", signal, (o) =>
-        stack.preview({
-            ...o,
-            onEvent: (e) => {
-                const m = e.resourcePreEvent?.metadata;
-                if (m) ops.push({ op: m.op, type: m.type, urn: m.urn });
-            },
-        }),
-    );
+    const ops: Op[] = [];
+    const res = await pulumiOp("preview-e2e", signal, (o) => stack.preview({ ...o, onEvent: recordOps(ops) }));
     const summary = res.changeSummary;
     ctx.suite.info(`changeSummary ${JSON.stringify(summary)}`);
-    const changed = ops.filter((o) => o.op !== "same" && !(o.op === "read" && o.type === "pulumi:pulumi:StackReference"));
+    const changed = ops.filter((o) => o.op !== "same" && !isSelfRead(o));
     ctx.suite.check(
         "second preview: every resource is \"same\" (the only other op is the program's read of its own StackReference)",
         changed.length === 0 && (summary.same ?? 0) > 0,

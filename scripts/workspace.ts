@@ -60,7 +60,7 @@ export function findOrBuildPulumi(): string | undefined {
  * (pulumi-kubernetes provider/util.go writeKubeconfigToFile), so the Secrets sink would leave a copy of
  * admin.conf in /tmp after every run; with TMPDIR pointing here the copies go when the run ends.
  */
-export function privateTmpDir(): string {
+function privateTmpDir(): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kube-pki-run-"));
     fs.chmodSync(dir, 0o700);
     process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
