@@ -5,12 +5,35 @@
  * Library users import `./components` instead (see README).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterPki, ConfigError, readClusterPkiArgs, readPreviousRun, readRootStack, RootPki } from "./components";
+import {
+    ClusterPki,
+    ConfigError,
+    configKeyProblems,
+    parseClusterPkiArgs,
+    readPreviousRun,
+    readRootStack,
+    RootPki,
+    STACK_CONFIG_KEYS,
+    validateClusterPkiArgs,
+} from "./components";
 import { buildSinks, readSinksConfig, SINK_CONFIG_KEYS } from "./components/sinks";
 
 const PROGRAM_KEYS = ["role", "rootStack", "rootCa", "clusters", ...SINK_CONFIG_KEYS];
 
+const ROOT_KEYS = ["role", "rootCa", "clusters"];
+
+/** Where a stack's config lives, for messages. */
+const configContext = () => `config of stack "${pulumi.getStack()}" (stacks/Pulumi.${pulumi.getStack()}.yaml)`;
+
+/** `workers[1].name: ...` → `kube-pki:workers[1].name: ...`: problems name the key as it is written in the stack file. */
+function asConfigKey(problem: string): string {
+    const key = /^([A-Za-z]+)(?=[[.:])/.exec(problem)?.[1];
+    return key && key in STACK_CONFIG_KEYS ? `kube-pki:${problem}` : problem;
+}
+
 async function rootStack(config: pulumi.Config) {
+    const keyProblems = configKeyProblems(config, ROOT_KEYS);
+    if (keyProblems.length) throw new ConfigError(configContext(), keyProblems);
     const root = new RootPki("root", {
         ...(config.getObject<object>("rootCa") ?? {}),
         clusters: config.requireObject("clusters"),
@@ -24,11 +47,20 @@ async function rootStack(config: pulumi.Config) {
 }
 
 async function clusterStack(config: pulumi.Config) {
-    const args = readClusterPkiArgs(config, PROGRAM_KEYS);
+    // Every problem of the stack config in one run: unknown keys and unparsable values, then the validation of
+    // everything that parsed (ClusterPki validates again; it is cheap and the component stays self-contained).
+    const { args, problems } = parseClusterPkiArgs(config, PROGRAM_KEYS);
     // "What rotates on date D": KUBE_PKI_NOW overrides the clock for this run (e.g. a preview).
     if (process.env.KUBE_PKI_NOW) args.now = process.env.KUBE_PKI_NOW;
     // The stack's own previous outputs: CA rotation phases (to refuse illegal changes) and rotation tokens.
     args.previous = await readPreviousRun();
+    try {
+        validateClusterPkiArgs(args);
+    } catch (e) {
+        if (!(e instanceof ConfigError)) throw e;
+        problems.push(...e.problems);
+    }
+    if (problems.length) throw new ConfigError(configContext(), problems.map(asConfigKey));
     const rootStackName = config.get("rootStack");
     let rootCertificate: string | undefined;
     if (rootStackName) {

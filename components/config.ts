@@ -164,14 +164,22 @@ export interface ResolvedConfig {
     renewBeforeHours: { ca: number; leaf: number };
 }
 
-/** Thrown by `validateClusterPkiArgs`: lists every problem as `field: what is wrong (fix)`. */
-export class ConfigError extends Error {
+/**
+ * Thrown by `validateClusterPkiArgs`: lists every problem as `field: what is wrong (fix)`. A `RunError`, so that
+ * Pulumi prints the message alone, without a JavaScript stack (and without the seconds-long, gigabyte-hungry
+ * source-mapped inspection it does for other uncaught errors).
+ */
+export class ConfigError extends pulumi.RunError {
     constructor(
         readonly context: string,
         readonly problems: string[],
     ) {
         super(`kube-pki: invalid ${context}:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
         this.name = "ConfigError";
+        // Pulumi's run script also passes every uncaught error, RunErrors included, through util.inspect for its
+        // trace span; formatting a V8 stack through the source maps then took 40-100 s and GBs of memory on Node 20.
+        // The message names the field and the fix: a stack adds nothing for the user, so there is none to format.
+        this.stack = this.message;
     }
 }
 

@@ -4,6 +4,7 @@
  * by validateClusterPkiArgs like any other field.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { closest, distance } from "fastest-levenshtein";
 import { ClusterPkiArgs, ConfigError } from "./config";
 import { CaRotationState } from "./rotation";
 
@@ -42,19 +43,52 @@ export const STACK_CONFIG_KEYS: Record<Exclude<keyof ClusterPkiArgs, "previous" 
     vault: "object",
 };
 
+/** The closest known word to a misspelled one (edit distance, case-insensitive), if any is close enough. */
+export function didYouMean(word: string, known: Iterable<string>): string | undefined {
+    const candidates = [...known];
+    const exact = candidates.find((k) => k.toLowerCase() === word.toLowerCase());
+    if (exact) return exact;
+    if (!candidates.length) return undefined;
+    const best = closest(word.toLowerCase(), candidates.map((k) => k.toLowerCase()));
+    const match = candidates.find((k) => k.toLowerCase() === best);
+    return match && distance(word.toLowerCase(), best) <= Math.max(2, Math.floor(word.length / 4)) ? match : undefined;
+}
+
 /**
- * Builds ClusterPki args from stack config. Unknown `kube-pki:` keys are refused (a typo would otherwise be
- * silently ignored); `extraKeys` lists keys other parts of the program read.
+ * Problems with the `kube-pki:` keys themselves: keys nobody reads (a typo would otherwise be silently ignored),
+ * with the closest known key, and values that do not parse as their type. `knownKeys` lists every key the
+ * program reads.
  */
-export function readClusterPkiArgs(config: pulumi.Config, extraKeys: string[] = []): ClusterPkiArgs {
+export function configKeyProblems(config: pulumi.Config, knownKeys: string[]): string[] {
     const problems: string[] = [];
-    const known = new Set([...Object.keys(STACK_CONFIG_KEYS), "vaultToken", ...extraKeys]);
+    const known = new Set(knownKeys);
     const prefix = `${config.name}:`;
     for (const fullKey of Object.keys(pulumi.runtime.allConfig())) {
         if (!fullKey.startsWith(prefix)) continue;
         const key = fullKey.slice(prefix.length);
-        if (!known.has(key)) problems.push(`${fullKey}: unknown config key (check the spelling; see README "Configuration reference")`);
+        if (known.has(key)) continue;
+        const guess = didYouMean(key, known);
+        problems.push(
+            `${fullKey}: unknown config key; ` +
+                (guess ? `did you mean ${prefix}${guess}?` : `the keys are listed in README "Configuration reference"`),
+        );
     }
+    return problems;
+}
+
+/** Every key a cluster stack reads (ClusterPki's, the Vault token's, and `extraKeys`). */
+export function clusterConfigKeys(extraKeys: string[] = []): string[] {
+    return [...Object.keys(STACK_CONFIG_KEYS), "vaultToken", ...extraKeys];
+}
+
+/**
+ * Builds ClusterPki args from stack config, leniently: a value that does not parse is left out and reported in
+ * `problems` (with unknown keys), so that the caller can validate the rest in the same run and report everything
+ * at once.
+ */
+export function parseClusterPkiArgs(config: pulumi.Config, extraKeys: string[] = []): { args: ClusterPkiArgs; problems: string[] } {
+    const problems = configKeyProblems(config, clusterConfigKeys(extraKeys));
+    const prefix = `${config.name}:`;
     const args: Record<string, unknown> = {};
     for (const [key, kind] of Object.entries(STACK_CONFIG_KEYS)) {
         const raw = config.get(key);
@@ -66,14 +100,24 @@ export function readClusterPkiArgs(config: pulumi.Config, extraKeys: string[] = 
         try {
             args[key] = JSON.parse(raw);
         } catch {
-            problems.push(`${prefix}${key}: "${raw}" is not a valid ${kind}`);
+            const example = { boolean: "true or false", number: "a number, e.g. 6443", object: "a YAML list or map" }[kind];
+            problems.push(`${prefix}${key}: "${raw}" is not a valid ${kind} (write ${example})`);
         }
     }
-    if (problems.length > 0) throw new ConfigError("stack config", problems);
     // The Vault token comes from a secret config value (or VAULT_TOKEN): never from the plain `vault` object.
     const vaultToken = config.getSecret("vaultToken");
     if (args.vault && typeof args.vault === "object" && vaultToken) (args.vault as Record<string, unknown>).token = vaultToken;
-    return args as unknown as ClusterPkiArgs;
+    return { args: args as unknown as ClusterPkiArgs, problems };
+}
+
+/**
+ * Builds ClusterPki args from stack config. Unknown `kube-pki:` keys are refused (a typo would otherwise be
+ * silently ignored); `extraKeys` lists keys other parts of the program read.
+ */
+export function readClusterPkiArgs(config: pulumi.Config, extraKeys: string[] = []): ClusterPkiArgs {
+    const { args, problems } = parseClusterPkiArgs(config, extraKeys);
+    if (problems.length > 0) throw new ConfigError("stack config", problems);
+    return args;
 }
 
 /**

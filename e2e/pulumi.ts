@@ -15,7 +15,7 @@ export const REPO_DIR = path.resolve(__dirname, "..");
 export const PASSPHRASE = "kube-pki-e2e-passphrase";
 
 /** What the program needs to run, copied from the checkout (plus the emulator bits the fidelity step uses). */
-const SNAPSHOT = ["Pulumi.yaml", "index.ts", "components", "package.json", "tsconfig.json", "test/support", "e2e"];
+const SNAPSHOT = ["Pulumi.yaml", "index.ts", "components", "package.json", "tsconfig.json", "tsconfig.pulumi.json", "test/support", "e2e"];
 
 /** Copies the program into `dir` (node_modules is a symlink to the checkout's). Returns the project dir. */
 export function snapshotProject(dir: string): string {

@@ -1,40 +1,89 @@
 /**
- * The main job: `npm run up|preview|destroy [-- --stack dev]`.
+ * The main job: `npm run up|preview|destroy [-- --stack dev] [--verbose]`.
  * Runs the kube-pki program through the Pulumi Automation API on a local file backend in the checkout
- * (.pulumi-state/, gitignored) with a demo passphrase (override with PULUMI_CONFIG_PASSPHRASE).
+ * (.pulumi-state/, gitignored) with a demo passphrase (override with PULUMI_CONFIG_PASSPHRASE), and prints a short
+ * plan: progress, counts by operation, the rotation summary, what is replaced and why, the outputs' names.
+ * `--verbose` prints the engine's full output as well.
  */
+import * as readline from "node:readline/promises";
 import { Command } from "commander";
-import { openStack } from "./workspace";
+import type { OutputMap, Stack } from "@pulumi/pulumi/automation";
+import { PlanRecorder, urnName } from "./plan";
+import { explainEngineError, openStack, UserError } from "./workspace";
 
-function printOutputs(outputs: Record<string, { value: unknown; secret: boolean }>) {
-    console.log("\nOutputs (secrets masked):");
-    for (const [key, out] of Object.entries(outputs)) {
-        if (out.secret) {
-            console.log(`  ${key}: [secret]`);
-        } else if (key === "inventory" && Array.isArray(out.value)) {
-            console.log(`  inventory: ${out.value.length} certificates`);
-        } else if (key === "nodeFiles" && out.value && typeof out.value === "object") {
-            const nodes = Object.entries(out.value as Record<string, object>);
-            console.log(`  nodeFiles: ${nodes.map(([n, files]) => `${n} (${Object.keys(files).length} files)`).join(", ")}`);
-        } else if (typeof out.value === "object") {
-            console.log(`  ${key}: ${Object.keys(out.value as object).join(", ")}`);
-        } else {
-            console.log(`  ${key}: ${String(out.value)}`);
-        }
+interface Options {
+    stack: string;
+    refresh?: boolean;
+    diff?: boolean;
+    verbose?: boolean;
+    yes?: boolean;
+}
+
+function printOutputs(stackName: string, outputs: OutputMap) {
+    const names = Object.keys(outputs);
+    if (!names.length) return;
+    console.log(`Outputs: ${names.map((n) => (outputs[n].secret ? `${n} (secret)` : n)).join(", ")}`);
+    console.log(`  read one: npm run pulumi -- stack output <name> --stack ${stackName} [--show-secrets] [--json]`);
+    console.log(`  expiry report: npm run check-expiration -- --stack ${stackName}`);
+}
+
+/** Resources a destroy would reach that are protected: a destroy is refused before it deletes anything. */
+async function protectedResources(stack: Stack): Promise<string[]> {
+    const state = await stack.exportStack();
+    const resources = (state.deployment?.resources ?? []) as { urn: string; protect?: boolean }[];
+    return resources.filter((r) => r.protect).map((r) => r.urn);
+}
+
+async function confirm(question: string): Promise<boolean> {
+    if (!process.stdin.isTTY) return false;
+    const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
+    try {
+        return /^y(es)?$/i.test((await rl.question(question)).trim());
+    } finally {
+        rl.close();
     }
 }
 
-async function run(action: "up" | "preview" | "destroy", opts: { stack: string; refresh?: boolean; diff?: boolean }) {
-    const stack = await openStack({ stackName: opts.stack });
-    const onOutput = (line: string) => process.stdout.write(line);
+async function destroy(stack: Stack, opts: Options, recorder: () => PlanRecorder, onOutput?: (s: string) => void) {
+    const guarded = await protectedResources(stack);
+    if (guarded.length) {
+        throw new UserError(
+            `kube-pki: refusing to destroy stack "${opts.stack}": it holds ${guarded.length} protected resource(s), and nothing was deleted:\n` +
+                guarded.slice(0, 20).map((u) => `  - ${urnName(u)}`).join("\n") +
+                `\nThey are CAs that every certificate of a cluster chains to. If you mean it, unprotect them first ` +
+                `(npm run pulumi -- state unprotect --all --stack ${opts.stack} --yes), then run the destroy again.`,
+        );
+    }
+    const plan = recorder();
+    await stack.previewDestroy({ onEvent: plan.onEvent, onOutput });
+    console.log(plan.summary("preview").join("\n"));
+    if (!plan.counts.get("delete")) {
+        console.log("Nothing to destroy.");
+        return;
+    }
+    if (!opts.yes && !(await confirm(`Destroy these ${plan.counts.get("delete")} resources of stack "${opts.stack}"? [y/N] `))) {
+        throw new UserError(`kube-pki: nothing destroyed. Run \`npm run destroy -- --stack ${opts.stack} --yes\` to destroy without asking.`);
+    }
+    const done = recorder();
+    await stack.destroy({ onEvent: done.onEvent, onOutput });
+    console.log(done.summary("destroy").join("\n"));
+}
+
+async function run(action: "up" | "preview" | "destroy", opts: Options) {
     console.log(`kube-pki: ${action} of stack "${opts.stack}" (backend ${process.env.PULUMI_BACKEND_URL ?? ".pulumi-state/"})`);
+    const stack = await openStack({ stackName: opts.stack });
+    const onOutput = opts.verbose ? (line: string) => process.stdout.write(line) : undefined;
+    const recorder = () => new PlanRecorder({ progressEveryMs: opts.verbose ? 0 : 5000 });
+    if (action === "destroy") return destroy(stack, opts, recorder, onOutput);
+    const plan = recorder();
+    const common = { onEvent: plan.onEvent, onOutput, refresh: opts.refresh, diff: opts.diff };
     if (action === "up") {
-        const res = await stack.up({ onOutput, refresh: opts.refresh, diff: opts.diff });
-        printOutputs(res.outputs);
-    } else if (action === "preview") {
-        await stack.preview({ onOutput, refresh: opts.refresh, diff: opts.diff });
+        const res = await stack.up({ ...common, suppressOutputs: !opts.verbose });
+        console.log(plan.summary("up").join("\n"));
+        printOutputs(opts.stack, res.outputs);
     } else {
-        await stack.destroy({ onOutput });
+        await stack.preview(common);
+        console.log(plan.summary("preview").join("\n"));
     }
 }
 
@@ -42,11 +91,16 @@ const program = new Command("kube-pki")
     .description("Run the kube-pki Pulumi program on the local demo backend")
     .option("-s, --stack <name>", "stack name (stacks/Pulumi.<name>.yaml)", process.env.KUBE_PKI_STACK ?? "dev")
     .option("--refresh", "refresh state before the operation")
-    .option("--diff", "show a detailed property diff");
+    .option("--diff", "show a detailed property diff (with --verbose)")
+    .option("-v, --verbose", "also print the engine's full output, and the full text of an error")
+    .option("-y, --yes", "destroy: do not ask for confirmation");
 for (const action of ["up", "preview", "destroy"] as const) {
-    program.command(action).action(() => run(action, program.opts()));
+    program.command(action).action(() => run(action, program.opts<Options>()));
 }
-program.parseAsync().catch((err: Error) => {
-    console.error(`\n${err.message ?? err}`);
+program.parseAsync().catch((err: unknown) => {
+    const opts = program.opts<Options>();
+    const e = explainEngineError(err, opts.stack);
+    if (opts.verbose && e.detail) console.error(`\n${e.detail}`);
+    console.error(`\n${e.message}${!opts.verbose && e.detail ? "\n(the engine's full output: add --verbose)" : ""}`);
     process.exit(1);
 });

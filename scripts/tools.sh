@@ -7,7 +7,7 @@
 #   scripts/tools.sh env [name...]     print export lines: PATH plus the env that keeps Pulumi offline
 #   scripts/tools.sh status            show each tool's cache dir, state, build time and size
 #   scripts/tools.sh verify            run each tool's version check against tools/versions.env
-#   scripts/tools.sh install-plugins   install the provider plugins into $PULUMI_HOME's plugin cache (offline)
+#   scripts/tools.sh install-plugins [--built] [--quiet]   install the provider plugins into $PULUMI_HOME's plugin cache (offline)
 #   scripts/tools.sh prune             delete cache entries no current tool version/wrapper refers to
 #   scripts/tools.sh tidy [name...]    go mod tidy a wrapper module (after a version bump; needs the proxy)
 #   scripts/tools.sh list              print the tool names
@@ -357,18 +357,30 @@ cmd_verify() {
 # from the local builds, offline (`pulumi plugin install --file`). The engine then resolves them by exact version
 # without the "using pulumi-resource-tls from $PATH" warning it prints for every ambient plugin; use it with
 # `env` for the non-provider tools only, e.g. eval "$(scripts/tools.sh env pulumi kubernetes etcd)".
+# Flags: --built installs the providers that are built and skips the others (default: all must be built);
+# --quiet says nothing about plugins already installed.
 cmd_install_plugins() {
-  local t plugin version bin pulumi_bin home dest
+  local t plugin version bin pulumi_bin home dest built_only=0 quiet=0 a
+  for a in "$@"; do
+    case "$a" in
+      --built) built_only=1 ;;
+      --quiet) quiet=1 ;;
+      *) die "install-plugins: unknown flag $a (known: --built, --quiet)" ;;
+    esac
+  done
   is_built pulumi || die "pulumi is not built"
   pulumi_bin="$(tool_dir pulumi)/bin/pulumi"
   home="${PULUMI_HOME:-$HOME/.pulumi}"
   for t in "${PROVIDER_TOOLS[@]}"; do
-    is_built "$t" || die "$t is not built"
+    if ! is_built "$t"; then
+      ((built_only)) || die "$t is not built"
+      continue
+    fi
     read -r plugin version < <(provider_plugin "$t")
     bin="$(tool_dir "$t")/bin/$t"
     dest="$home/plugins/resource-$plugin-v$version/$t"
     if [[ -f "$dest" ]] && cmp -s "$bin" "$dest"; then
-      log "$plugin $version: already in $home/plugins"
+      ((quiet)) || log "$plugin $version: already in $home/plugins"
       continue
     fi
     PULUMI_SKIP_UPDATE_CHECK=true "$pulumi_bin" plugin install resource "$plugin" "$version" --file "$bin" --reinstall >&2 ||
@@ -415,7 +427,7 @@ main() {
     status) cmd_status ;;
     verify) cmd_verify ;;
     tidy) shift; cmd_tidy "$@" ;;
-    install-plugins) cmd_install_plugins ;;
+    install-plugins) shift; cmd_install_plugins "$@" ;;
     prune) cmd_prune ;;
     list) printf '%s\n' "${ALL_TOOLS[@]}" ;;
     *) sed -n '2,19p' "$0" >&2; exit 2 ;;

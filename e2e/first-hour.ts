@@ -1,0 +1,116 @@
+/**
+ * Step "first-hour": the npm scripts as a new user meets them, on a fresh copy of the checkout (program, scripts,
+ * stacks, tools) with its own file backend: `npm run up` with an own passphrase, a wrong passphrase, a stack with
+ * planted mistakes (every one named in one run, no JS stack), the length of `up`'s output, a one-node rotation
+ * preview, `npm run pulumi -- ...` and `npm run check-expiration -- --json`.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { Ctx } from "./steps";
+import { REPO_DIR } from "./pulumi";
+import { run, RunResult } from "./procs";
+
+/** What a fresh clone holds that the npm scripts need (node_modules is linked, tools/ holds the tool pins). */
+const CLONE = ["Pulumi.yaml", "index.ts", "components", "package.json", "package-lock.json", "tsconfig.json", "tsconfig.pulumi.json", "scripts", "stacks", "tools", ".npmrc"];
+
+function freshClone(dir: string): string {
+    fs.mkdirSync(dir, { recursive: true });
+    for (const rel of CLONE) {
+        const src = path.join(REPO_DIR, rel);
+        if (fs.existsSync(src)) fs.cpSync(src, path.join(dir, rel), { recursive: true });
+    }
+    fs.symlinkSync(path.join(REPO_DIR, "node_modules"), path.join(dir, "node_modules"));
+    return dir;
+}
+
+/** A JS stack frame as Node prints one ("    at fn (file.ts:1:2)"). */
+const STACK_FRAME = /^\s+at .+(\(|\s)\S+:\d+:\d+\)?$/m;
+
+export async function stepFirstHour(ctx: Ctx, signal: AbortSignal): Promise<void> {
+    const { suite } = ctx;
+    const dir = freshClone(path.join(ctx.work, "first-hour"));
+    // As on a user's machine: no backend or passphrase set, the plugins found through the tool cache.
+    const env: NodeJS.ProcessEnv = { ...ctx.env, PULUMI_HOME: path.join(dir, ".pulumi-home") };
+    for (const k of ["PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "KUBE_PKI_STACK", "TMPDIR"]) delete env[k];
+    const npm = (args: string[], extra: NodeJS.ProcessEnv = {}, log = "first-hour"): Promise<RunResult> =>
+        run("npm", ["run", ...args], { cwd: dir, env: { ...env, ...extra }, signal, timeoutMs: 600_000, log });
+    const own = { PULUMI_CONFIG_PASSPHRASE: "my own passphrase, not the demo one" };
+
+    // 1. Any passphrase works on a fresh clone, for every shipped cluster stack.
+    const up = await npm(["up"], own, "first-hour-up");
+    suite.check("npm run up (stack dev) with an own PULUMI_CONFIG_PASSPHRASE on a fresh clone: exit 0", up.code === 0, up.output.slice(-3000));
+    const lines = up.stdout.trimEnd().split("\n").length;
+    suite.check(`npm run up prints at most 250 lines (printed ${lines})`, lines <= 250, up.stdout.slice(0, 3000));
+    suite.check("npm run up: one summary with counts, the rotation summary and the outputs' names", /^Done \(\d+ s\): create \d+/m.test(up.stdout) && /kube-pki rotation/.test(up.stdout) && /^Outputs: .*kubeconfigs \(secret\)/m.test(up.stdout), up.stdout.slice(-2000));
+    suite.check("no provider taken from $PATH (no 'using pulumi-resource-tls from $PATH' warning)", !/from \$PATH/.test(up.output), up.output.match(/.*from \$PATH.*/)?.[0]);
+    suite.check("the stack file got the salt of the own passphrase", /^encryptionsalt:/m.test(fs.readFileSync(path.join(dir, "stacks/Pulumi.dev.yaml"), "utf8")));
+
+    // 2. A wrong passphrase on the existing stack: one clear line, no Automation API dump.
+    const wrong = await npm(["preview"], { PULUMI_CONFIG_PASSPHRASE: "not the passphrase" }, "first-hour-wrong");
+    const wrongMsg = wrong.stderr.trim();
+    suite.check(
+        "a wrong passphrase: exit 1 with one message naming PULUMI_CONFIG_PASSPHRASE and the stack, no raw dump",
+        wrong.code === 1 && /PULUMI_CONFIG_PASSPHRASE does not open stack "dev"/.test(wrongMsg) && !/code: -2|stdout:|err\?:/.test(wrong.output),
+        wrong.output.slice(-2000),
+    );
+
+    // 3. Three planted mistakes: all named in one run, no JS stack frame, each once.
+    fs.writeFileSync(
+        path.join(dir, "stacks/Pulumi.typo.yaml"),
+        [
+            "config:",
+            "  kube-pki:clusterName: typo",
+            "  kube-pki:controlPlaneEndpoint: api.typo.example:6443",
+            "  kube-pki:controlPlane:",
+            "    - {name: cp-1, advertiseAddress: 10.0.0.11}",
+            "  kube-pki:workers:",
+            "    - {addresses: [10.0.1.21]}",
+            "    - {name: worker-2, addresses: [10.0.1.256]}",
+            "",
+        ].join("\n"),
+    );
+    const started = Date.now();
+    const typo = await npm(["preview", "--", "--stack", "typo"], own, "first-hour-typo");
+    const seconds = (Date.now() - started) / 1000;
+    const expect = [/kube-pki:controlPlane: unknown config key; did you mean kube-pki:controlPlanes\?/, /kube-pki:workers\[0\]\.name: is required/, /"10\.0\.1\.256" is not an IP address/];
+    suite.check(
+        `three planted mistakes in one run, each named once, no JS stack (${seconds.toFixed(1)} s)`,
+        typo.code === 1 && expect.every((re) => (typo.output.match(new RegExp(re.source, "g")) ?? []).length === 1) && !STACK_FRAME.test(typo.output),
+        typo.output.slice(-3000),
+    );
+    const direct = await npm(["pulumi", "--", "preview", "--stack", "typo", "--non-interactive"], own, "first-hour-typo-direct");
+    suite.check(
+        "the same mistakes through the real CLI (npm run pulumi -- preview): named, no JS stack frame",
+        direct.code !== 0 && expect.every((re) => re.test(direct.output)) && !STACK_FRAME.test(direct.output),
+        direct.output.slice(-3000),
+    );
+
+    // 4. The wrapper for the rest of the CLI.
+    const out = await npm(["--silent", "pulumi", "--", "stack", "output", "clusterName", "--stack", "dev"], own, "first-hour-cli");
+    suite.equal("npm run pulumi -- stack output clusterName", out.stdout.trim(), "dev");
+    const set = await npm(["pulumi", "--", "config", "set", "--path", "kube-pki:rotate.node:worker-1", "1", "--stack", "dev"], own, "first-hour-cli");
+    suite.check("npm run pulumi -- config set --path kube-pki:rotate.node:worker-1 1", set.code === 0, set.output.slice(-1500));
+    const exp = await npm(["--silent", "pulumi", "--", "stack", "export", "--stack", "dev"], own, "first-hour-cli");
+    suite.check("npm run pulumi -- stack export: a deployment with no plaintext private key", exp.code === 0 && /"deployment"/.test(exp.stdout) && !/PRIVATE KEY/.test(exp.stdout), exp.stderr.slice(-1500));
+
+    // 5. A preview that rotates one node names that node's certificates and nothing of the others.
+    const rot = await npm(["preview"], own, "first-hour-rotate");
+    const replaced = rot.stdout.split("\n").filter((l) => /^ {2}\S/.test(l) && /worker-|cp-/.test(l));
+    suite.check(
+        "a one-node rotation preview lists worker-1's certificates and files and no other node",
+        rot.code === 0 && replaced.some((l) => /worker-1/.test(l)) && replaced.every((l) => /worker-1/.test(l)),
+        rot.stdout.slice(-3000),
+    );
+
+    // 6. The expiry report as JSON, through npm, parses.
+    const report = await npm(["check-expiration", "--", "--json"], own, "first-hour-report");
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(report.stdout);
+    } catch {
+        parsed = undefined;
+    }
+    suite.check("npm run check-expiration -- --json: stdout is JSON only", report.code === 0 && parsed !== undefined, report.stdout.slice(0, 500));
+
+    await npm(["destroy", "--", "--yes"], own, "first-hour-destroy");
+}
