@@ -4,6 +4,7 @@
  * planted mistakes (every one named in one run, no JS stack), the length of `up`'s output, a one-node rotation
  * preview, `npm run pulumi -- ...` and `npm run check-expiration -- --json`.
  */
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Ctx } from "./steps";
@@ -112,5 +113,95 @@ export async function stepFirstHour(ctx: Ctx, signal: AbortSignal): Promise<void
     }
     suite.check("npm run check-expiration -- --json: stdout is JSON only", report.code === 0 && parsed !== undefined, report.stdout.slice(0, 500));
 
-    await npm(["destroy", "--", "--yes"], own, "first-hour-destroy");
+    await crashRecovery(ctx, dir, npm, { ...env, ...own });
+    for (const stack of ["crash", "dev"]) await npm(["destroy", "--", "--stack", stack, "--yes"], own, "first-hour-destroy");
+}
+
+/** Processes carrying the wrapper's run marker: [pid, owner pid, executable name]. */
+function markedProcesses(): { pid: number; owner: number; exe: string; args: string }[] {
+    const out: { pid: number; owner: number; exe: string; args: string }[] = [];
+    for (const entry of fs.readdirSync("/proc")) {
+        if (!/^\d+$/.test(entry)) continue;
+        try {
+            const hit = fs.readFileSync(`/proc/${entry}/environ`, "latin1").split("\0").find((v) => v.startsWith("KUBE_PKI_RUN_OWNER="));
+            if (!hit) continue;
+            const args = fs.readFileSync(`/proc/${entry}/cmdline`, "latin1").split("\0").join(" ");
+            out.push({ pid: Number(entry), owner: Number(hit.split("=")[1]), exe: path.basename(fs.readlinkSync(`/proc/${entry}/exe`)), args });
+        } catch {
+            /* gone */
+        }
+    }
+    return out;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * kill -9 of the wrapper and the engine in the middle of an `up` (as when a CI job or a terminal is killed), then
+ * one `npm run up` converges: the stale lock and the orphaned plugins are cleared, pending creates dropped.
+ */
+async function crashRecovery(ctx: Ctx, dir: string, npm: (a: string[], e?: NodeJS.ProcessEnv, l?: string) => Promise<RunResult>, own: NodeJS.ProcessEnv) {
+    // `own`: the user's environment (own passphrase, no backend set)
+    const { suite } = ctx;
+    const devStack = fs.readFileSync(path.join(dir, "stacks/Pulumi.dev.yaml"), "utf8");
+    fs.writeFileSync(
+        path.join(dir, "stacks/Pulumi.crash.yaml"),
+        devStack.replace(/^encryptionsalt:.*\n?/m, "").replace("clusterName: dev", "clusterName: crash").replace("./out/nodes", "./out/crash"),
+    );
+    // Not through run(): it kills the command's process group when the command ends, which would stop the
+    // orphans this part needs to leave behind. The group is killed at the end (finally).
+    const child = spawn("npm", ["run", "up", "--", "--stack", "crash"], { cwd: dir, env: own, detached: true, stdio: "ignore" });
+    const first = new Promise((resolve) => child.on("close", resolve));
+    try {
+        await crashAndRecover();
+    } finally {
+        try {
+            process.kill(-child.pid!, "SIGKILL");
+        } catch {
+            /* group gone */
+        }
+    }
+    async function crashAndRecover() {
+    // wait until the engine is creating, then kill -9 the wrapper (node scripts/stack.ts) and the CLI
+    let killed: string[] = [];
+    for (let i = 0; i < 600 && !killed.length; i++) {
+        await sleep(200);
+        const engine = markedProcesses().find((p) => p.exe === "pulumi" && / up /.test(p.args));
+        const plugins = markedProcesses().filter((p) => /pulumi-resource-tls/.test(p.exe));
+        if (engine && plugins.length) {
+            await sleep(4000); // creates in flight
+            try {
+                process.kill(engine.owner, "SIGKILL");
+                process.kill(engine.pid, "SIGKILL");
+                killed = [`wrapper ${engine.owner}`, `pulumi ${engine.pid}`];
+            } catch {
+                /* finished already: no crash to recover from */
+            }
+        }
+    }
+    await first;
+    await sleep(1000);
+    const orphans = markedProcesses().filter((p) => p.exe !== "pulumi");
+    suite.check(`kill -9 of the wrapper and the engine mid-up (${killed.join(", ")}) leaves orphaned plugins: ${orphans.map((p) => p.exe).join(", ")}`, killed.length === 2 && orphans.length > 0);
+    const checkpoint = () => JSON.parse(fs.readFileSync(path.join(dir, ".pulumi-state/.pulumi/stacks/kube-pki/crash.json"), "utf8")).checkpoint.latest;
+    suite.check(`the interrupted up left pending operations in the state (${(checkpoint().pending_operations ?? []).length})`, (checkpoint().pending_operations ?? []).length > 0);
+
+    const again = await npm(["up", "--", "--stack", "crash"], own, "first-hour-crash-2");
+    suite.check(
+        "one `npm run up` after the crash succeeds, saying what it cleared (orphans, lock, pending creates)",
+        again.code === 0 && /stopped .*left running by an earlier run/.test(again.stderr) && /removed the lock of stack "crash"/.test(again.stderr) && /dropped \d+ pending create/.test(again.stderr),
+        again.output.slice(-3000),
+    );
+    suite.equal("pending operations in the state after it", (checkpoint().pending_operations ?? []).length, 0);
+    suite.equal("plugin processes left by either run", markedProcesses().map((p) => `${p.exe} ${p.pid}`), []);
+    const temps: string[] = [];
+    const walk = (d: string) => {
+        for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+            if (e.isDirectory()) walk(path.join(d, e.name));
+            else if (/kube-pki-tmp/.test(e.name)) temps.push(path.join(d, e.name));
+        }
+    };
+    walk(path.join(dir, "out/crash"));
+    suite.equal("temp files left in the node trees", temps, []);
+    }
 }

@@ -116,7 +116,9 @@ export class PlanRecorder {
         const every = this.opts.progressEveryMs ?? 5000;
         if (!every || Date.now() - this.lastProgress < every) return;
         this.lastProgress = Date.now();
-        (this.opts.write ?? console.log)(`  … ${this.steps} resources so far (${this.countsText()}) after ${this.elapsed()}`);
+        const write = this.opts.write ?? console.log;
+        if (this.steps === 0) write(`  … starting the program (${this.elapsed()})`);
+        else write(`  … ${this.steps} resources so far (${this.countsText()}) after ${this.elapsed()}`);
     }
 
     elapsed(): string {
@@ -130,16 +132,17 @@ export class PlanRecorder {
     }
 
     /** The summary lines. `limit` caps each list; the rest is counted ("+N more"). */
-    summary(action: "up" | "preview" | "destroy", limit = 25): string[] {
+    summary(kind: "up" | "preview" | "destroy-plan" | "destroy", limit = 25): string[] {
         const lines: string[] = [];
-        const verb = action === "preview" ? "Plan" : action === "destroy" ? "Destroyed" : "Done";
+        const action = kind === "destroy-plan" ? "destroy" : kind;
+        const verb = { up: "Done", preview: "Plan", "destroy-plan": "Destroy plan", destroy: "Destroyed" }[kind];
         lines.push(`${verb} (${this.elapsed()}): ${this.countsText()}`);
         for (const { severity, message } of this.messages) {
             lines.push(...message.split("\n").map((l, i) => (i === 0 && severity === "warning" ? `warning: ${l}` : l)));
         }
         const byOp = (op: string) => [...this.changes.values()].filter((c) => c.ops.has(op));
         const section = (title: string, list: Change[], describe: (c: Change) => string) => {
-            if (!list.length || action === "destroy") return;
+            if (!list.length || kind.startsWith("destroy")) return;
             lines.push(`${title} (${list.length}):`);
             for (const c of list.slice(0, limit)) lines.push(`  ${c.owner}${describe(c) ? ` — ${describe(c)}` : ""}`);
             if (list.length > limit) lines.push(`  … +${list.length - limit} more (npm run ${action} -- --verbose lists every resource)`);
@@ -151,7 +154,10 @@ export class PlanRecorder {
         if (this.counts.get("same")) section(action === "preview" ? "To create" : "Created", byOp("create"), () => "");
         section(action === "preview" ? "To replace" : "Replaced", byOp("replace"), reasons);
         section(action === "preview" ? "To update" : "Updated", byOp("update"), files);
-        section(action === "preview" ? "To delete" : "Deleted", byOp("delete"), () => "");
+        if (kind === "destroy-plan") {
+            const deleted = byOp("delete");
+            lines.push(`To delete: ${deleted.slice(0, 8).map((c) => c.owner).join(", ")}${deleted.length > 8 ? `, … +${deleted.length - 8} more (--verbose lists every resource)` : ""}`);
+        } else section(action === "preview" ? "To delete" : "Deleted", byOp("delete"), () => "");
         if (this.failed.length) lines.push(`Failed: ${this.failed.join(", ")}`);
         return lines;
     }

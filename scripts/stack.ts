@@ -56,7 +56,7 @@ async function destroy(stack: Stack, opts: Options, recorder: () => PlanRecorder
     }
     const plan = recorder();
     await stack.previewDestroy({ onEvent: plan.onEvent, onOutput });
-    console.log(plan.summary("preview").join("\n"));
+    console.log(plan.summary("destroy-plan").join("\n"));
     if (!plan.counts.get("delete")) {
         console.log("Nothing to destroy.");
         return;

@@ -16,6 +16,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import * as YAML from "yaml";
+import { urnName } from "./plan";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..");
 export const PROJECT_NAME = "kube-pki";
@@ -226,12 +227,13 @@ export function clearStaleLocks(backendUrl: string, stackName: string): string[]
     const lockDir = path.join(dir, "locks", "organization", PROJECT_NAME, stackName);
     if (!fs.existsSync(lockDir)) return [];
     const removed: string[] = [];
-    for (const file of fs.readdirSync(lockDir)) {
+    for (const file of fs.readdirSync(lockDir).filter((f) => f.endsWith(".json"))) {
         const full = path.join(lockDir, file);
         try {
             const lock = JSON.parse(fs.readFileSync(full, "utf8")) as { pid?: number; hostname?: string; timestamp?: string };
             if (lock.hostname === os.hostname() && typeof lock.pid === "number" && !alive(lock.pid)) {
                 fs.rmSync(full);
+                fs.rmSync(`${full}.attrs`, { force: true });
                 removed.push(`pid ${lock.pid}, taken ${lock.timestamp ?? "?"}`);
             }
         } catch {
@@ -280,6 +282,51 @@ export function dropStaleSalt(backendUrl: string, stackName: string): boolean {
     if (!/^encryptionsalt:/m.test(text) || /\bsecure:/.test(text)) return false;
     fs.writeFileSync(file, text.replace(/^encryptionsalt:.*\n?/m, ""));
     return true;
+}
+
+/** Pending operations recorded in a file backend's checkpoint (an interrupted run), without asking the engine. */
+function pendingOperations(backendUrl: string, stackName: string): { type: string; resource: { urn: string; type: string } }[] {
+    const dir = backendDir(backendUrl);
+    const file = dir && path.join(dir, "stacks", PROJECT_NAME, `${stackName}.json`);
+    if (!file || !fs.existsSync(file)) return [];
+    try {
+        return JSON.parse(fs.readFileSync(file, "utf8")).checkpoint?.latest?.pending_operations ?? [];
+    } catch {
+        return [];
+    }
+}
+
+/**
+ * Creates that an interrupted run left pending, of resources whose create has no effect outside the state or is
+ * repeated safely: tls keys/CSRs/certs and random values are computed in the provider; kube-pki's node files are
+ * written again, atomically, by the next create (and its temp files removed by the sink).
+ */
+const REPEATABLE_CREATE = /^(tls:|random:|pulumi-nodejs:dynamic:Resource$)/;
+
+/**
+ * After a crash (kill -9 of the engine), the state lists the creates that were in flight. The engine keeps them
+ * (and warns) until someone edits the state; here the ones that are safe to forget are dropped, saying so.
+ */
+export async function clearPendingCreates(stack: Stack, backendUrl: string): Promise<void> {
+    if (!pendingOperations(backendUrl, stack.name).length) return;
+    const state = await stack.exportStack();
+    const pending = (state.deployment.pending_operations ?? []) as { type: string; resource: { urn: string; type: string } }[];
+    const drop = pending.filter((op) => op.type === "creating" && REPEATABLE_CREATE.test(op.resource.type));
+    const keep = pending.filter((op) => !drop.includes(op));
+    if (drop.length) {
+        state.deployment.pending_operations = keep;
+        await stack.importStack(state);
+        console.error(
+            `kube-pki: an earlier run of stack "${stack.name}" was interrupted: dropped ${drop.length} pending create(s) that this run repeats ` +
+                `(${drop.slice(0, 3).map((op) => urnName(op.resource.urn)).join(", ")}${drop.length > 3 ? ", ..." : ""})`,
+        );
+    }
+    if (keep.length) {
+        console.error(
+            `kube-pki: ${keep.length} operation(s) of an interrupted run may have happened outside the state ` +
+                `(${keep.map((op) => `${op.type} ${urnName(op.resource.urn)}`).join(", ")}); check them, then: npm run pulumi -- refresh --stack ${stack.name}`,
+        );
+    }
 }
 
 /** Recovery and checks before any engine run; prints one line per thing it fixed. */
@@ -334,8 +381,14 @@ export function explainEngineError(err: unknown, stackName: string): UserError {
         if (!messages.includes(msg)) messages.push(msg);
     }
     if (messages.length) return new UserError(messages.join("\n"), text);
-    const first = lines.map((l) => l.trim()).find((l) => l && !/^(code|stdout|stderr|err\?):/.test(l)) ?? text;
-    return new UserError(`kube-pki: the engine failed: ${first}`, text);
+    const exit = /code: (-?\d+)/.exec(text)?.[1];
+    const last = lines.map((l) => l.trim()).filter((l) => l && !/^(code|stdout|stderr|err\?):/.test(l)).pop() ?? "";
+    return new UserError(
+        `kube-pki: the engine stopped without an error message${exit ? ` (exit code ${exit})` : ""}; was it killed? ` +
+            `Run the same command again: it clears what an interrupted run leaves (lock, pending creates, plugin processes).` +
+            (last ? `\nIts last line: ${last}` : ""),
+        text,
+    );
 }
 
 // --- stacks -------------------------------------------------------------------------------------------------
@@ -363,6 +416,7 @@ export async function openStack(opts: WorkspaceOptions): Promise<Stack> {
             throw explainEngineError(e2, opts.stackName);
         });
     }
+    await clearPendingCreates(stack, backendUrl);
     for (const [key, value] of Object.entries(opts.config ?? {})) {
         await stack.setConfig(key, { value });
     }
