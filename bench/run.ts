@@ -15,12 +15,16 @@
  *          --baseline <dir>  also measure another copy of the project (e.g. a checkout of the previous commit with
  *                            node_modules linked), interleaved with this one: before/after rows under the same load
  *          --live (afterwards run bench/live.ts: real `pulumi up`/preview, openssl and kubeadm)
+ *          --no-first-hour  skip bench/first-hour.ts (a refused preview vs a no-op preview on the real engine,
+ *                           run by default when a Pulumi CLI is found)
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import Table from "cli-table3";
+import { findPulumi } from "../scripts/workspace";
+import { benchFirstHour } from "./first-hour";
 
 const BENCH_DIR = __dirname;
 const PROJECT_DIR = path.resolve(BENCH_DIR, "..");
@@ -98,7 +102,7 @@ function machine(): Record<string, string> {
 }
 const loadavg = () => os.loadavg().map((l) => l.toFixed(2)).join(" ");
 
-function main() {
+async function main() {
     const configs: Config[] = [];
     for (const n of sizes) {
         const c: Config = { label: "nocrypto", workers: n, script: "evaluate.ts", args: () => [String(n), "nocrypto"], samples: [] };
@@ -207,6 +211,12 @@ function main() {
         fs.writeFileSync(jsonFile, JSON.stringify({ machine: info, loadBefore, loadAfter, runs, rows, samples: configs }, null, 2));
     }
 
+    // The first hour: a refused preview against a no-op preview, on the real engine (skipped without a Pulumi CLI).
+    if (!flag("--no-first-hour")) {
+        if (findPulumi()) await benchFirstHour();
+        else console.log("\nFirst hour rows skipped: no pulumi CLI (bash scripts/tools.sh build pulumi pulumi-resource-tls)");
+    }
+
     if (flag("--live")) {
         const live = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(BENCH_DIR, "live.ts")], {
             cwd: PROJECT_DIR,
@@ -216,4 +226,7 @@ function main() {
     }
 }
 
-main();
+main().catch((e) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+});
