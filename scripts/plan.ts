@@ -37,6 +37,8 @@ function reasonsOf(step: StepEventMetadata): string[] {
     }
     // A replaced leaf's key has no diff of its own: the engine replaces it for its replacementTrigger.
     if (out.size === 0 && /replace/.test(step.op) && /PrivateKey$/.test(step.type)) out.add("rotation token changed");
+    // In a preview, a resource fed by a replaced one gets unknown inputs and no property diff.
+    if (out.size === 0 && step.op === "update") out.add("its inputs follow the replaced certificates");
     return [...out];
 }
 
