@@ -365,7 +365,11 @@ export class ClusterPki extends pulumi.ComponentResource {
                           return capped;
                       });
                 // The next renewal of this certificate: the previous one's when kept, else planned from the clock.
-                const plannedValidity = typeof effectiveValidity === "number" ? effectiveValidity : validityHours;
+                const caEnd = cfg.previous.caNotAfterMs[`${entry.ca}/${issuerGeneration}`] ??
+                    (args.externalCas?.[entry.ca] || cfg.vault.cas[entry.ca] ? undefined : cfg.nowMs + cfg.validityHours.ca * 3_600_000);
+                const plannedValidity = typeof effectiveValidity === "number"
+                    ? effectiveValidity
+                    : caEnd === undefined ? validityHours : Math.max(1, cappedValidityHours(validityHours, caEnd, cfg.nowMs));
                 nextDue.push({
                     key,
                     at: !reissued && previous ? renewAtMs(previous.notAfterMs, renewBeforeHours) : renewAtMs(cfg.nowMs + plannedValidity * 3_600_000, renewBeforeHours),

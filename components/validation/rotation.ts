@@ -53,6 +53,8 @@ export interface PreviousRun {
     tokens: Record<string, string>;
     /** By leaf key (`apiserver/cp-1`, `user/alice`, `admin.conf`), from the `inventory` output. */
     leaves: Record<string, PreviousLeaf>;
+    /** CA notAfter by `<id>/<generation>`, from the `inventory` output. */
+    caNotAfterMs: Record<string, number>;
     /** The previous run's clock (nextRotation.clock), else the latest NotBefore of its inventory; undefined on a first run. */
     clockMs?: number;
 }
@@ -63,6 +65,7 @@ const time = (v: unknown) => (typeof v === "string" && !Number.isNaN(Date.parse(
 /** Reads the previous run's outputs leniently (machine-written; an entry it cannot read is skipped). */
 export function readPreviousRun(previous: PreviousRunInput | undefined): PreviousRun {
     const leaves: Record<string, PreviousLeaf> = {};
+    const caNotAfterMs: Record<string, number> = {};
     let latestNotBefore: number | undefined;
     const inventory = Array.isArray(previous?.inventory) ? (previous!.inventory as PreviousInventoryEntry[]) : [];
     for (const e of inventory) {
@@ -70,7 +73,11 @@ export function readPreviousRun(previous: PreviousRunInput | undefined): Previou
         const notBeforeMs = time(e.notBefore);
         if (notBeforeMs !== undefined) latestNotBefore = Math.max(latestNotBefore ?? notBeforeMs, notBeforeMs);
         const notAfterMs = time(e.notAfter);
-        if (e.isCa === true || notAfterMs === undefined) continue;
+        if (notAfterMs === undefined) continue;
+        if (e.isCa === true) {
+            caNotAfterMs[`${e.id}/${num(e.generation) ?? 0}`] = notAfterMs;
+            continue;
+        }
         const suffix = typeof e.node === "string" ? e.node : typeof e.user === "string" ? e.user : undefined;
         leaves[suffix ? `${e.id}/${suffix}` : e.id] = {
             notAfterMs,
@@ -81,7 +88,7 @@ export function readPreviousRun(previous: PreviousRunInput | undefined): Previou
         };
     }
     const clockMs = time(previous?.nextRotation?.clock) ?? latestNotBefore;
-    return { tokens: previous?.rotationTokens ?? {}, leaves, ...(clockMs !== undefined ? { clockMs } : {}) };
+    return { tokens: previous?.rotationTokens ?? {}, leaves, caNotAfterMs, ...(clockMs !== undefined ? { clockMs } : {}) };
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
