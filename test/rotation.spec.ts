@@ -3,95 +3,15 @@
  * replacementTrigger), so each spec runs the component repeatedly and checks exactly what is replaced.
  */
 import { strict as assert } from "node:assert";
-import { ClusterPki, ClusterPkiArgs, ConfigError, InventoryEntry, leafRenewal, nextCaState } from "../components";
-import { setupMocks, TlsEmulator } from "./support/tls-emulator";
-import { opensslVerify, parseCert } from "./support/x509";
-import { valueOf, valuesOf } from "./support/resolve";
+import { ClusterPki, ConfigError, leafRenewal, nextCaState } from "../components";
+import { parseCert } from "./support/x509";
+import { valueOf } from "./support/resolve";
+import { ALICE_PERIOD, at, BASE, HOUR, PERIOD, Rig, Run, T0, verifyAt } from "./support/rotation-rig";
 import * as pulumi from "@pulumi/pulumi";
 
 const log = pulumi.log as unknown as { warn: (msg: string, res?: pulumi.Resource) => Promise<void> };
 
-const HOUR = 3_600_000;
-/** leafValidity 100h − leafRenewBefore 20h: a leaf issued at t renews at t + 80h. */
-const PERIOD = 80;
-/** alice: validity 50h, renewBefore min(20h, 50h/3 = 16h): renews 34h after issue. */
-const ALICE_PERIOD = 34;
-const T0 = new Date(Date.UTC(2030, 0, 1, 1));
-
-const BASE: ClusterPkiArgs = {
-    clusterName: "rot",
-    controlPlaneEndpoint: "api.rot.example",
-    controlPlanes: [{ name: "cp-1", advertiseAddress: "10.0.0.11" }],
-    workers: [{ name: "worker-1", addresses: ["10.0.1.21"] }],
-    // 50h validity: renewBefore min(20h, 16h) → period 34h, so the user's boundaries differ from the others'.
-    users: [{ name: "alice", group: "dev", validity: "50h" }],
-    keyAlgorithm: "ECDSA-P256",
-    leafValidity: "100h",
-    leafRenewBefore: "20h",
-    caValidity: "1000h",
-    caRenewBefore: "100h",
-};
-
-interface Run {
-    pki: ClusterPki;
-    /** tls resources replaced in this run, by name */
-    replaced: string[];
-    created: string[];
-    files: Record<string, Record<string, string>>;
-    kubeconfigs: Record<string, string>;
-}
-
-class Rig {
-    em: TlsEmulator;
-    last?: ClusterPki;
-    lastInventory?: InventoryEntry[];
-    constructor() {
-        this.em = setupMocks({ now: () => T0 });
-    }
-    /** The previous run's outputs, as a program passes them back (PREVIOUS_RUN_OUTPUTS). */
-    previous(): ClusterPkiArgs["previous"] {
-        if (!this.last) return undefined;
-        return {
-            rotationState: this.last.rotationState,
-            rotationTokens: this.last.rotationTokens,
-            inventory: this.lastInventory,
-            nextRotation: this.last.nextRotation,
-        };
-    }
-    async run(at: Date, extra: Partial<ClusterPkiArgs> = {}, preview = false): Promise<Run> {
-        this.em.setNow(at);
-        clock = at;
-        this.em.install(preview);
-        const previous = extra.previous ?? this.previous();
-        const pki = new ClusterPki("rot", { ...BASE, ...extra, now: at.toISOString(), previous });
-        const files: Record<string, Record<string, string>> = {};
-        for (const [node, map] of Object.entries(pki.nodeFiles)) {
-            files[node] = preview ? {} : await valuesOf(Object.fromEntries(Object.entries(map).map(([p, f]) => [p, f.content])));
-        }
-        const kubeconfigs = preview ? {} : await valuesOf(pki.kubeconfigs);
-        const inventory = await valueOf(pki.inventory).catch(() => undefined);
-        if (preview) await new Promise((r) => setTimeout(r, 200));
-        if (!preview) {
-            this.last = pki;
-            this.lastInventory = inventory;
-        }
-        const tls = this.em.resources.filter((r) => r.type.startsWith("tls:") && r.run === this.em.run);
-        return {
-            pki,
-            replaced: tls.filter((r) => r.op === "replace").map((r) => r.name).sort(),
-            created: tls.filter((r) => r.op === "create").map((r) => r.name).sort(),
-            files,
-            kubeconfigs,
-        };
-    }
-}
-
-/** openssl verify at the fake clock's time (the certificates are issued in 2030). */
-let clock = T0;
-const verifyAt = (cas: string[], leaf: string) => opensslVerify(cas, leaf, undefined, { atTime: new Date(clock.getTime() + 60_000) });
-
 const leafNames = (...leaves: string[]) => leaves.flatMap((l) => [`rot-${l}-key`, `rot-${l}-csr`, `rot-${l}-cert`]).sort();
-const at = (hours: number) => new Date(T0.getTime() + hours * HOUR);
 const pems = (bundle: string) => bundle.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
 
 describe("rotation model (pure)", () => {
