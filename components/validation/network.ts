@@ -99,8 +99,8 @@ export function parseControlPlaneEndpoint(raw: string, bindPort: number): Endpoi
         port = p;
     }
     if (isIp(host) || sloppyIpv4(host)) {
-        const problem = unicastProblem(host);
-        if (problem) return `${problem} (kube-pki is stricter than kubeadm here: the apiserver certificate would carry it as an IP SAN and every kubeconfig would dial it)`;
+        const problem = unicastProblem(host, "the apiserver certificate would carry it as an IP SAN and every kubeconfig would dial it");
+        if (problem) return problem;
         const canonical = canonicalIp(host);
         return { host: canonical, port, hostIsIp: true, url: serverUrl(canonical, port) };
     }
@@ -143,7 +143,8 @@ export function validateServiceSubnet(value: string, p: Problems, field = "servi
         if (network !== addr.toString()) {
             p.add(field, `"${text}" has host bits set; write "${network}/${prefix}" (kubeadm silently uses ${network}/${prefix}; kube-pki is stricter so that the SAN IP ${firstIp(`${network}/${prefix}`)} is what you wrote)`);
             ok = false;
-        } else if (size < MINIMUM_ADDRESSES_IN_SERVICE_SUBNET) {
+        }
+        if (size < MINIMUM_ADDRESSES_IN_SERVICE_SUBNET) {
             p.add(field, `"${text}" is too small: ${size} address(es), kubeadm needs at least ${MINIMUM_ADDRESSES_IN_SERVICE_SUBNET} (a prefix of /${bits - 4} or shorter)`);
             ok = false;
         } else if (hostBits > MAXIMUM_BITS_FOR_SERVICE_SUBNET) {

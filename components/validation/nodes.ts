@@ -43,7 +43,7 @@ export function validateNodes(a: NodesInput, p: Problems): NodesSection {
     };
     const checkAddress = (ip: unknown, field: string): string | undefined => {
         if (!p.ok(field) || typeof ip !== "string") return undefined;
-        const problem = unicastProblem(ip);
+        const problem = unicastProblem(ip, "node addresses go into certificate SANs and kubeconfigs, and a node cannot listen on such an address");
         if (problem) {
             p.add(field, problem);
             return undefined;

@@ -105,9 +105,11 @@ export function firstIp(cidr: string): string {
 
 /**
  * Why an IP cannot be a node's or the endpoint's address, or undefined when it can (a unicast address in
- * canonical form). Loopback and link-local stay allowed: single-host and lab clusters use them.
+ * canonical form). Loopback and link-local stay allowed: single-host and lab clusters use them. `why` says what
+ * the address is used for, appended where kubeadm itself would accept the address.
  */
-export function unicastProblem(ip: string): string | undefined {
+export function unicastProblem(ip: string, why = ""): string | undefined {
+    const stricter = why ? ` (kube-pki is stricter than kubeadm here: ${why})` : "";
     const sloppy = sloppyIpv4(ip);
     if (sloppy) {
         return `"${ip}" has leading zeros; write "${sloppy}" (kubeadm reads it as ${sloppy}, but other tools read a leading 0 as octal: kube-pki is stricter here)`;
@@ -115,9 +117,9 @@ export function unicastProblem(ip: string): string | undefined {
     if (!isIp(ip)) return `"${ip}" is not an IP address (e.g. "10.0.0.11" or "fd00::11")`;
     const addr = ipaddr.parse(ip);
     const range = addr.range();
-    if (range === "unspecified") return `"${ip}" is the unspecified address (it means "any"); give the node's real IP`;
-    if (range === "multicast") return `"${ip}" is a multicast address; give the node's unicast IP`;
-    if (range === "broadcast") return `"${ip}" is the broadcast address; give the node's unicast IP`;
+    if (range === "unspecified") return `"${ip}" is the unspecified address (it means "any"); give a real unicast IP${stricter}`;
+    if (range === "multicast") return `"${ip}" is a multicast address; give a unicast IP${stricter}`;
+    if (range === "broadcast") return `"${ip}" is the broadcast address; give a unicast IP${stricter}`;
     if (addr.kind() === "ipv6" && (addr as ipaddr.IPv6).isIPv4MappedAddress()) {
         const v4 = (addr as ipaddr.IPv6).toIPv4Address().toString();
         return `"${ip}" is an IPv4-mapped IPv6 address; write "${v4}" (Go and kubeadm read it as IPv4 ${v4} while certificates and kubeconfigs would carry the IPv6 form: kube-pki is stricter here)`;
