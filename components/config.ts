@@ -10,7 +10,7 @@ import { Feature, KeyAlgorithm } from "./catalog";
 import { CA_PHASES, CaRotationState, RotatableCa } from "./rotation";
 import type { ResolvedVaultConfig, VaultConfig } from "./vault";
 import { validateKeys } from "./validation/keys";
-import { Endpoint, validateNetwork } from "./validation/network";
+import { NetworkSection, validateNetwork } from "./validation/network";
 import { validateNodes } from "./validation/nodes";
 import { ConfigError, fieldPath, Problems } from "./validation/problems";
 import { PreviousRun, readPreviousRun, validateClock, validateRotation } from "./validation/rotation";
@@ -140,7 +140,8 @@ export interface ResolvedUser {
     renewBeforeHours: number;
 }
 
-export interface ResolvedConfig {
+/** The validated config with defaults applied; the network fields are the network section's (validation/network.ts). */
+export interface ResolvedConfig extends NetworkSection {
     /** The clock, ms since the epoch. */
     nowMs: number;
     rotate: Record<string, number>;
@@ -150,16 +151,6 @@ export interface ResolvedConfig {
     previous: PreviousRun;
     /** Vault mode per CA (empty `cas` when every CA is local). */
     vault: ResolvedVaultConfig;
-    clusterName: string;
-    clusterDomain: string;
-    /** As configured: one CIDR, or two (one per family) for dual-stack. */
-    serviceCidr: string;
-    serviceCidrs: string[];
-    /** The first IP of the first service CIDR: the `kubernetes` Service's ClusterIP (kubeadm GetAPIServerVirtualIP). */
-    serviceIp: string;
-    endpoint: Endpoint;
-    apiServerBindPort: number;
-    apiServerExtraSans: { dns: string[]; ips: string[] };
     controlPlanes: ResolvedNode[];
     workers: ResolvedNode[];
     etcdMembers: string[];
@@ -301,14 +292,7 @@ export function validateClusterPkiArgs(args: ClusterPkiArgs, context = "ClusterP
         rotate,
         caStates: caStates as Record<RotatableCa, CaRotationState>,
         previous,
-        clusterName: network.clusterName,
-        clusterDomain: network.clusterDomain,
-        serviceCidr: network.serviceCidr,
-        serviceCidrs: network.serviceCidrs,
-        serviceIp: network.serviceIp,
-        endpoint: network.endpoint,
-        apiServerBindPort: network.apiServerBindPort,
-        apiServerExtraSans: network.apiServerExtraSans,
+        ...network,
         controlPlanes: nodes.controlPlanes,
         workers: nodes.workers,
         etcdMembers: nodes.etcdMembers,
