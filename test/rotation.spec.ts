@@ -206,6 +206,20 @@ describe("a leaf never outlives its CA", function () {
         assert.ok(new Date(leaf.node.validTo) < new Date(ca.node.validTo));
         // Its renewal is anchored on the shortened notAfter: 69h − 20h after issue.
         assert.equal(r.pki.nextRotation.at, at(PERIOD + 49).toISOString());
+        // At that window the CA has 21h left: a leaf issued now would be due at once. The run fails and says why.
+        const errors: string[] = [];
+        const logs = pulumi.log as unknown as { error: (msg: string, res?: pulumi.Resource) => Promise<void> };
+        const orig = logs.error;
+        logs.error = async (msg: string) => void errors.push(msg);
+        try {
+            await rig.run(at(PERIOD + 49), cfg, true);
+        } finally {
+            logs.error = orig;
+        }
+        assert.ok(
+            errors.some((e) => /^apiserver\/cp-1: its CA ca \(generation 0\) expires .*: a leaf issued now could live 20h, inside its renewBefore \(20h\); rotate the CA first/.test(e)),
+            errors.join("\n"),
+        );
     });
 });
 
