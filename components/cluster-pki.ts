@@ -280,6 +280,8 @@ export class ClusterPki extends pulumi.ComponentResource {
 
         // --- leaves and kubeconfigs ---
         const rotating: string[] = [];
+        /** Leaves issued in this run whose validity is capped at their CA's remaining life (as far as known at plan time). */
+        const shortened: string[] = [];
         const nextDue: { key: string; at: number }[] = [];
         const targets = (entry: LeafEntry): Target[] => {
             switch (entry.scope) {
@@ -370,6 +372,7 @@ export class ClusterPki extends pulumi.ComponentResource {
                 const plannedValidity = typeof effectiveValidity === "number"
                     ? effectiveValidity
                     : caEnd === undefined ? validityHours : Math.max(1, cappedValidityHours(validityHours, caEnd, cfg.nowMs));
+                if (reissued && plannedValidity < validityHours) shortened.push(`${key} (${validityHours}h → ${plannedValidity}h)`);
                 nextDue.push({
                     key,
                     at: !reissued && previous ? renewAtMs(previous.notAfterMs, renewBeforeHours) : renewAtMs(cfg.nowMs + plannedValidity * 3_600_000, renewBeforeHours),
@@ -471,7 +474,7 @@ export class ClusterPki extends pulumi.ComponentResource {
             certificates: nextDue.filter((d) => d.at === soonest).map((d) => d.key),
             clock: new Date(cfg.nowMs).toISOString(),
         };
-        this.rotationSummaryText = this.rotationSummary(args.previous?.rotationState ?? {}, rotating);
+        this.rotationSummaryText = this.rotationSummary(args.previous?.rotationState ?? {}, rotating, shortened);
         pulumi.log.info(this.rotationSummaryText, this);
 
         // The component's recorded outputs stay small: the contents of nodeFiles and kubeconfigs (one Output per file,
@@ -499,7 +502,7 @@ export class ClusterPki extends pulumi.ComponentResource {
     }
 
     /** The human summary a preview prints: what rotates and why, CA phases, and what is due next. */
-    private rotationSummary(previous: Record<string, CaRotationState>, rotating: string[]): string {
+    private rotationSummary(previous: Record<string, CaRotationState>, rotating: string[], shortened: string[]): string {
         const cfg = this.config;
         const lines = [`kube-pki rotation (clock ${new Date(cfg.nowMs).toISOString()}):`];
         if (Object.keys(cfg.previous.tokens).length === 0) {
@@ -509,6 +512,10 @@ export class ClusterPki extends pulumi.ComponentResource {
         } else {
             lines.push(`  ${rotating.length} leaf certificate(s) rotate (key, CSR, cert, kubeconfig and sinks are replaced):`);
             for (const r of rotating) lines.push(`    - ${r}`);
+        }
+        if (shortened.length > 0) {
+            lines.push(`  ${shortened.length} leaf certificate(s) shortened so they do not outlive their CA (rotate the CA for full-length leaves):`);
+            for (const x of shortened) lines.push(`    - ${x}`);
         }
         const unanchored = Object.keys(this.rotationTokens).filter((k) => cfg.previous.tokens[k] !== undefined && !cfg.previous.leaves[k]);
         if (unanchored.length > 0) {

@@ -204,6 +204,7 @@ describe("a leaf never outlives its CA", function () {
         const leaf = parseCert(r.files["cp-1"]["etc/kubernetes/pki/apiserver.crt"]);
         assert.equal(new Date(leaf.node.validTo).getTime(), at(PERIOD + 69).getTime(), "150h − 80h − 1h margin");
         assert.ok(new Date(leaf.node.validTo) < new Date(ca.node.validTo));
+        assert.match(r.pki.rotationSummaryText, /leaf certificate\(s\) shortened so they do not outlive their CA[^]*- apiserver\/cp-1 \(100h → 69h\)/);
         // Its renewal is anchored on the shortened notAfter: 69h − 20h after issue.
         assert.equal(r.pki.nextRotation.at, at(PERIOD + 49).toISOString());
         // At that window the CA has 21h left: a leaf issued now would be due at once. The run fails and says why.
