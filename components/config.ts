@@ -52,9 +52,9 @@ export interface ClusterPkiArgs {
     clusterName: string;
     /** kubeadm `networking.dnsDomain`; default "cluster.local". */
     clusterDomain?: string;
-    /** kubeadm `networking.serviceSubnet` (IPv4 or IPv6); default "10.96.0.0/12". */
+    /** kubeadm `networking.serviceSubnet`: one CIDR or a dual-stack pair "v4,v6" / "v6,v4"; default "10.96.0.0/12". */
     serviceCidr?: string;
-    /** kubeadm `controlPlaneEndpoint`: "host[:port]", port default 6443. */
+    /** kubeadm `controlPlaneEndpoint`: "host[:port]", "[ipv6]:port" or a bare IPv6 address; port default apiServerBindPort. */
     controlPlaneEndpoint: string;
     /** kubeadm `localAPIEndpoint.bindPort`: the port of each control plane's own apiserver; default 6443. */
     apiServerBindPort?: number;
@@ -87,7 +87,10 @@ export interface ClusterPkiArgs {
     superAdmin?: boolean;
     /** front-proxy CA and client (API aggregation); default true. */
     frontProxy?: boolean;
-    /** The clock for renewal decisions, RFC3339 (preview "what rotates on date D"); default: now. */
+    /**
+     * The clock for renewal decisions, RFC3339 (preview "what rotates on date D"); default: now. Refused when earlier
+     * than the previous run's clock unless env KUBE_PKI_ALLOW_CLOCK_BACKWARDS=1.
+     */
     now?: string;
     /**
      * Manual rotation: generation numbers; raising one replaces exactly the certs it selects. Selectors:
