@@ -52,6 +52,7 @@ export function kubeadmConfig(i: KubeadmNetworkInput): string {
         "---",
         "apiVersion: kubeadm.k8s.io/v1beta4",
         "kind: ClusterConfiguration",
+        "kubernetesVersion: v1.34.4", // no lookup of "stable-1" on dl.k8s.io
         `controlPlaneEndpoint: ${q(i.controlPlaneEndpoint ?? "api.test.example:6443")}`,
         "networking:",
         `  serviceSubnet: ${q(i.serviceSubnet ?? "10.96.0.0/12")}`,
