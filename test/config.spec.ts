@@ -295,6 +295,19 @@ describe("one pass: schema and semantic problems together", () => {
         ]);
     });
 
+    it("one refused element does not hide its neighbours' problems", () => {
+        const problems = problemsOf((a) => {
+            a.workers[0].addresses = [7, "10.0.1.400"];
+            a.apiServerExtraSans = [false, "bad_san"];
+        });
+        assert.deepEqual(problems.sort(), [
+            `apiServerExtraSans[0]: must be a string (expected string, received boolean)`,
+            `apiServerExtraSans[1]: "bad_san" is neither an IP address nor a DNS name (lowercase DNS-1123 subdomain, optionally "*." wildcard, e.g. "api.example.com")`,
+            `workers[0].addresses[0]: must be a string (expected string, received number)`,
+            `workers[0].addresses[1]: "10.0.1.400" is not an IP address (e.g. "10.0.0.11" or "fd00::11")`,
+        ]);
+    });
+
     it("a field the schema refused is not checked again", () => {
         const problems = problemsOf((a) => (a.controlPlanes[0].advertiseAddress = ["10.0.0.11"]));
         assert.equal(problems.filter((p) => p.startsWith("controlPlanes[0].advertiseAddress")).length, 1, problems.join("\n"));

@@ -158,8 +158,9 @@ export function validateServiceSubnet(value: string, p: Problems, field = "servi
 /** kubeadm ValidateCertSANs: each a DNS-1123 subdomain, a wildcard `*.` subdomain, or an IP. */
 export function validateSans(list: unknown, field: string, p: Problems): { dns: string[]; ips: string[] } {
     const out = { dns: [] as string[], ips: [] as string[] };
-    if (!p.ok(field) || !Array.isArray(list)) return out;
-    list.forEach((san: string, i) => {
+    if (!Array.isArray(list)) return out;
+    list.forEach((san: unknown, i) => {
+        if (typeof san !== "string" || !p.ok(`${field}[${i}]`)) return;
         if (isIp(san)) out.ips.push(canonicalIp(san));
         else if (sloppyIpv4(san)) p.add(`${field}[${i}]`, unicastProblem(san)!);
         else if (isDns1123Subdomain(san) || isWildcardDns1123Subdomain(san)) out.dns.push(san);

@@ -78,7 +78,7 @@ export function validateNodes(a: NodesInput, p: Problems): NodesSection {
     const kubeletServing = a.kubeletServingCerts === true;
     const workers: ResolvedNode[] = list(a.workers).map((w, i) => {
         const name = checkName(w?.name, `workers[${i}].name`);
-        const raw = p.ok(`workers[${i}].addresses`) && Array.isArray(w?.addresses) ? (w.addresses as unknown[]) : [];
+        const raw = Array.isArray(w?.addresses) ? (w.addresses as unknown[]) : [];
         const addresses = raw
             .map((ip, j) => checkAddress(ip, `workers[${i}].addresses[${j}]`))
             .filter((ip): ip is string => ip !== undefined);
