@@ -344,7 +344,12 @@ export class ClusterPki extends pulumi.ComponentResource {
                 const issuerGeneration = trustedGenerations(cfg.caStates[entry.ca])[0];
                 const reissued = !previous || renewal.reason !== undefined || (previous.shortenedFromHours ?? previous.validityHours) !== validityHours ||
                     (previous.issuerGeneration ?? issuerGeneration) !== issuerGeneration;
-                const effectiveValidity: pulumi.Input<number> = !reissued && previous.validityHours !== undefined
+                // Vault-issued leaves: Vault caps them at the issuer (its leaf_not_after_behavior).
+                const roles = this.vaultRoles[entry.ca];
+                const vaultIssued = !!roles && ca instanceof VaultIntermediateCa;
+                const effectiveValidity: pulumi.Input<number> = vaultIssued
+                    ? validityHours
+                    : !reissued && previous.validityHours !== undefined
                     ? previous.validityHours
                     : ca.notAfter.apply((caNotAfter) => {
                           const capped = cappedValidityHours(validityHours, Date.parse(caNotAfter), cfg.nowMs);
@@ -378,8 +383,7 @@ export class ClusterPki extends pulumi.ComponentResource {
                     at: !reissued && previous ? renewAtMs(previous.notAfterMs, renewBeforeHours) : renewAtMs(cfg.nowMs + plannedValidity * 3_600_000, renewBeforeHours),
                 });
                 const leafName = `${name}-${entry.id}${suffix ? `-${suffix}` : ""}`;
-                const roles = this.vaultRoles[entry.ca];
-                const leaf = roles && ca instanceof VaultIntermediateCa
+                const leaf = vaultIssued
                     ? new VaultLeafCertificate(
                           leafName,
                           {
@@ -441,7 +445,7 @@ export class ClusterPki extends pulumi.ComponentResource {
                     this.kubeconfigs[file] = kubeconfig;
                     if (entry.kubeconfig) put(nodes, entry.kubeconfig, kubeconfig, true);
                 }
-                const issuedValidity = roles && ca instanceof VaultIntermediateCa ? pulumi.output(validityHours) : pulumi.output(effectiveValidity);
+                const issuedValidity = pulumi.output(effectiveValidity);
                 inventory.push(
                     leaf.notBefore.apply((notBefore) => leaf.notAfter.apply((notAfter) => issuedValidity.apply((issued) => ({
                         id: entry.id,
