@@ -351,26 +351,7 @@ export class ClusterPki extends pulumi.ComponentResource {
                     ? validityHours
                     : !reissued && previous.validityHours !== undefined
                     ? previous.validityHours
-                    : ca.notAfter.apply((caNotAfter) => {
-                          const capped = cappedValidityHours(validityHours, Date.parse(caNotAfter), cfg.nowMs);
-                          if (capped <= renewBeforeHours) {
-                              pulumi.log.error(
-                                  `${key}: its CA ${entry.ca} (generation ${issuerGeneration}) expires ${caNotAfter}: a leaf issued now could live ` +
-                                      `${Math.max(capped, 0)}h, inside its renewBefore (${renewBeforeHours}h); rotate the CA first ` +
-                                      `(caRotation.${entry.ca}: stage → promote) or shorten renewBefore`,
-                                  this,
-                              );
-                              return Math.max(capped, 1);
-                          }
-                          if (capped < validityHours) {
-                              pulumi.log.warn(
-                                  `${key}: validity shortened ${validityHours}h → ${capped}h so it does not outlive its CA ${entry.ca} ` +
-                                      `(generation ${issuerGeneration}, notAfter ${caNotAfter}); rotate the CA (caRotation.${entry.ca}: stage) for full-length leaves`,
-                                  this,
-                              );
-                          }
-                          return capped;
-                      });
+                    : this.cappedValidity(key, entry.ca, issuerGeneration, ca.notAfter, validityHours, renewBeforeHours);
                 // The next renewal of this certificate: the previous one's when kept, else planned from the clock.
                 const caEnd = cfg.previous.caNotAfterMs[`${entry.ca}/${issuerGeneration}`] ??
                     (args.externalCas?.[entry.ca] || cfg.vault.cas[entry.ca] ? undefined : cfg.nowMs + cfg.validityHours.ca * 3_600_000);
@@ -495,6 +476,40 @@ export class ClusterPki extends pulumi.ComponentResource {
             rotationState: this.rotationState,
             rotationTokens: this.rotationTokens,
             nextRotation: this.nextRotation,
+        });
+    }
+
+    /**
+     * The validity of a leaf issued in this run: min(configured, the CA's remaining life − 1 h). Says so when it
+     * shortens the leaf; fails the run (log.error) when the leaf would be due at once (CA life ≤ renewBefore).
+     */
+    private cappedValidity(
+        key: string,
+        caId: CaId,
+        generation: number,
+        caNotAfter: pulumi.Output<string>,
+        validityHours: number,
+        renewBeforeHours: number,
+    ): pulumi.Output<number> {
+        return caNotAfter.apply((notAfter) => {
+            const capped = cappedValidityHours(validityHours, Date.parse(notAfter), this.config.nowMs);
+            if (capped <= renewBeforeHours) {
+                pulumi.log.error(
+                    `${key}: its CA ${caId} (generation ${generation}) expires ${notAfter}: a leaf issued now could live ` +
+                        `${Math.max(capped, 0)}h, inside its renewBefore (${renewBeforeHours}h); rotate the CA first ` +
+                        `(caRotation.${caId}: stage → promote) or shorten renewBefore`,
+                    this,
+                );
+                return Math.max(capped, 1);
+            }
+            if (capped < validityHours) {
+                pulumi.log.warn(
+                    `${key}: validity shortened ${validityHours}h → ${capped}h so it does not outlive its CA ${caId} ` +
+                        `(generation ${generation}, notAfter ${notAfter}); rotate the CA (caRotation.${caId}: stage) for full-length leaves`,
+                    this,
+                );
+            }
+            return capped;
         });
     }
 
