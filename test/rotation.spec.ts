@@ -161,6 +161,11 @@ describe("migration from epoch-aligned tokens", function () {
         assert.deepEqual(rig.last!.rotationTokens, legacyTokens, "emulates the old stack's triggers");
         const legacyInventory = rig.lastInventory!.map(({ issuerGeneration, shortenedFromHours, ...e }) => e);
         const legacy = { rotationState: rig.last!.rotationState, rotationTokens: legacyTokens, inventory: legacyInventory };
+        // Without a recorded clock, the latest NotBefore of the previous inventory stands for it.
+        assert.throws(
+            () => new ClusterPki("rot", { ...BASE, ...legacyRotate, now: at(-1).toISOString(), previous: legacy }),
+            /now: 2030-01-01T00:00:00\.000Z is earlier than the previous run's clock 2030-01-01T01:00:00\.000Z/,
+        );
         const r = await rig.run(at(10), { ...legacyRotate, previous: legacy });
         assert.deepEqual(r.replaced, []);
         assert.deepEqual(r.pki.rotationTokens, legacyTokens);
