@@ -347,7 +347,7 @@ export class ClusterPki extends pulumi.ComponentResource {
                 // Vault-issued leaves: Vault caps them at the issuer (its leaf_not_after_behavior).
                 const roles = this.vaultRoles[entry.ca];
                 const vaultIssued = !!roles && ca instanceof VaultIntermediateCa;
-                const effectiveValidity: pulumi.Input<number> = vaultIssued
+                const effectiveValidity: number | pulumi.Output<number> = vaultIssued
                     ? validityHours
                     : !reissued && previous.validityHours !== undefined
                     ? previous.validityHours
@@ -426,28 +426,32 @@ export class ClusterPki extends pulumi.ComponentResource {
                     this.kubeconfigs[file] = kubeconfig;
                     if (entry.kubeconfig) put(nodes, entry.kubeconfig, kubeconfig, true);
                 }
-                const issuedValidity = pulumi.output(effectiveValidity);
+                const entryOf = (notBefore: string, notAfter: string, issued: number): InventoryEntry => ({
+                    id: entry.id,
+                    ...(target.node ? { node: target.node.name } : {}),
+                    ...(target.user ? { user: target.user.name } : {}),
+                    file,
+                    commonName: id.commonName,
+                    ...(id.organization ? { organization: id.organization } : {}),
+                    issuer: entry.ca,
+                    isCa: false,
+                    dnsNames: id.dnsNames,
+                    ipAddresses: id.ipAddresses,
+                    extendedUsages: entry.extendedUsages,
+                    keyAlgorithm: cfg.keys.leaf,
+                    validityHours: issued,
+                    ...(issued < validityHours ? { shortenedFromHours: validityHours } : {}),
+                    issuerGeneration,
+                    renewBeforeHours,
+                    notBefore: toSeconds(notBefore),
+                    notAfter: toSeconds(notAfter),
+                });
+                // A kept certificate's validity is a number: no extra Output per leaf (README "Performance").
+                const validityOutput = typeof effectiveValidity === "number" ? undefined : effectiveValidity;
                 inventory.push(
-                    leaf.notBefore.apply((notBefore) => leaf.notAfter.apply((notAfter) => issuedValidity.apply((issued) => ({
-                        id: entry.id,
-                        ...(target.node ? { node: target.node.name } : {}),
-                        ...(target.user ? { user: target.user.name } : {}),
-                        file,
-                        commonName: id.commonName,
-                        ...(id.organization ? { organization: id.organization } : {}),
-                        issuer: entry.ca,
-                        isCa: false,
-                        dnsNames: id.dnsNames,
-                        ipAddresses: id.ipAddresses,
-                        extendedUsages: entry.extendedUsages,
-                        keyAlgorithm: cfg.keys.leaf,
-                        validityHours: issued,
-                        ...(issued < validityHours ? { shortenedFromHours: validityHours } : {}),
-                        issuerGeneration,
-                        renewBeforeHours,
-                        notBefore: toSeconds(notBefore),
-                        notAfter: toSeconds(notAfter),
-                    })))),
+                    validityOutput
+                        ? validityOutput.apply((issued) => leaf.notBefore.apply((nb) => leaf.notAfter.apply((na) => entryOf(nb, na, issued))))
+                        : leaf.notBefore.apply((nb) => leaf.notAfter.apply((na) => entryOf(nb, na, effectiveValidity as number))),
                 );
             }
         }

@@ -179,10 +179,12 @@ const NETWORK_CASES: Verdict[] = [
     ["advertise address with leading zeros", ...adv("010.0.0.11"), true, false, /leading zeros.*"10\.0\.0\.11".*stricter/],
     // kubeadm replaces a loopback advertise address by the global unicast address of `lo`, and fails without one.
     ["loopback advertise address (single-host clusters)", ...adv("127.0.0.1"), "host", true, (cfg: Cfg) => assert.deepEqual(cfg.controlPlanes[0].addresses, ["127.0.0.1"])],
-    ["uppercase node name", (a) => (a.controlPlanes[0].name = "CP-1"), { nodeName: "CP-1" }, false, false, /must be lowercase/],
+    // kubeadm lowercases node names and certSANs silently (its apiserver certificate carries "cp-1", "extra.test.example").
+    ["uppercase node name", (a) => (a.controlPlanes[0].name = "CP-1"), { nodeName: "CP-1" }, true, false, /uppercase letters; write "cp-1".*stricter.*registers as "cp-1"/],
     ["wildcard cert SAN", (a) => (a.apiServerExtraSans = ["*.api.test.example"]), { certSANs: ["*.api.test.example"] }, true, true,
         (cfg: Cfg) => assert.deepEqual(cfg.apiServerExtraSans.dns, ["*.api.test.example"])],
-    ["uppercase cert SAN", (a) => (a.apiServerExtraSans = ["API.test.example"]), { certSANs: ["API.test.example"] }, false, false, /neither an IP address nor a DNS name/],
+    ["uppercase cert SAN", (a) => (a.apiServerExtraSans = ["API.test.example"]), { certSANs: ["API.test.example"] }, true, false, /uppercase letters; write "api\.test\.example".*stricter.*lowercases certSANs/],
+    ["cert SAN that is no name", (a) => (a.apiServerExtraSans = ["bad_san!"]), { certSANs: ["bad_san!"] }, false, false, /neither an IP address nor a DNS name/],
     ["uppercase DNS domain", (a) => (a.clusterDomain = "Cluster.local"), { dnsDomain: "Cluster.local" }, false, false, /not a DNS domain/],
 ];
 

@@ -164,7 +164,13 @@ export function validateSans(list: unknown, field: string, p: Problems): { dns: 
         if (isIp(san)) out.ips.push(canonicalIp(san));
         else if (sloppyIpv4(san)) p.add(`${field}[${i}]`, unicastProblem(san)!);
         else if (isDns1123Subdomain(san) || isWildcardDns1123Subdomain(san)) out.dns.push(san);
-        else {
+        else if (isDns1123Subdomain(san.toLowerCase()) || isWildcardDns1123Subdomain(san.toLowerCase())) {
+            p.add(
+                `${field}[${i}]`,
+                `"${san}" has uppercase letters; write "${san.toLowerCase()}" (kube-pki is stricter than kubeadm here: kubeadm lowercases ` +
+                    `certSANs silently, so the certificate would not carry the name as written)`,
+            );
+        } else {
             p.add(
                 `${field}[${i}]`,
                 `"${san}" is neither an IP address nor a DNS name (lowercase DNS-1123 subdomain, optionally "*." wildcard, e.g. "api.example.com")`,

@@ -33,8 +33,14 @@ export function validateNodes(a: NodesInput, p: Problems): NodesSection {
     const checkName = (name: unknown, field: string): string => {
         if (!p.ok(field) || typeof name !== "string") return "";
         if (!isDns1123Subdomain(name)) {
-            const lower = name.toLowerCase() !== name ? ` (kubeadm: "the node name must be lowercase")` : "";
-            p.add(field, `"${name}" is not a DNS-1123 subdomain${lower}: lowercase letters, digits, '-' and '.', e.g. "cp-1"`);
+            const lower = name.toLowerCase();
+            p.add(
+                field,
+                isDns1123Subdomain(lower)
+                    ? `"${name}" has uppercase letters; write "${lower}" (kube-pki is stricter than kubeadm here: kubeadm lowercases the name ` +
+                          `silently and the node registers as "${lower}", while etcdMembers, rotate selectors and output keys would say "${name}")`
+                    : `"${name}" is not a DNS-1123 subdomain: lowercase letters, digits, '-' and '.', e.g. "cp-1"`,
+            );
         }
         const prior = names.get(name);
         if (prior) p.add(field, `duplicate node name "${name}" (already used by ${prior}); every node needs its own name`);
