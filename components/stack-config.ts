@@ -5,8 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { closest, distance } from "fastest-levenshtein";
-import { ClusterPkiArgs, ConfigError } from "./config";
-import { CaRotationState } from "./rotation";
+import { ClusterPkiArgs, ConfigError, PREVIOUS_RUN_OUTPUTS } from "./config";
 
 type Kind = "string" | "boolean" | "number" | "object";
 
@@ -126,12 +125,11 @@ export function readClusterPkiArgs(config: pulumi.Config, extraKeys: string[] = 
  */
 export async function readPreviousRun(): Promise<ClusterPkiArgs["previous"]> {
     const self = new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`);
-    const [state, tokens] = await Promise.all([
-        self.getOutputDetails("rotationState"),
-        self.getOutputDetails("rotationTokens"),
-    ]);
-    return {
-        rotationState: (state.value ?? state.secretValue) as Record<string, CaRotationState> | undefined,
-        rotationTokens: (tokens.value ?? tokens.secretValue) as Record<string, string> | undefined,
-    };
+    const details = await Promise.all(PREVIOUS_RUN_OUTPUTS.map((name) => self.getOutputDetails(name)));
+    const previous: Record<string, unknown> = {};
+    PREVIOUS_RUN_OUTPUTS.forEach((name, i) => {
+        const value = details[i].value ?? details[i].secretValue;
+        if (value !== undefined) previous[name] = value;
+    });
+    return previous as ClusterPkiArgs["previous"];
 }
