@@ -19,6 +19,7 @@ import {
     NodeFilesInputs,
     nodeFilesProvider,
     removeTree,
+    staleTemps,
     TreeFile,
     writeTree,
 } from "../components/sinks/node-files";
@@ -31,6 +32,9 @@ const DYNAMIC_TYPE = "pulumi-nodejs:dynamic:NodeFiles";
 const sha = (s: string | Buffer) => crypto.createHash("sha256").update(s).digest("hex");
 const modeOf = (p: string) => fs.lstatSync(p).mode & 0o7777;
 const read = (p: string) => fs.readFileSync(p, "utf8");
+
+/** A pid that no process has (above Linux's pid_max limit of 2^22). */
+const DEAD_PID = 99_999_999;
 
 const tmpDirs: string[] = [];
 function tmp(): string {
@@ -173,12 +177,40 @@ describe("sinks: node files (real file system)", function () {
             const root3 = tmp();
             fs.symlinkSync("/nonexistent/kube-pki", path.join(root3, "cp-1"));
             assert.throws(() => writeTree(root3, "cp-1", TREE), /dangling symlink/);
-            // a link that stays inside the root is followed
+            // the node dir itself must be a real directory, even when it links inside the root
             const root4 = tmp();
             fs.mkdirSync(path.join(root4, "shared"));
             fs.symlinkSync(path.join(root4, "shared"), path.join(root4, "cp-1"));
-            writeTree(root4, "cp-1", TREE.slice(0, 1));
-            assert.equal(read(path.join(root4, "shared", TREE[0].path)), TREE[0].content);
+            assert.throws(() => writeTree(root4, "cp-1", TREE.slice(0, 1)), /cp-1 is a symlink to .*shared.*node cp-1 writes only under/);
+            assert.deepEqual(fs.readdirSync(path.join(root4, "shared")), []);
+            // a link that stays inside the node's own tree is followed
+            const root5 = tmp();
+            fs.mkdirSync(path.join(root5, "cp-1", "etc", "k8s"), { recursive: true });
+            fs.symlinkSync(path.join(root5, "cp-1", "etc", "k8s"), path.join(root5, "cp-1", "etc", "kubernetes"));
+            writeTree(root5, "cp-1", TREE.slice(0, 1));
+            assert.equal(read(path.join(root5, "cp-1", "etc", "k8s", "pki", "ca.crt")), TREE[0].content);
+        });
+
+        it("per-node confinement: a symlink into another node's tree is refused naming both nodes, and nothing is written", () => {
+            const root = tmp();
+            const victim = { path: "etc/kubernetes/kubelet.conf", content: "cp-1's kubelet.conf\n", mode: "0600", secret: true };
+            writeTree(root, "cp-1", [victim]);
+            fs.mkdirSync(path.join(root, "worker-6"));
+            fs.symlinkSync("../cp-1/etc", path.join(root, "worker-6", "etc"));
+            const mine = [{ ...victim, content: "worker-6's kubelet.conf\n" }, { path: "var/lib/kubelet/x.crt", content: "x", mode: "0644" }];
+            const message = /worker-6\/etc is a symlink to .*\/cp-1\/etc, inside cp-1\/ \(node cp-1's tree, not node worker-6's\): node worker-6 writes only under .*\/worker-6/;
+            assert.throws(() => writeTree(root, "worker-6", mine), message);
+            assert.equal(read(path.join(root, "cp-1", victim.path)), victim.content, "cp-1's file untouched");
+            assert.ok(!fs.existsSync(path.join(root, "worker-6", "var")), "no directory of the write was renamed into place either");
+            assert.deepEqual(tempFiles(root), []);
+            // inspect (diff/read) and remove (delete) refuse it too
+            assert.throws(() => inspectTree(root, "worker-6", [victim.path]), message);
+            assert.throws(() => removeTree(root, "worker-6", [victim.path]), message);
+            assert.equal(read(path.join(root, "cp-1", victim.path)), victim.content);
+            // preview time: the component's args check names the file and both nodes
+            const problems = nodeFilesArgsProblems({ rootDir: root, node: "worker-6", files: { [victim.path]: { content: pulumi.output("x"), mode: "0600", secret: true } } as FileMap });
+            assert.equal(problems.length, 1, problems.join("\n"));
+            assert.match(problems[0], /^nodeFiles\.files\["etc\/kubernetes\/kubelet\.conf"\]: worker-6\/etc is a symlink .*node cp-1's tree, not node worker-6's/);
         });
 
         it("replaces a symlink at a file path by a regular file (never writes through it)", () => {
@@ -193,38 +225,72 @@ describe("sinks: node files (real file system)", function () {
             assert.equal(read(path.join(outside, "target")), "outside");
         });
 
-        it("atomicity: a failure while staging leaves old files intact and no temp files", () => {
+        it("atomicity per directory: a directory that fails to stage keeps its old files; the others are still repaired", () => {
             const root = tmp();
             const node = path.join(root, "cp-1");
             writeTree(root, "cp-1", TREE);
-            // (1) a regular file where a directory must be: fails after an earlier file was staged
+            // (1) a regular file where a directory must be: that directory's file is not written, the rest is
             fs.writeFileSync(path.join(node, "zz"), "in the way");
             const map1 = [
-                { ...TREE[0], content: "CHANGED CA\n" }, // etc/kubernetes/pki/ca.crt, staged first
+                { ...TREE[0], content: "CHANGED CA\n" }, // etc/kubernetes/pki/ca.crt
                 { path: "zz/extra.crt", content: "x", mode: "0644" },
             ];
-            assert.throws(() => writeTree(root, "cp-1", map1), /nothing was changed.*zz exists and is not a directory/s);
-            assert.equal(read(path.join(node, TREE[0].path)), TREE[0].content, "old file intact");
+            assert.throws(() => writeTree(root, "cp-1", map1), /1 file\(s\) not written, left as they were \(zz\/extra\.crt\).*\n.*zz exists and is not a directory/);
+            assert.equal(read(path.join(node, TREE[0].path)), "CHANGED CA\n", "the other directory was written");
             assert.deepEqual(tempFiles(root), []);
-            // (2) a directory where the file should go
+            // (2) a directory where a file should go: its directory's other files stay old (a cert and its key never
+            // mismatch), every other directory is repaired
             fs.rmSync(path.join(node, "etc/kubernetes/pki/etcd/ca.key"));
             fs.mkdirSync(path.join(node, "etc/kubernetes/pki/etcd/ca.key"));
             fs.writeFileSync(path.join(node, "etc/kubernetes/pki/etcd/ca.key/foreign"), "x");
             const map2 = TREE.map((f) => ({ ...f, content: `${f.content}v2\n` }));
-            assert.throws(() => writeTree(root, "cp-1", map2), /ca\.key is a directory on disk/);
-            for (const f of TREE.filter((f) => f.path !== "etc/kubernetes/pki/etcd/ca.key")) {
-                assert.equal(read(path.join(node, f.path)), f.content, `${f.path} intact`);
+            assert.throws(() => writeTree(root, "cp-1", map2), /\(etc\/kubernetes\/pki\/etcd\/ca\.crt, etc\/kubernetes\/pki\/etcd\/ca\.key\).*\n.*ca\.key is a directory on disk/);
+            for (const f of TREE) {
+                if (f.path === "etc/kubernetes/pki/etcd/ca.key") continue;
+                const want = f.path.includes("/etcd/") ? f.content : `${f.content}v2\n`;
+                assert.equal(read(path.join(node, f.path)), want, f.path);
             }
             assert.deepEqual(tempFiles(root), []);
-            // (3) a temp file left by a crashed write is cleaned up by the next write
+            // (3) an unwritable directory (as an unprivileged user root ignores modes: checked through the error
+            // path above); a temp file left by a crashed write is cleaned up by the next write
             fs.rmSync(path.join(node, "etc/kubernetes/pki/etcd/ca.key"), { recursive: true });
-            const stale = path.join(node, "etc/kubernetes/pki/.ca.crt.kube-pki-tmp-1-abcdef");
+            const stale = path.join(node, `etc/kubernetes/pki/.ca.crt.kube-pki-tmp-${DEAD_PID}-abcdef`);
             fs.writeFileSync(stale, "half");
             writeTree(root, "cp-1", TREE);
             assert.deepEqual(tempFiles(root), []);
         });
 
-        it("removeTree removes only the listed files and the empty dirs it created; foreign files survive", () => {
+        it("temp files of interrupted writes: the next write sweeps the whole root once (also a removed node's), never a live writer's", () => {
+            const root = tmp(); // as after a crash: this process has not written under it yet
+            fs.mkdirSync(path.join(root, "cp-1", "etc", "kubernetes"), { recursive: true });
+            // a node that left the config: only its interrupted write's temp file is there
+            fs.mkdirSync(path.join(root, "worker-9", "etc", "kubernetes"), { recursive: true });
+            const orphan = path.join(root, "worker-9", "etc", "kubernetes", `.kubelet.conf.kube-pki-tmp-${DEAD_PID}-0a1b2c`);
+            fs.writeFileSync(orphan, "client key", { mode: 0o600 });
+            // a temp file of a writer that is still running (this test's parent pid) is left alone
+            const live = path.join(root, "cp-1", "etc", "kubernetes", `.admin.conf.kube-pki-tmp-${process.ppid}-0d0e0f`);
+            fs.writeFileSync(live, "in flight");
+            // a symlink named like a temp file is removed as a link; its target is never touched
+            const outside = tmp();
+            fs.writeFileSync(path.join(outside, "target"), "keep");
+            const link = path.join(root, "cp-1", `.x.kube-pki-tmp-${DEAD_PID}-aa`);
+            fs.symlinkSync(path.join(outside, "target"), link);
+            // a symlinked directory is not descended into
+            fs.mkdirSync(path.join(outside, "d"));
+            const foreignTemp = path.join(outside, "d", `.y.kube-pki-tmp-${DEAD_PID}-bb`);
+            fs.writeFileSync(foreignTemp, "not under the root");
+            fs.symlinkSync(path.join(outside, "d"), path.join(root, "cp-1", "linkdir"));
+            const freshRoot = fs.realpathSync(root);
+            assert.deepEqual(staleTemps(freshRoot).map((t) => path.relative(freshRoot, t)).sort(), [
+                `cp-1/.x.kube-pki-tmp-${DEAD_PID}-aa`,
+                `worker-9/etc/kubernetes/.kubelet.conf.kube-pki-tmp-${DEAD_PID}-0a1b2c`,
+            ]);
+            writeTree(root, "w-2", TREE.slice(0, 1)); // any node's write, first one of this process under this root
+            assert.ok(!fs.existsSync(orphan), "the removed node's temp file is gone");
+            assert.ok(!fs.existsSync(link) && read(path.join(outside, "target")) === "keep");
+            assert.ok(fs.existsSync(live), "a live writer's temp file stays");
+            assert.ok(fs.existsSync(foreignTemp), "nothing behind a symlinked directory is touched");
+        });        it("removeTree removes only the listed files and the empty dirs it created; foreign files survive", () => {
             const root = tmp();
             const node = path.join(root, "cp-1");
             const st = writeTree(root, "cp-1", TREE);
