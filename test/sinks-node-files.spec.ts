@@ -396,6 +396,72 @@ describe("sinks: node files (real file system)", function () {
             assert.ok(fs.existsSync(root));
         });
 
+        it("check names every drifted file (the `drift` input a preview --diff shows), and refuses a cross-node link", async () => {
+            const root = tmp();
+            const node = path.join(root, "cp-1");
+            const inputs = inputsOf(root, "cp-1", TREE);
+            const { id, outs } = await nodeFilesProvider.create(inputs);
+            assert.equal((await nodeFilesProvider.check!(inputs, inputs)).inputs.drift, undefined, "no drift: inputs unchanged");
+            assert.equal((await nodeFilesProvider.check!({}, inputs)).inputs.drift, undefined, "create: nothing to compare");
+            fs.writeFileSync(path.join(node, "etc/kubernetes/pki/ca.key"), "tampered");
+            fs.chmodSync(path.join(node, "etc/kubernetes/admin.conf"), 0o644);
+            fs.rmSync(path.join(node, "var/lib/kubelet/pki/kubelet.crt"));
+            fs.writeFileSync(path.join(node, `etc/kubernetes/.kubelet.conf.kube-pki-tmp-${DEAD_PID}-abc123`), "half");
+            // a config change of another file is not drift: only what differs from the last write is listed
+            const news = inputsOf(root, "cp-1", TREE.map((f) => (f.path.endsWith("etcd/ca.crt") ? { ...f, content: "NEW\n" } : f)));
+            const { inputs: checked, failures } = await nodeFilesProvider.check!(inputs, news);
+            assert.deepEqual(failures, []);
+            assert.deepEqual(checked.drift, [
+                "etc/kubernetes/admin.conf: mode 0644 on disk, written 0600",
+                "etc/kubernetes/pki/ca.key: content changed on disk",
+                "var/lib/kubelet/pki/kubelet.crt: removed from disk",
+                `etc/kubernetes/.kubelet.conf.kube-pki-tmp-${DEAD_PID}-abc123: temp file left by an interrupted write (removed by the update)`,
+            ]);
+            // the update repairs everything and removes the temp file; then nothing drifts
+            assert.deepEqual(await nodeFilesProvider.diff!(id, outs, news), { changes: true });
+            const { outs: after } = (await nodeFilesProvider.update!(id, outs, news)) as { outs: any };
+            assert.deepEqual(tempFiles(root), []);
+            assert.equal((await nodeFilesProvider.check!(news, news)).inputs.drift, undefined);
+            assert.deepEqual(await nodeFilesProvider.diff!(id, after, news), { changes: false });
+            // a temp file alone is a change (so that the next up removes it)
+            fs.writeFileSync(path.join(node, `.x.kube-pki-tmp-${DEAD_PID}-ff`), "half");
+            assert.deepEqual(await nodeFilesProvider.diff!(id, after, news), { changes: true });
+            // a node tree that became a link into another node's tree: check fails, naming both
+            const root2 = tmp();
+            const w = inputsOf(root2, "worker-6", TREE.slice(0, 1));
+            await nodeFilesProvider.create(w);
+            fs.mkdirSync(path.join(root2, "cp-1", "etc"), { recursive: true });
+            fs.rmSync(path.join(root2, "worker-6", "etc"), { recursive: true });
+            fs.symlinkSync("../cp-1/etc", path.join(root2, "worker-6", "etc"));
+            const r = await nodeFilesProvider.check!(w, w);
+            assert.equal(r.failures!.length, 1);
+            assert.match(r.failures![0].reason, /worker-6\/etc is a symlink .*node cp-1's tree, not node worker-6's/);
+        });
+
+        it("delete after a recovery: directories the state does not list and a root created by the crashed run are removed", async () => {
+            const base = tmp();
+            const root = path.join(base, "out");
+            // the crashed run: it created the root and cp-1's tree, then died before recording anything
+            writeTree(root, "cp-1", TREE);
+            fs.writeFileSync(path.join(root, "cp-1", `etc/kubernetes/.admin.conf.kube-pki-tmp-${DEAD_PID}-0123ab`), "half");
+            // the recovery: create finds every directory in place, so its state lists none of them
+            const a = await nodeFilesProvider.create(inputsOf(root, "cp-1", TREE));
+            assert.deepEqual(a.outs.createdDirs, []);
+            const b = await nodeFilesProvider.create(inputsOf(root, "worker-1", TREE.slice(0, 2)));
+            // deleting in either order leaves nothing: the last delete removes the root the sink created
+            await nodeFilesProvider.delete!(a.id, a.outs);
+            assert.deepEqual(fs.readdirSync(root).sort(), [".kube-pki-root", "worker-1"]);
+            await nodeFilesProvider.delete!(b.id, b.outs);
+            assert.deepEqual(fs.readdirSync(base), [], "root removed");
+            // a root that existed before the sink stays, with a foreign file in a node tree and its dirs
+            const root2 = tmp();
+            const c = await nodeFilesProvider.create(inputsOf(root2, "cp-1", TREE));
+            fs.writeFileSync(path.join(root2, "cp-1", "etc/kubernetes/pki/foreign"), "keep");
+            await nodeFilesProvider.delete!(c.id, c.outs);
+            assert.equal(read(path.join(root2, "cp-1", "etc/kubernetes/pki/foreign")), "keep");
+            assert.ok(!fs.existsSync(path.join(root2, "cp-1", "var")));
+        });
+
         it("check reports bad paths and a relative root", async () => {
             const r = await nodeFilesProvider.check!({}, { ...inputsOf("rel/dir", "cp-1", [{ path: "../x", content: "x", mode: "0600" }]) });
             assert.deepEqual(r.failures!.map((f) => f.property).sort(), ["manifest", "root"]);
@@ -405,6 +471,9 @@ describe("sinks: node files (real file system)", function () {
             this.timeout(60_000);
             const serialized = await pulumi.runtime.serializeFunction(() => nodeFilesProvider);
             assert.ok(!/class NodeFiles|ComponentResource|ConfigError/.test(serialized.text), "no component code captured");
+            // the state carries a loader, not the implementation (it was ~28 KB, stored twice per resource)
+            assert.ok(!/function writeTree|function resolveDir|O_NOFOLLOW/.test(serialized.text), "no implementation code captured");
+            assert.ok(serialized.text.length < 4096, `serialized provider is ${serialized.text.length} bytes`);
             // load it like the dynamic provider host does (require-from-string), outside this module
             const m = new Module("/tmp/kube-pki-dynamic-provider.js") as any;
             m.paths = (Module as any)._nodeModulePaths(process.cwd());
@@ -418,6 +487,49 @@ describe("sinks: node files (real file system)", function () {
             assert.deepEqual(await provider.diff(id, outs, inputs), { changes: false });
             await provider.delete(id, outs);
             assert.deepEqual(fs.readdirSync(root), []);
+        });
+    });
+
+    describe("orphan watchdog (the provider process must not outlive a killed engine)", () => {
+        it("a provider whose engine is killed -9 exits; one whose engine lives keeps running", async function () {
+            this.timeout(90_000);
+            const dir = tmp();
+            const impl = path.resolve(__dirname, "../components/sinks/node-files-impl");
+            const script = (ready: string) =>
+                `require(${JSON.stringify(impl)}).startOrphanWatchdog(100);` +
+                `require("fs").writeFileSync(${JSON.stringify(ready)}, String(process.pid));setInterval(() => {}, 1000);`;
+            const nodeArgs = (ready: string) => ["-r", "ts-node/register/transpile-only", "-e", script(ready)];
+            const waitFor = async (what: string, ok: () => boolean) => {
+                for (let i = 0; i < 600 && !ok(); i++) await new Promise((r) => setTimeout(r, 100));
+                assert.ok(ok(), what);
+            };
+            const alive = (pid: number) => {
+                try {
+                    process.kill(pid, 0);
+                    return true;
+                } catch {
+                    return false;
+                }
+            };
+            // "engine" = a shell that started the provider (like the plugin shim) and is then killed -9
+            const readyA = path.join(dir, "a");
+            const { spawn } = await import("node:child_process");
+            const engine = spawn("sh", ["-c", `"${process.execPath}" ${nodeArgs(readyA).map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ")} & wait`], {
+                cwd: path.resolve(__dirname, ".."),
+                stdio: "ignore",
+            });
+            const readyB = path.join(dir, "b");
+            const kept = spawn(process.execPath, nodeArgs(readyB), { cwd: path.resolve(__dirname, ".."), stdio: "ignore" });
+            try {
+                await waitFor("the providers started", () => fs.existsSync(readyA) && fs.existsSync(readyB));
+                const orphan = Number(read(readyA));
+                engine.kill("SIGKILL");
+                await waitFor(`the orphaned provider (pid ${orphan}) exited`, () => !alive(orphan));
+                assert.ok(alive(kept.pid!), "the provider whose parent is alive still runs");
+            } finally {
+                kept.kill("SIGKILL");
+                engine.kill("SIGKILL");
+            }
         });
     });
 

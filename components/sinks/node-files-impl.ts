@@ -764,7 +764,7 @@ export function driftOf(olds: Partial<NodeFilesInputs> | undefined, news: NodeFi
     if (!written || !isKnown(news.root) || !isKnown(news.node) || olds?.root !== news.root || olds?.node !== news.node) return [];
     const disk = inspectTree(news.root, news.node, Object.keys(written));
     const out: string[] = [];
-    for (const [rel, w] of Object.entries(written)) {
+    for (const [rel, w] of Object.entries(written).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
         const have = disk[rel];
         const mode = parseMode(w?.mode);
         if (have.sha256 === ABSENT) out.push(`${rel}: removed from disk`);
