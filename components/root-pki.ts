@@ -2,6 +2,14 @@
  * RootPki: the shared trust root of a multi-stack environment (DESIGN §8). It holds the root CA (protected;
  * its key never leaves this stack) and signs one intermediate per cluster and CA kind listed in its config.
  * Cluster stacks read their intermediates through a StackReference (see readRootStack).
+ *
+ * Protection: the root and every intermediate are `protect`ed, and dropping an intermediate needs
+ * `allowRemoveClusters` (see RootPkiArgs). A cluster stack's own CAs are not protected: under a root stack it
+ * holds no CA key of its own (its CAs are the root's protected intermediates, read by reference), and a
+ * self-contained (dev) cluster stack's destroy is a legitimate act; its CA rotation also deletes the retired
+ * generation in the distrust phase. Protecting them is a ClusterPkiArgs option to add (`protectCas`): protect the
+ * generation that signs (the staged one in `stage` and the retiring one in `promote` stay unprotected, so that
+ * dropping a stage and distrust still work).
  */
 import { X509Certificate } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
