@@ -15,6 +15,8 @@
  *          --baseline <dir>  also measure another copy of the project (e.g. a checkout of the previous commit with
  *                            node_modules linked), interleaved with this one: before/after rows under the same load
  *          --live (afterwards run bench/live.ts: real `pulumi up`/preview, openssl and kubeadm)
+ *          --state [--state-workers 50,200] (afterwards run bench/state.ts: a real `pulumi up` with the NodeFiles
+ *                            sink per size: state size per worker and per NodeFiles resource, engine peak RSS)
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -213,6 +215,14 @@ function main() {
             stdio: "inherit",
         });
         process.exitCode = live.status ?? 1;
+    }
+    if (flag("--state")) {
+        const state = spawnSync(
+            process.execPath,
+            ["-r", "ts-node/register/transpile-only", path.join(BENCH_DIR, "state.ts"), "--workers", option("--state-workers", "50,200")],
+            { cwd: PROJECT_DIR, stdio: "inherit" },
+        );
+        process.exitCode = state.status || process.exitCode || 0;
     }
 }
 

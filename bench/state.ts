@@ -13,57 +13,35 @@
  *          commit: `git worktree add /tmp/base <commit>` and link node_modules)  --json <file>  --keep
  * Reported, never asserted.
  */
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import { Stack } from "@pulumi/pulumi/automation";
 import Table from "cli-table3";
+import { descendants } from "../e2e/procs";
+import { workspace } from "../e2e/pulumi";
+import { CONTROL_PLANES, option, PROJECT_DIR, snapshotProgram, toolPath } from "./live";
 
-const PROJECT_DIR = path.resolve(__dirname, "..");
-const PASSPHRASE = "kube-pki-bench-passphrase";
-const CONTROL_PLANES = 3;
-
-function option(name: string, fallback: string): string {
-    const i = process.argv.indexOf(name);
-    return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-}
 const sizes = option("--workers", "50,200").split(",").map(Number);
 const keyAlgorithm = option("--key", "ECDSA-P256");
 const project = path.resolve(option("--project", PROJECT_DIR));
 const keep = process.argv.includes("--keep");
 
-function toolPath(tool: string): string {
-    const p = execFileSync("bash", [path.join(PROJECT_DIR, "scripts/tools.sh"), "path", tool], { encoding: "utf8" }).trim();
-    if (!p || !fs.existsSync(p)) throw new Error(`${tool} is not built (bash scripts/tools.sh build ${tool})`);
+function builtTool(tool: string): string {
+    const p = toolPath(tool);
+    if (!p) throw new Error(`${tool} is not built (bash scripts/tools.sh build ${tool})`);
     return p;
 }
 
 /** Every live descendant of `pid` with its command line. */
-function descendants(pid: number): { pid: number; cmd: string }[] {
-    const children = new Map<number, number[]>();
-    for (const e of fs.readdirSync("/proc")) {
-        if (!/^\d+$/.test(e)) continue;
+function descendantsWithCmd(pid: number): { pid: number; cmd: string }[] {
+    return descendants(pid).flatMap((p) => {
         try {
-            const stat = fs.readFileSync(`/proc/${e}/stat`, "utf8");
-            const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-            children.set(ppid, [...(children.get(ppid) ?? []), Number(e)]);
+            return [{ pid: p, cmd: fs.readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0").join(" ") }];
         } catch {
-            // gone
+            return [];
         }
-    }
-    const out: { pid: number; cmd: string }[] = [];
-    const todo = [...(children.get(pid) ?? [])];
-    while (todo.length) {
-        const p = todo.pop()!;
-        try {
-            out.push({ pid: p, cmd: fs.readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0").join(" ") });
-        } catch {
-            continue;
-        }
-        todo.push(...(children.get(p) ?? []));
-    }
-    return out;
+    });
 }
 
 interface Peak {
@@ -77,7 +55,7 @@ function sampler() {
     const roleOf = (cmd: string) =>
         /dynamic-provider/.test(cmd) ? "dynamic provider" : /(^|\/)pulumi (up|preview)\b/.test(cmd) ? "engine (pulumi CLI)" : /pulumi-resource-tls/.test(cmd) ? "tls provider" : /language-host|run-plugin|\/run\b|ts-node/.test(cmd) && /node/.test(cmd) ? "program (node)" : undefined;
     const tick = () => {
-        for (const { pid, cmd } of descendants(process.pid)) {
+        for (const { pid, cmd } of descendantsWithCmd(process.pid)) {
             const role = roleOf(cmd);
             if (!role) continue;
             try {
@@ -112,33 +90,15 @@ interface Result {
 }
 
 async function measure(tmp: string, workers: number, pulumiBin: string): Promise<Result> {
-    const work = path.join(tmp, `project-${workers}`);
-    fs.mkdirSync(work, { recursive: true });
-    for (const rel of ["Pulumi.yaml", "index.ts", "components", "package.json", "tsconfig.json"]) {
-        fs.cpSync(path.join(project, rel), path.join(work, rel), { recursive: true });
-    }
-    fs.symlinkSync(path.join(PROJECT_DIR, "node_modules"), path.join(work, "node_modules"));
-    fs.mkdirSync(path.join(work, "stacks"));
+    const work = snapshotProgram(project, path.join(tmp, `project-${workers}`));
     const pulumiHome = path.join(tmp, "pulumi-home");
+    fs.mkdirSync(pulumiHome, { recursive: true });
     const backend = path.join(tmp, `state-${workers}`);
     fs.mkdirSync(backend);
-    const PATH = `${pulumiBin}:${toolPath("pulumi-resource-tls")}:${process.env.PATH}`;
+    const PATH = `${pulumiBin}:${builtTool("pulumi-resource-tls")}:${process.env.PATH}`;
     process.env.PATH = PATH;
-    const ws = await LocalWorkspace.create({
-        workDir: work,
-        pulumiHome,
-        pulumiCommand: await PulumiCommand.get({ skipVersionCheck: true }),
-        envVars: {
-            PULUMI_BACKEND_URL: `file://${backend}`,
-            PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
-            PULUMI_SKIP_UPDATE_CHECK: "true",
-            PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-            PULUMI_HOME: pulumiHome,
-            PULUMI_NODEJS_TRANSPILE_ONLY: "true",
-            TMPDIR: tmp,
-            PATH,
-        },
-    });
+    const ws = await workspace({ workDir: work, backendUrl: `file://${backend}`, pulumiHome, env: { PATH, TMPDIR: tmp } });
+    ws.envVars.PULUMI_NODEJS_TRANSPILE_ONLY = "true";
     const stack = await Stack.create(`state-${workers}`, ws);
     const config: Record<string, string> = {
         clusterName: "bench",
@@ -179,7 +139,7 @@ async function measure(tmp: string, workers: number, pulumiBin: string): Promise
 }
 
 async function main() {
-    const pulumiBin = toolPath("pulumi");
+    const pulumiBin = builtTool("pulumi");
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kube-pki-state-"));
     const results: Result[] = [];
     try {

@@ -15,6 +15,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { pidAlive } from "../components/sinks/node-files-impl";
 import { destroyRefusal, protectedInDestroy } from "../scripts/destroy-guard";
 import { descendants, runOk, sleep } from "./procs";
 import { createStack, exportEncrypted, plainOutputs, pulumiOp, workspace } from "./pulumi";
@@ -44,14 +45,7 @@ function tempFiles(dir: string): string[] {
     return out;
 }
 
-const alive = (pid: number) => {
-    try {
-        process.kill(pid, 0);
-        return true;
-    } catch {
-        return false;
-    }
-};
+const alive = pidAlive;
 const cmdline = (pid: number) => {
     try {
         return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");

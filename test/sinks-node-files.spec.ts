@@ -18,6 +18,7 @@ import {
     NodeFiles,
     NodeFilesInputs,
     nodeFilesProvider,
+    pidAlive,
     removeTree,
     staleTemps,
     TreeFile,
@@ -503,14 +504,7 @@ describe("sinks: node files (real file system)", function () {
                 for (let i = 0; i < 600 && !ok(); i++) await new Promise((r) => setTimeout(r, 100));
                 assert.ok(ok(), what);
             };
-            const alive = (pid: number) => {
-                try {
-                    process.kill(pid, 0);
-                    return true;
-                } catch {
-                    return false;
-                }
-            };
+            const alive = pidAlive;
             // "engine" = a shell that started the provider (like the plugin shim) and is then killed -9
             const readyA = path.join(dir, "a");
             const { spawn } = await import("node:child_process");

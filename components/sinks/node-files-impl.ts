@@ -268,7 +268,8 @@ const TMP_NAME = /^\..+\.kube-pki-tmp-(\d+)-[0-9a-f]+$/;
 /** In the created root: which directories the sink created for the root (removed with the last node tree). */
 export const ROOT_MARKER = ".kube-pki-root";
 
-function pidAlive(pid: number): boolean {
+/** Whether a process with this pid exists (EPERM: it exists, owned by someone else). */
+export function pidAlive(pid: number): boolean {
     try {
         process.kill(pid, 0);
         return true;

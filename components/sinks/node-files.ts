@@ -49,6 +49,7 @@ export {
     inspectTree,
     nodeNameProblem,
     parseMode,
+    pidAlive,
     relPathProblem,
     removeTree,
     sha256Hex,
