@@ -288,6 +288,8 @@ describe("sinks: node files (real file system)", function () {
             ]);
             writeTree(root, "w-2", TREE.slice(0, 1)); // any node's write, first one of this process under this root
             assert.ok(!fs.existsSync(orphan), "the removed node's temp file is gone");
+            assert.ok(!fs.existsSync(path.join(root, "worker-9")), "and so are its directories, then empty");
+            assert.ok(fs.existsSync(path.join(root, "cp-1", "etc", "kubernetes")), "a directory that still holds a file stays");
             assert.ok(!fs.existsSync(link) && read(path.join(outside, "target")) === "keep");
             assert.ok(fs.existsSync(live), "a live writer's temp file stays");
             assert.ok(fs.existsSync(foreignTemp), "nothing behind a symlinked directory is touched");

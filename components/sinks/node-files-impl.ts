@@ -310,16 +310,28 @@ export function staleTemps(dir: string): string[] {
     return out.sort();
 }
 
-/** Removes stale temp files under `dir` (see staleTemps); returns their paths. Best effort per file. */
-export function sweepStaleTemps(dir: string): string[] {
+/**
+ * Removes stale temp files under `dir` (see staleTemps); returns their paths. Best effort per file. With
+ * `pruneEmptyDirs`, the directories that held them and are then empty are removed too, up to (not including)
+ * `dir`: what is left of a node whose first write was interrupted and that is no longer configured.
+ */
+export function sweepStaleTemps(dir: string, opts: { pruneEmptyDirs?: boolean } = {}): string[] {
     const nodeFs: typeof import("fs") = require("fs");
+    const p: typeof import("path") = require("path");
     const removed: string[] = [];
     for (const t of staleTemps(dir)) {
         try {
             nodeFs.unlinkSync(t);
             removed.push(t);
         } catch {
-            // gone already, or not ours to remove: the next run tries again
+            continue; // gone already, or not ours to remove: the next run tries again
+        }
+        for (let d = p.dirname(t); opts.pruneEmptyDirs && d !== dir && isInside(dir, d); d = p.dirname(d)) {
+            try {
+                nodeFs.rmdirSync(d);
+            } catch {
+                break; // not empty: it and its parents stay
+            }
         }
     }
     return removed;
@@ -332,7 +344,7 @@ const sweptRoots = new Set<string>();
 function sweepForWrite(realRoot: string, node: string): void {
     const p: typeof import("path") = require("path");
     if (!sweptRoots.has(realRoot)) {
-        sweepStaleTemps(realRoot);
+        sweepStaleTemps(realRoot, { pruneEmptyDirs: true });
         sweptRoots.add(realRoot);
     } else {
         sweepStaleTemps(p.join(realRoot, node));
