@@ -12,6 +12,7 @@
  *  (e) destroy of a root stack: refused by the destroy guard before anything runs, and by the engine itself even
  *      with --skip-preview (every CA key and cert protected): the state keeps every resource.
  */
+import { setMaxListeners } from "node:events";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
@@ -129,6 +130,7 @@ async function crashDuringWrite(ctx: Ctx, ws: LocalWorkspace, stack: Stack, root
 
 export async function stepFaults(ctx: Ctx, signal: AbortSignal) {
     const s = ctx.suite;
+    setMaxListeners(64, signal); // one listener per Automation API operation and command
     const backendDir = String(ctx.ws.envVars.PULUMI_BACKEND_URL).replace(/^file:\/\//, "");
     // a workspace of its own (same backend and program): the crash hook's env var stays out of the shared one
     const ws = await workspace({ workDir: ctx.projectDir, backendUrl: `file://${backendDir}`, pulumiHome: String(ctx.env.PULUMI_HOME), env: ctx.env });
