@@ -125,12 +125,13 @@ async function measure(tmp: string, workers: number, pulumiBin: string): Promise
         0,
     );
     const bytes = nf.reduce((n: number, r: unknown) => n + JSON.stringify(r).length, 0);
+    const stateKb = fs.statSync(stateFile).size / 1024;
     await stack.destroy({ color: "never", onOutput: (o) => fs.appendFileSync(log, o) });
     return {
         workers,
         upS,
         resources: result.summary.resourceChanges?.create ?? 0,
-        stateKb: fs.statSync(stateFile).size / 1024,
+        stateKb,
         nodeFilesResources: nf.length,
         bytesPerNodeFiles: nf.length ? bytes / nf.length : 0,
         providerBytesPerNodeFiles: nf.length ? providerBytes / nf.length : 0,
