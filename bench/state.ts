@@ -170,6 +170,10 @@ async function main() {
         ]);
     }
     console.log(table.toString());
+    if (results.length >= 2) {
+        const [a, b] = [results[0], results[results.length - 1]];
+        console.log(`  - state per added worker (N=${a.workers} → ${b.workers}): ${((b.stateKb - a.stateKb) / (b.workers - a.workers)).toFixed(1)} KB`);
+    }
     const jsonFile = option("--json", "");
     if (jsonFile) fs.writeFileSync(jsonFile, JSON.stringify({ keyAlgorithm, project, results }, null, 2));
 }
