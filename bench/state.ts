@@ -10,7 +10,7 @@
  *
  * Options: --workers 50,200  --key ECDSA-P256 (leaf and CA keys; RSA-2048 is kubeadm's default but only the
  *          generation time differs)  --project <dir> (measure another copy of the program, e.g. the previous
- *          commit: `git worktree add /tmp/base <commit>` and link node_modules)  --json <file>  --keep
+ *          commit: `git archive <commit> | tar -x -C /tmp/base`)  --json <file>  --keep  --destroy
  * Reported, never asserted.
  */
 import * as fs from "node:fs";
@@ -126,7 +126,8 @@ async function measure(tmp: string, workers: number, pulumiBin: string): Promise
     );
     const bytes = nf.reduce((n: number, r: unknown) => n + JSON.stringify(r).length, 0);
     const stateKb = fs.statSync(stateFile).size / 1024;
-    await stack.destroy({ color: "never", onOutput: (o) => fs.appendFileSync(log, o) });
+    // no destroy: the temp dir (state, node trees) is removed at the end; --destroy measures nothing more
+    if (process.argv.includes("--destroy")) await stack.destroy({ color: "never", onOutput: (o) => fs.appendFileSync(log, o) });
     return {
         workers,
         upS,
