@@ -16,7 +16,7 @@ import { setMaxListeners } from "node:events";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import { pidAlive } from "../components/sinks/node-files-impl";
+import { pidAlive, tempFilesUnder } from "../components/sinks/node-files-impl";
 import { destroyRefusal, protectedInDestroy } from "../scripts/destroy-guard";
 import { descendants, runOk, sleep } from "./procs";
 import { createStack, exportEncrypted, plainOutputs, pulumiOp, workspace } from "./pulumi";
@@ -24,28 +24,8 @@ import type { Ctx } from "./steps";
 
 const STACK = "e2e-faults";
 const ROOT_STACK = "e2e-faults-root";
-const TMP_MARK = ".kube-pki-tmp-";
 
-/** Every temp file of an atomic write under `dir` (never following symlinks). */
-function tempFiles(dir: string): string[] {
-    const out: string[] = [];
-    const walk = (d: string) => {
-        let entries: fs.Dirent[] = [];
-        try {
-            entries = fs.readdirSync(d, { withFileTypes: true });
-        } catch {
-            return;
-        }
-        for (const e of entries) {
-            const p = path.join(d, e.name);
-            if (e.name.includes(TMP_MARK)) out.push(p);
-            else if (e.isDirectory()) walk(p);
-        }
-    };
-    walk(dir);
-    return out;
-}
-
+const tempFiles = tempFilesUnder;
 const alive = pidAlive;
 const cmdline = (pid: number) => {
     try {

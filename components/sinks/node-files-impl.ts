@@ -278,12 +278,8 @@ export function pidAlive(pid: number): boolean {
     }
 }
 
-/**
- * Temp files left by interrupted writes under `dir` (recursively, never following a symlink): names of the
- * TMP_NAME form whose writer is gone (its pid is not alive, or it is this process, whose writes are synchronous
- * and therefore never in flight here). Regular files and symlinks only.
- */
-export function staleTemps(dir: string): string[] {
+/** Every temp file of an atomic write (TMP_NAME) under `dir`, recursively, never following a symlink. */
+export function tempFilesUnder(dir: string): string[] {
     const nodeFs: typeof import("fs") = require("fs");
     const p: typeof import("path") = require("path");
     const out: string[] = [];
@@ -296,18 +292,24 @@ export function staleTemps(dir: string): string[] {
         }
         for (const e of entries) {
             const full = p.join(d, e.name);
-            if (e.isDirectory()) {
-                walk(full);
-                continue;
-            }
-            const m = TMP_NAME.exec(e.name);
-            if (!m || !(e.isFile() || e.isSymbolicLink())) continue;
-            const pid = Number(m[1]);
-            if (pid === process.pid || !pidAlive(pid)) out.push(full);
+            if (e.isDirectory()) walk(full);
+            else if (TMP_NAME.test(e.name) && (e.isFile() || e.isSymbolicLink())) out.push(full);
         }
     };
     walk(dir);
     return out.sort();
+}
+
+/**
+ * Temp files left by interrupted writes under `dir` (see tempFilesUnder) whose writer is gone: its pid is not
+ * alive, or it is this process, whose writes are synchronous and therefore never in flight here.
+ */
+export function staleTemps(dir: string): string[] {
+    const p: typeof import("path") = require("path");
+    return tempFilesUnder(dir).filter((t) => {
+        const pid = Number(TMP_NAME.exec(p.basename(t))?.[1]);
+        return pid === process.pid || !pidAlive(pid);
+    });
 }
 
 /**
