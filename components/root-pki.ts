@@ -208,8 +208,10 @@ export function droppedIntermediates(
  * StackReference to itself: cluster → CA id → generations; undefined on the first run. Pass it to RootPki as
  * `previousIntermediates`.
  */
-export async function readPreviousRootIntermediates(): Promise<Record<string, Record<string, number[]>> | undefined> {
-    const self = new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`);
+export async function readPreviousRootIntermediates(
+    selfStack = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
+): Promise<Record<string, Record<string, number[]>> | undefined> {
+    const self = new pulumi.StackReference(selfStack);
     const out = await self.getOutputDetails("intermediates");
     const value = (out.value ?? out.secretValue) as Record<string, Record<string, { generation: number }[]>> | undefined;
     if (!value || typeof value !== "object") return undefined;

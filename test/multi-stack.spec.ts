@@ -4,7 +4,7 @@
  */
 import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
-import { checkRootOutputs, ClusterPki, ClusterPkiArgs, ConfigError, readRootStack, RootPki } from "../components";
+import { checkRootOutputs, ClusterPki, ClusterPkiArgs, ConfigError, readPreviousRootIntermediates, readRootStack, RootPki } from "../components";
 import { setupMocks } from "./support/tls-emulator";
 import { opensslVerify, parseCert } from "./support/x509";
 import { valueOf, valuesOf } from "./support/resolve";
@@ -162,6 +162,20 @@ describe("multi-stack: root stack + cluster stacks", function () {
         assert.doesNotThrow(() => new RootPki("r3", { clusters: [{ name: "a" }], previousIntermediates, allowRemoveClusters: ["b"] }));
         // nothing dropped: no flag needed (the first run has no previous intermediates)
         assert.doesNotThrow(() => new RootPki("r4", { clusters: [{ name: "a" }, { name: "b", cas: ["ca"], generations: { ca: [0, 1] } }], previousIntermediates }));
+    });
+
+    it("readPreviousRootIntermediates reads the generations from the stack's own intermediates output (none on a first run)", async () => {
+        const emu = setupMocks();
+        emu.setStackOutputs("organization/kube-pki/root-fresh", {}, []);
+        assert.equal(await readPreviousRootIntermediates("organization/kube-pki/root-fresh"), undefined, "first run");
+        emu.setStackOutputs("organization/kube-pki/root-again", out, ["intermediates"]);
+        const previous = await readPreviousRootIntermediates("organization/kube-pki/root-again");
+        assert.deepEqual(previous, { dev: { ca: [0, 1], "etcd-ca": [0], "front-proxy-ca": [0] }, prod: { ca: [0] } });
+        // what the root program does with it: dropping prod is refused, naming its intermediate
+        assert.throws(
+            () => new RootPki("root", { clusters: [{ name: "dev", generations: { ca: [0, 1] } }], previousIntermediates: previous }),
+            /would delete 1 intermediate CA\(s\).*prod\/ca\/0 \(resource root-prod-ca\)/,
+        );
     });
 
     it("an intermediate listed in allowRemoveClusters but still configured is registered unprotected (step 1 of a removal)", async () => {
