@@ -537,6 +537,50 @@ describe("sinks: node files (real file system)", function () {
             assert.ok(problems.some((p) => /^nodeFiles\.rootDir: .*is not a directory/.test(p)), problems.join("\n"));
         });
 
+        it("an unwritable subdirectory does not block the repair of the node's other files (as an unprivileged user)", function () {
+            this.timeout(60_000);
+            const root = tmp();
+            fs.chmodSync(root, 0o755);
+            writeTree(root, "cp-1", TREE);
+            const node = path.join(root, "cp-1");
+            const pki = path.join(node, "etc/kubernetes/pki");
+            fs.writeFileSync(path.join(node, "etc/kubernetes/admin.conf"), "tampered");
+            fs.writeFileSync(path.join(pki, "ca.crt"), "tampered");
+            const asRoot = process.getuid?.() === 0;
+            const own = (p: string, uid: number) => {
+                fs.chownSync(p, uid, uid);
+                if (fs.lstatSync(p).isDirectory()) for (const e of fs.readdirSync(p)) own(path.join(p, e), uid);
+            };
+            if (asRoot) {
+                own(node, 65534); // the node tree belongs to the writer ...
+                fs.chownSync(pki, 0, 0); // ... except etc/kubernetes/pki: root's, 0755 (readable, not writable)
+                fs.chmodSync(pki, 0o755);
+            } else {
+                fs.chmodSync(pki, 0o555);
+            }
+            const treeFile = path.join(root, "..", `${path.basename(root)}-tree.json`);
+            fs.writeFileSync(treeFile, JSON.stringify(TREE));
+            fs.chmodSync(treeFile, 0o644); // the test's umask is 077
+            tmpDirs.push(treeFile);
+            const script =
+                `const { writeTree } = require(${JSON.stringify(path.resolve(__dirname, "../components/sinks/node-files-impl"))});` +
+                `const tree = JSON.parse(require("fs").readFileSync(${JSON.stringify(treeFile)}, "utf8"));` +
+                `try { writeTree(${JSON.stringify(root)}, "cp-1", tree); process.stdout.write("no error"); } catch (e) { process.stdout.write(e.message); }`;
+            const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], {
+                ...(asRoot ? { uid: 65534, gid: 65534, env: { ...process.env, HOME: root } } : {}),
+                cwd: path.resolve(__dirname, ".."),
+                encoding: "utf8",
+            });
+            if (asRoot && r.status !== 0 && !r.stdout) this.skip(); // cannot run as nobody here
+            fs.chmodSync(pki, 0o700);
+            assert.match(r.stdout, /2 file\(s\) not written, left as they were \(etc\/kubernetes\/pki\/ca\.crt, etc\/kubernetes\/pki\/ca\.key\)/);
+            assert.match(r.stdout, /EACCES/);
+            assert.equal(read(path.join(node, "etc/kubernetes/admin.conf")), TREE.find((f) => f.path.endsWith("admin.conf"))!.content, "repaired");
+            assert.equal(read(path.join(pki, "ca.crt")), "tampered", "the unwritable directory is left as it was");
+            assert.equal(read(path.join(pki, "etcd/ca.key")), TREE.find((f) => f.path.endsWith("etcd/ca.key"))!.content);
+            assert.deepEqual(tempFiles(root), []);
+        });
+
         it("an unwritable rootDir is refused, naming nodeFiles.rootDir (checked as an unprivileged user)", function () {
             const base = tmp();
             const locked = path.join(base, "locked");
