@@ -9,22 +9,29 @@
  *    0755 (the node dir, etc, var, ...; also rootDir and its ancestors when the sink has to create them). Modes
  *    are enforced on every write, only on directories the sink created; existing directories are left alone.
  *  - Writes are atomic per file: a temp file (`.<name>.kube-pki-tmp-<pid>-<rand>`) in the same directory, opened
- *    O_EXCL|O_NOFOLLOW with the final mode, written, fsync'ed, then renamed over the target. All temp files of a
- *    write are staged before the first rename; any failure while staging removes every temp file and leaves the
- *    old files untouched. Files whose content and mode are already right are not rewritten.
- *  - Paths are confined to `<rootDir>/<node>`: relative, no `.`/`..`/empty segments, and every existing directory
- *    on the way (symlinks resolved) must stay under realpath(rootDir).
+ *    O_EXCL|O_NOFOLLOW with the final mode, written, fsync'ed, then renamed over the target. Per directory, all
+ *    temp files are staged before the first rename; a directory that fails to stage keeps its old files, the
+ *    other directories are still written, and the write fails naming what was not written. Files whose content
+ *    and mode are already right are not rewritten.
+ *  - Interrupted writes: the first write of a run sweeps stale temp files under the whole root (writer's pid gone;
+ *    never following symlinks) and the directories they leave empty; a node's own stale temp files make its diff
+ *    show a change. The provider process exits when the engine that started it is gone (orphan watchdog).
+ *  - Paths are confined to `<rootDir>/<node>`: relative, no `.`/`..`/empty segments; `<node>` is a real
+ *    directory and every symlink on the way must resolve inside `<realRoot>/<node>` (a link into another node's
+ *    tree is refused naming both nodes), at preview (component args, provider check) and at write time.
  *  - State: the dynamic resource's inputs carry the contents as ONE secret (`contents`) plus a plain manifest
  *    (path → mode, secret flag, sha256); its outputs carry only sha256 + mode per file and the directories it
- *    created, never contents.
+ *    created, never contents. The serialized provider in the state is a small loader (nodeFilesProvider below).
  *  - Drift: `diff` and `read` hash the files on disk, so a file changed or removed on disk shows as an update in
- *    `pulumi preview` / `pulumi up` (with or without --refresh) and is rewritten by the update.
+ *    `pulumi preview` / `pulumi up` (with or without --refresh) and is rewritten by the update; `check` names each
+ *    drifted file in the `drift` input (`pulumi preview --diff`).
  *  - `delete` removes exactly the files in its state (regular files or symlinks at those paths, never
- *    directories) and then the directories it created, if empty. Foreign files survive, and so do their dirs.
+ *    directories), the node's stale temp files, then the directories on the way to its files and the ones it
+ *    created, if empty, and the root when the sink created it and it is empty. Foreign files survive, and so do
+ *    their dirs.
  *
- * The write/remove logic is plain functions (writeTree, removeTree, inspectTree) that the provider calls; they are
- * serialized with the provider (closure serialization), so they only use `require()` inside function bodies and
- * top-level function declarations / constants.
+ * The write/remove logic lives in node-files-impl.ts (node built-ins only), which the engine's dynamic-provider
+ * process loads by path.
  */
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
