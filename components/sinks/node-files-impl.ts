@@ -6,7 +6,6 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 // ------------------------------------------------------------------------------------------------ pure logic
-// Everything from here to the provider object is serialized into the dynamic provider: require() inside bodies.
 
 /** The engine's sentinel for an unknown value in dynamic provider inputs (rpc.unknownValue). */
 const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -794,8 +793,8 @@ export function driftOf(olds: Partial<NodeFilesInputs> | undefined, news: NodeFi
 }
 
 /**
- * The dynamic provider of NodeFiles. Self-contained for closure serialization: its methods only call the
- * top-level functions above, which require() what they use.
+ * The dynamic provider of NodeFiles (its implementation; the engine reaches it through the loader
+ * `nodeFilesProvider` in node-files.ts).
  */
 export const nodeFilesImpl: pulumi.dynamic.ResourceProvider = {
     async check(olds: any, news: any) {
