@@ -14,7 +14,7 @@ import { renderKubeconfig, serverUrl } from "./kubeconfig";
 import { LeafCertificate } from "./leaf";
 import { VaultIntermediateCa, VaultLeafCertificate, vaultProviderFromConfig, VaultRoles } from "./vault";
 import * as vault from "@pulumi/vault";
-import { CaRotationState, cappedValidityHours, leafRenewal, renewAtMs, trustedGenerations } from "./rotation";
+import { CaRotationState, cappedValidityHours, leafRenewal, renewAtMs, RotatableCa, trustedGenerations } from "./rotation";
 
 /** One file of a node's tree. Sinks consume these maps; they never look inside. */
 export interface NodeFile {
@@ -528,10 +528,15 @@ export class ClusterPki extends pulumi.ComponentResource {
     private rotationSummary(previous: Record<string, CaRotationState>, rotating: string[], shortened: string[]): string {
         const cfg = this.config;
         const lines = [`kube-pki rotation (clock ${new Date(cfg.nowMs).toISOString()}):`];
+        // A CA promoted this run re-signs every leaf it issues: new certificates and kubeconfigs, same keys.
+        const promoted = new Set(Object.keys(cfg.caStates).filter((ca) => (previous[ca]?.phase ?? "none") === "stage" && cfg.caStates[ca as RotatableCa].phase === "promote"));
+        const resigned = Object.keys(this.rotationTokens).filter((k) => promoted.has(LEAVES.find((l) => l.id === k.split("/")[0])?.ca ?? ""));
         if (Object.keys(cfg.previous.tokens).length === 0) {
             lines.push(`  first run: ${Object.keys(this.rotationTokens).length} leaf certificates`);
-        } else if (rotating.length === 0) {
+        } else if (rotating.length === 0 && resigned.length === 0) {
             lines.push("  no leaf certificate rotates");
+        } else if (rotating.length === 0) {
+            lines.push(`  no leaf gets a new key; ${resigned.length} leaf certificate(s) are re-signed by the promoted ${[...promoted].join(", ")} (certificates and kubeconfigs replaced, keys kept)`);
         } else {
             lines.push(`  ${rotating.length} leaf certificate(s) rotate (key, CSR, cert, kubeconfig and sinks are replaced):`);
             for (const r of rotating) lines.push(`    - ${r}`);
@@ -554,7 +559,10 @@ export class ClusterPki extends pulumi.ComponentResource {
                 const what = {
                     none: state.phase === prev.phase ? "" : prev.phase === "stage" ? "staged CA dropped" : "rotation finished",
                     stage: `new generation ${state.generation + 1} created and trusted; leaves still signed by generation ${state.generation}`,
-                    promote: `leaves re-signed by generation ${state.generation}; generation ${state.generation - 1} still trusted`,
+                    promote:
+                        ca === "sa"
+                            ? `sa.key is generation ${state.generation} (new tokens signed by it); sa.pub still holds generation ${state.generation - 1}`
+                            : `leaves re-signed by generation ${state.generation}; generation ${state.generation - 1} still trusted`,
                     distrust: `generation ${state.generation - 1} removed from every trust bundle and destroyed`,
                 }[state.phase];
                 lines.push(`  ${ca}: ${prev.phase} → ${state.phase}: ${what} (trusted: ${gens})`);

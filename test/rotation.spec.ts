@@ -322,6 +322,11 @@ for (const caId of ["ca", "etcd-ca", "front-proxy-ca"] as const) {
             assert.equal(spki(caKey), spki(parseCert(newCa).node.publicKey.export({ type: "spki", format: "pem" }) as string), "ca.key is the new key");
             const signedByOther = caId === "ca" ? "rot-etcd-server-cp-1-cert" : "rot-apiserver-cp-1-cert";
             assert.ok(r.replaced.length > 0 && !r.replaced.includes(signedByOther), "other CAs' leaves untouched");
+            // the summary says what the preview replaces: one re-signed leaf per replaced certificate
+            const m = /no leaf gets a new key; (\d+) leaf certificate\(s\) are re-signed by the promoted (\S+)/.exec(r.pki.rotationSummaryText);
+            assert.ok(m, r.pki.rotationSummaryText);
+            assert.equal(Number(m[1]), r.replaced.length);
+            assert.equal(m[2], caId);
         });
 
         it("refuses to drop the rotation in promote", () => {
