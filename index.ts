@@ -7,6 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import {
     ClusterPki,
+    clusterConfigKeys,
     ConfigError,
     configKeyProblems,
     parseClusterPkiArgs,
@@ -33,7 +34,8 @@ function asConfigKey(problem: string): string {
 }
 
 async function rootStack(config: pulumi.Config) {
-    const keyProblems = configKeyProblems(config, ROOT_KEYS);
+    // Pulumi.yaml's typed cluster keys are set on every stack (with their defaults): known here too, and unused.
+    const keyProblems = configKeyProblems(config, [...ROOT_KEYS, ...clusterConfigKeys(PROGRAM_KEYS)]);
     if (config.get("clusters") === undefined) {
         keyProblems.push('kube-pki:clusters: is required on a root stack (the clusters to issue intermediates for, e.g. [{name: prod, cas: [ca, etcd-ca, front-proxy-ca]}])');
     }

@@ -46,6 +46,12 @@ export async function stepFirstHour(ctx: Ctx, signal: AbortSignal): Promise<void
     suite.check("no provider taken from $PATH (no 'using pulumi-resource-tls from $PATH' warning)", !/from \$PATH/.test(up.output), up.output.match(/.*from \$PATH.*/)?.[0]);
     suite.check("the stack file got the salt of the own passphrase", /^encryptionsalt:/m.test(fs.readFileSync(path.join(dir, "stacks/Pulumi.dev.yaml"), "utf8")));
 
+    // ... and the other shipped stacks: the root stack, then prod under it.
+    for (const stack of ["root", "prod"]) {
+        const r = await npm(["up", "--", "--stack", stack], own, `first-hour-up-${stack}`);
+        suite.check(`npm run up -- --stack ${stack} with the own passphrase: exit 0`, r.code === 0 && /^Done \(/m.test(r.stdout), r.output.slice(-2000));
+    }
+
     // 2. A wrong passphrase on the existing stack: one clear line, no Automation API dump.
     const wrong = await npm(["preview"], { PULUMI_CONFIG_PASSPHRASE: "not the passphrase" }, "first-hour-wrong");
     const wrongMsg = wrong.stderr.trim();

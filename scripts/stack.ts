@@ -25,7 +25,7 @@ function printOutputs(stackName: string, outputs: OutputMap) {
     if (!names.length) return;
     console.log(`Outputs: ${names.map((n) => (outputs[n].secret ? `${n} (secret)` : n)).join(", ")}`);
     console.log(`  read one: npm run pulumi -- stack output <name> --stack ${stackName} [--show-secrets] [--json]`);
-    console.log(`  expiry report: npm run check-expiration -- --stack ${stackName}`);
+    if (outputs.inventory) console.log(`  expiry report: npm run check-expiration -- --stack ${stackName}`);
 }
 
 async function confirm(question: string): Promise<boolean> {
