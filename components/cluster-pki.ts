@@ -15,6 +15,7 @@ import { LeafCertificate } from "./leaf";
 import { VaultIntermediateCa, VaultLeafCertificate, vaultProviderFromConfig, VaultRoles } from "./vault";
 import * as vault from "@pulumi/vault";
 import { CaRotationState, explainTokenChange, nextRenewal, renewalEpoch, rotationToken, trustedGenerations } from "./rotation";
+import { requirePreviousRun, withPreviousRun } from "./memory";
 
 /** One file of a node's tree. Sinks consume these maps; they never look inside. */
 export interface NodeFile {
@@ -124,7 +125,16 @@ export class ClusterPki extends pulumi.ComponentResource {
     /** The rotation summary logged by this run (what rotates and why, CA phases, next renewal). */
     public readonly rotationSummaryText: string;
 
+    /**
+     * A ClusterPki that remembers its previous run (CA rotation phases, rotation tokens) through the stack output
+     * `kubePkiMemory`, which the program exports with `memoryOf(pki)` (components/memory.ts).
+     */
+    static async create(name: string, args: ClusterPkiArgs, opts?: pulumi.ComponentResourceOptions): Promise<ClusterPki> {
+        return new ClusterPki(name, await withPreviousRun(name, args), opts);
+    }
+
     constructor(name: string, args: ClusterPkiArgs, opts?: pulumi.ComponentResourceOptions) {
+        requirePreviousRun(name, args);
         // Validate first: bad config throws here, before anything is registered.
         const cfg = validateClusterPkiArgs(args, `ClusterPki "${name}" config`);
         super("kube-pki:index:ClusterPki", name, {}, opts);
