@@ -14,6 +14,7 @@ import { Command } from "commander";
 import { Suite } from "./harness";
 import { killAll, killAllSync, runOk, setLogDir, which } from "./procs";
 import { installPlugins, snapshotProject, toolsEnv, workspace } from "./pulumi";
+import { stepConsumerJs } from "./consumer";
 import { stepControllers } from "./controllers";
 import { stepFirstHour } from "./first-hour";
 import { stepHa } from "./ha";
@@ -45,6 +46,7 @@ const STEPS: StepDef[] = [
     { name: "ha", title: "11. three control planes on 127.0.0.1-3: 3-member etcd over peer mTLS, three apiservers, per-node kubelet.conf", limitS: 420, needs: [], fn: stepHa },
     { name: "ca-rotation", title: "12. CA and SA-key rotation live: ca, etcd-ca, front-proxy-ca, sa through stage → promote → distrust", limitS: 600, needs: [], fn: stepCaRotation },
     { name: "first-hour", title: "13. the npm scripts as a new user meets them: own passphrase, wrong passphrase, planted mistakes, output length, npm run pulumi, check-expiration --json", limitS: 900, needs: [], fn: stepFirstHour },
+    { name: "consumer-js", title: "14. a JavaScript Pulumi program installs the npm tarball: ClusterPki + NodeFiles up, kubeadm reads the tree, apiserver boots, stage → promote → distrust from its own config", limitS: 900, needs: [], fn: stepConsumerJs },
 ];
 
 class UsageError extends Error {}
@@ -143,9 +145,9 @@ async function main() {
 
     if (ctx && !opts.keep) {
         const c = ctx;
-        await suite.step("teardown", "14. pulumi destroy every stack, stop every process", limit(600), (signal) => steps.stepTeardown(c, signal));
+        await suite.step("teardown", "15. pulumi destroy every stack, stop every process", limit(600), (signal) => steps.stepTeardown(c, signal));
     } else if (ctx && opts.keep) {
-        suite.skip("teardown", "14. teardown", "--keep");
+        suite.skip("teardown", "15. teardown", "--keep");
         console.log(
             `inspect: cd ${ctx.projectDir} && PULUMI_HOME=${ctx.env.PULUMI_HOME} PULUMI_BACKEND_URL=file://${tmp}/state ` +
                 `PULUMI_CONFIG_PASSPHRASE=kube-pki-e2e-passphrase pulumi stack ls`,

@@ -83,8 +83,8 @@ tool_check() {
       ;;
     pulumi-language-yaml)
       echo "github.com/pulumi/pulumi-yaml v$PULUMI_YAML_VERSION"
-      # built against the CLI's pulumi modules (shared module and build caches)
-      echo "github.com/pulumi/pulumi/pkg/v3 v$PULUMI_VERSION"
+      # its own pulumi pkg/sdk (pulumi-yaml 1.25.0 does not compile against the CLI's 3.248.0: plugin API changes)
+      echo "github.com/pulumi/pulumi/pkg/v3 v$PULUMI_YAML_PULUMI_VERSION"
       ;;
   esac
 }
@@ -205,7 +205,7 @@ tool_verify() {
         die "pulumi-language-yaml: not built from pulumi-yaml v$PULUMI_YAML_VERSION: $got"
       LC_ALL=C grep -a -q "v$PULUMI_YAML_VERSION" "$bin/pulumi-language-yaml" ||
         die "pulumi-language-yaml: version v$PULUMI_YAML_VERSION not linked in"
-      got="pulumi-language-yaml v$PULUMI_YAML_VERSION (pulumi sdk/pkg v$PULUMI_VERSION)" ;;
+      got="pulumi-language-yaml v$PULUMI_YAML_VERSION (pulumi sdk/pkg v$PULUMI_YAML_PULUMI_VERSION)" ;;
   esac
   echo "${got%%$'\n'*}"
 }
