@@ -8,15 +8,19 @@
  *    document, and exports `kubePkiMemory`. `pulumi up`; the sink's trees have the map's modes; kubeadm reads the
  *    control plane's tree; etcd + kube-apiserver boot from it; a second preview changes nothing; then the program's
  *    own config drives the cluster CA through stage → promote → distrust (one `up` each, the trust bundle checked).
+ *  - consumer-yaml: `pulumi package get-schema` of the component package (provider/) is checked (components, docs,
+ *    no Any); a Pulumi YAML program runs `pulumi package add <provider dir>`, uses kube-pki:index:ClusterPki and
+ *    `pulumi up`s it through the YAML language host (built by tools.sh); secrets stay secret in its state, the
+ *    nodeFiles output makes a tree kubeadm reads.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Stack } from "@pulumi/pulumi/automation";
 import { checkExpiration } from "./kubeadm";
-import { freePort, runOk } from "./procs";
-import { isSelfRead, NodeFiles, Op, plainOutputs, pulumiOp, recordOps, REPO_DIR, workspace } from "./pulumi";
+import { freePort, run, runOk } from "./procs";
+import { exportEncrypted, isSelfRead, NodeFiles, Op, plainOutputs, pulumiOp, recordOps, REPO_DIR, workspace } from "./pulumi";
 import { bootControlPlane, CLUSTER_DOMAIN, Ctx, kubeadmParams, SERVICE_CIDR } from "./steps";
-import { checkModes } from "./tree";
+import { checkModes, writeTrees } from "./tree";
 
 /** The package's own pins of its peers: the consumer installs the versions whose plugins the tool cache has. */
 function peerPins(): string[] {
@@ -177,6 +181,127 @@ export async function stepConsumerJs(ctx: Ctx, signal: AbortSignal) {
                 (e) => s.check("consumer-js: pulumi destroy", false, (e as Error).message),
             );
             await ws.removeStack("consumer-js");
+        }
+    }
+}
+
+/**
+ * The component package as a user's `pulumi package add <path>` sees it: a copy of what a clone of the repository
+ * holds once built (provider/, the compiled dist/, the library sources the schema is inferred from, tsconfig.json,
+ * package.json), node_modules linked to the checkout's.
+ */
+async function componentPackageDir(ctx: Ctx): Promise<string> {
+    await packKubePki(ctx); // builds dist/ (prepare)
+    const dir = path.join(ctx.work, "kube-pki-src");
+    if (fs.existsSync(dir)) return path.join(dir, "provider");
+    fs.mkdirSync(dir, { recursive: true });
+    for (const rel of ["provider", "dist", "components", "package.json", "tsconfig.json"]) fs.cpSync(path.join(REPO_DIR, rel), path.join(dir, rel), { recursive: true });
+    fs.symlinkSync(path.join(REPO_DIR, "node_modules"), path.join(dir, "node_modules"));
+    return path.join(dir, "provider");
+}
+
+/** The pulumi CLI in a consumer dir, with the suite's backend, passphrase and plugins. */
+function cli(ctx: Ctx, dir: string, args: string[], label: string, signal: AbortSignal) {
+    return run("pulumi", [...args, "--non-interactive"], { cwd: dir, env: { ...ctx.env, ...ctx.ws.envVars }, log: label, timeoutMs: 600_000, signal });
+}
+
+const CONSUMER_YAML = (apiPort: number) => `name: consumer-yaml
+runtime: yaml
+description: Someone else's Pulumi YAML program, with kube-pki added by \`pulumi package add\`.
+resources:
+  pki:
+    type: kube-pki:index:ClusterPki
+    properties:
+      clusterName: consumer-yaml
+      controlPlaneEndpoint: 127.0.0.1:${apiPort}
+      apiServerBindPort: ${apiPort}
+      controlPlanes:
+        - name: cp-1
+          advertiseAddress: 127.0.0.1
+      workers:
+        - name: worker-1
+          addresses: [127.0.0.2]
+      users:
+        - name: alice
+          group: dev-team
+outputs:
+  kubePkiMemory: \${pki.memory}
+  nodeFiles: \${pki.nodeFiles}
+  kubeconfigs: \${pki.kubeconfigs}
+  workerUserData: \${pki.cloudInit["worker-1"]}
+`;
+
+export async function stepConsumerYaml(ctx: Ctx, signal: AbortSignal) {
+    const s = ctx.suite;
+    const pluginDir = await componentPackageDir(ctx);
+
+    // the schema, as `pulumi package get-schema` prints it
+    let started = Date.now();
+    const schemaRun = await cli(ctx, ctx.work, ["package", "get-schema", pluginDir], "pulumi-package-get-schema", signal);
+    s.info(`pulumi package get-schema: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    let schema: any;
+    try {
+        schema = JSON.parse(schemaRun.stdout);
+    } catch {
+        schema = undefined;
+    }
+    s.check("pulumi package get-schema <provider dir>: a JSON schema named kube-pki", schemaRun.code === 0 && schema?.name === "kube-pki", schemaRun.output.slice(-2000));
+    const resources = Object.keys(schema?.resources ?? {}).sort();
+    s.equal("schema: the components", resources, ["kube-pki:index:ClusterPki", "kube-pki:index:NodeFiles", "kube-pki:index:RootPki"]);
+    const undocumented: string[] = [];
+    for (const [token, r] of Object.entries<any>(schema?.resources ?? {})) {
+        if (!r.description) undocumented.push(token);
+        for (const [k, p] of Object.entries<any>({ ...r.inputProperties, ...r.properties })) if (!p.description) undocumented.push(`${token}.${k}`);
+    }
+    s.check("schema: every component, input and output has a description", undocumented.length === 0, undocumented.join(", "));
+    s.check("schema: no `Any` type", !schemaRun.stdout.includes("pulumi.json#/Any"));
+    const cp = schema?.resources?.["kube-pki:index:ClusterPki"];
+    s.check(
+        "schema: ClusterPki takes controlPlanes (ControlPlaneNode[]) and clusterName, returns kubeconfigs, nodeFiles, cloudInit, memory",
+        cp?.inputProperties?.controlPlanes?.items?.$ref === "#/types/kube-pki:index:ControlPlaneNode" && (cp?.requiredInputs ?? []).includes("clusterName") && ["kubeconfigs", "nodeFiles", "cloudInit", "memory"].every((k) => k in (cp?.properties ?? {})),
+        JSON.stringify(cp ?? {}).slice(0, 1500),
+    );
+
+    // a YAML program: pulumi package add, then up
+    const apiPort = await freePort();
+    const dir = path.join(ctx.work, "consumer-yaml");
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), CONSUMER_YAML(apiPort));
+    started = Date.now();
+    const add = await cli(ctx, dir, ["package", "add", pluginDir], "pulumi-package-add-yaml", signal);
+    s.info(`pulumi package add (yaml): ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const projectFile = fs.readFileSync(path.join(dir, "Pulumi.yaml"), "utf8");
+    s.check("consumer-yaml: pulumi package add <provider dir> records kube-pki in Pulumi.yaml", add.code === 0 && /packages:\s*\n\s+kube-pki:/.test(projectFile), `${add.output.slice(-2000)}\n---\n${projectFile.slice(-400)}`);
+
+    const ws = await workspace({ workDir: dir, backendUrl: ctx.ws.envVars.PULUMI_BACKEND_URL, pulumiHome: ctx.env.PULUMI_HOME!, env: ctx.env });
+    const stack = await Stack.create("consumer-yaml", ws);
+    try {
+        started = Date.now();
+        const res = await pulumiOp("up-consumer-yaml", signal, (o) => stack.up(o));
+        s.info(`consumer-yaml: pulumi up ${((Date.now() - started) / 1000).toFixed(1)} s, ${JSON.stringify(res.summary.resourceChanges)}`);
+        s.check("consumer-yaml: pulumi up succeeded", res.summary.result === "succeeded", JSON.stringify(res.summary));
+        const outputs = plainOutputs(res.outputs);
+        s.check("consumer-yaml: kubeconfigs and the cloud-init user data are secret stack outputs", res.outputs.kubeconfigs?.secret === true && res.outputs.workerUserData?.secret === true, JSON.stringify({ k: res.outputs.kubeconfigs?.secret, c: res.outputs.workerUserData?.secret }));
+        s.check("consumer-yaml: worker-1 user data is a #cloud-config document", String(outputs.workerUserData).startsWith("#cloud-config"));
+        const exported = await exportEncrypted(ws, "consumer-yaml");
+        const plain = JSON.stringify(exported).split("PRIVATE KEY").length - 1;
+        s.check("consumer-yaml: no private key in plain text in the stack's state (secrets kept across the component boundary)", plain === 0, `${plain} occurrence(s)`);
+        const nodeFiles = outputs.nodeFiles as NodeFiles;
+        const root = path.join(ctx.work, "trees-consumer-yaml");
+        fs.mkdirSync(root, { mode: 0o700 });
+        writeTrees(root, nodeFiles);
+        const problems = checkModes(root, nodeFiles);
+        s.check("consumer-yaml: the nodeFiles output writes a tree with the map's modes", problems.length === 0, problems.join("\n"));
+        const config = { clusterName: "consumer-yaml", controlPlaneEndpoint: `127.0.0.1:${apiPort}`, apiServerBindPort: apiPort, controlPlanes: [{ name: "cp-1", advertiseAddress: "127.0.0.1" }] };
+        await checkExpiration(s, "consumer-yaml cp-1", path.join(root, "cp-1"), kubeadmParams(ctx, config), { leafHours: 8760, caHours: 87600 }, ctx.env);
+        s.check("consumer-yaml: kubePkiMemory output from the component's memory", outputs.kubePkiMemory?.pki?.rotationState?.ca?.phase === "none", JSON.stringify(outputs.kubePkiMemory).slice(0, 300));
+    } finally {
+        if (!process.argv.includes("--keep")) {
+            await pulumiOp("destroy-consumer-yaml", signal, (o) => stack.destroy(o)).then(
+                (r) => s.check("consumer-yaml: pulumi destroy succeeded", r.summary.result === "succeeded", JSON.stringify(r.summary)),
+                (e) => s.check("consumer-yaml: pulumi destroy", false, (e as Error).message),
+            );
+            await ws.removeStack("consumer-yaml");
         }
     }
 }
