@@ -87,6 +87,16 @@ module.exports = async () => {
 };
 `;
 
+/** A consumer's stack lives in its own project (not ctx.ws): destroyed and removed here, unless --keep. */
+async function destroyConsumer(ctx: Ctx, stack: Stack, signal: AbortSignal) {
+    if (process.argv.includes("--keep")) return;
+    await pulumiOp(`destroy-${stack.name}`, signal, (o) => stack.destroy(o)).then(
+        (r) => ctx.suite.check(`${stack.name}: pulumi destroy succeeded`, r.summary.result === "succeeded", JSON.stringify(r.summary)),
+        (e) => ctx.suite.check(`${stack.name}: pulumi destroy`, false, (e as Error).message),
+    );
+    await stack.workspace.removeStack(stack.name);
+}
+
 const pemCount = (text: string) => (text.match(/-----BEGIN CERTIFICATE-----/g) ?? []).length;
 
 export async function stepConsumerJs(ctx: Ctx, signal: AbortSignal) {
@@ -175,13 +185,7 @@ export async function stepConsumerJs(ctx: Ctx, signal: AbortSignal) {
             previous = bundle;
         }
     } finally {
-        if (!process.argv.includes("--keep")) {
-            await pulumiOp("destroy-consumer-js", signal, (o) => stack.destroy(o)).then(
-                (r) => s.check("consumer-js: pulumi destroy succeeded", r.summary.result === "succeeded", JSON.stringify(r.summary)),
-                (e) => s.check("consumer-js: pulumi destroy", false, (e as Error).message),
-            );
-            await ws.removeStack("consumer-js");
-        }
+        await destroyConsumer(ctx, stack, signal);
     }
 }
 
@@ -296,12 +300,6 @@ export async function stepConsumerYaml(ctx: Ctx, signal: AbortSignal) {
         await checkExpiration(s, "consumer-yaml cp-1", path.join(root, "cp-1"), kubeadmParams(ctx, config), { leafHours: 8760, caHours: 87600 }, ctx.env);
         s.check("consumer-yaml: kubePkiMemory output from the component's memory", outputs.kubePkiMemory?.pki?.rotationState?.ca?.phase === "none", JSON.stringify(outputs.kubePkiMemory).slice(0, 300));
     } finally {
-        if (!process.argv.includes("--keep")) {
-            await pulumiOp("destroy-consumer-yaml", signal, (o) => stack.destroy(o)).then(
-                (r) => s.check("consumer-yaml: pulumi destroy succeeded", r.summary.result === "succeeded", JSON.stringify(r.summary)),
-                (e) => s.check("consumer-yaml: pulumi destroy", false, (e as Error).message),
-            );
-            await ws.removeStack("consumer-yaml");
-        }
+        await destroyConsumer(ctx, stack, signal);
     }
 }
