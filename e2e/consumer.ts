@@ -204,9 +204,16 @@ async function componentPackageDir(ctx: Ctx): Promise<string> {
     return path.join(dir, "provider");
 }
 
+/**
+ * Offline only: the engine installs a source plugin's required plugins eagerly, and our Node.js host would name every
+ * Pulumi package in the checkout's node_modules, @pulumi/vault included, whose plugin does not exist here (README
+ * "Vault intermediate"); with this the engine loads tls (and kubernetes) when the component first uses them.
+ */
+const OFFLINE_PLUGINS = { KUBE_PKI_LANGHOST_SKIP_REQUIRED_PLUGINS: "true" };
+
 /** The pulumi CLI in a consumer dir, with the suite's backend, passphrase and plugins. */
 function cli(ctx: Ctx, dir: string, args: string[], label: string, signal: AbortSignal) {
-    return run("pulumi", [...args, "--non-interactive"], { cwd: dir, env: { ...ctx.env, ...ctx.ws.envVars }, log: label, timeoutMs: 600_000, signal });
+    return run("pulumi", [...args, "--non-interactive"], { cwd: dir, env: { ...ctx.env, ...ctx.ws.envVars, ...OFFLINE_PLUGINS }, log: label, timeoutMs: 600_000, signal });
 }
 
 const CONSUMER_YAML = (apiPort: number) => `name: consumer-yaml
@@ -278,6 +285,7 @@ export async function stepConsumerYaml(ctx: Ctx, signal: AbortSignal) {
     s.check("consumer-yaml: pulumi package add <provider dir> records kube-pki in Pulumi.yaml", add.code === 0 && /packages:\s*\n\s+kube-pki:/.test(projectFile), `${add.output.slice(-2000)}\n---\n${projectFile.slice(-400)}`);
 
     const ws = await workspace({ workDir: dir, backendUrl: ctx.ws.envVars.PULUMI_BACKEND_URL, pulumiHome: ctx.env.PULUMI_HOME!, env: ctx.env });
+    Object.assign(ws.envVars, OFFLINE_PLUGINS);
     const stack = await Stack.create("consumer-yaml", ws);
     try {
         started = Date.now();
