@@ -13,7 +13,7 @@
 //   - GetPluginInfo, About, GetProgramDependencies, InstallDependencies (npm install), Handshake,
 //     RuntimeOptionsPrompts;
 //   - RunPlugin: a Node.js resource plugin from source (a PulumiPlugin.yaml with `runtime: nodejs`, e.g. kube-pki's
-//     component package in provider/, served by @pulumi/pulumi's componentProviderHost): `node <cmd/run>
+//     component package in provider/, served by @pulumi/pulumi's componentProviderHost): `node <cmd/run-plugin>
 //     <plugin dir> <args>` with the engine's environment, its output streamed back (the port on stdout).
 //
 // Everything else (code generation, packing SDKs, analyzer plugins) answers Unimplemented.
@@ -270,7 +270,7 @@ func (h *nodeHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumir
 	return &pulumirpc.RunResponse{Error: fmt.Sprintf("Program exited unexpectedly: %v", err)}, nil
 }
 
-// RunPlugin runs a Node.js plugin from its source directory, as the upstream host does: @pulumi/pulumi's run
+// RunPlugin runs a Node.js plugin from its source directory, as the upstream host does: @pulumi/pulumi's run-plugin
 // script with the plugin directory as the program (package.json `main` is the entry point) and the engine's
 // arguments after it. The plugin prints its port on stdout, which is streamed back to the engine.
 func (h *nodeHost) RunPlugin(req *pulumirpc.RunPluginRequest, server pulumirpc.LanguageRuntime_RunPluginServer) error {
@@ -287,9 +287,10 @@ func (h *nodeHost) RunPlugin(req *pulumirpc.RunPluginRequest, server pulumirpc.L
 	if err != nil {
 		return fmt.Errorf("could not find node on the $PATH: %w", err)
 	}
-	runPath, err := h.runPath(p.dir)
-	if err != nil {
-		return err
+	// @pulumi/pulumi's cmd/run-plugin (not cmd/run, which wants an engine monitor), from the plugin's node_modules
+	runPath, ok := findUp(p.dir, filepath.Join("node_modules", "@pulumi", "pulumi", "cmd", "run-plugin"))
+	if !ok {
+		return fmt.Errorf("no node_modules/@pulumi/pulumi/cmd/run-plugin above %s: run npm install there", p.dir)
 	}
 	env := req.GetEnv()
 	if v, ok := p.option("typescript"); ok {
