@@ -151,9 +151,9 @@ tool_build() {
       "${GOBUILD[@]}" -o "$out/etcdctl" -ldflags "-s -w" go.etcd.io/etcd/etcdctl/v3
       ;;
     pulumi-language-yaml)
+      # tools/pulumi-language-yaml/main.go: upstream's host plus the Link RPC the CLI needs (see the file)
       "${GOBUILD[@]}" -o "$out/pulumi-language-yaml" \
-        -ldflags "-s -w -X github.com/pulumi/pulumi-yaml/pkg/version.Version=v$PULUMI_YAML_VERSION" \
-        github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml
+        -ldflags "-s -w -X github.com/pulumi/pulumi-yaml/pkg/version.Version=v$PULUMI_YAML_VERSION" .
       ;;
   esac
 }
