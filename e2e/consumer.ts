@@ -11,7 +11,8 @@
  *  - consumer-yaml: `pulumi package get-schema` of the component package (provider/) is checked (components, docs,
  *    no Any); a Pulumi YAML program runs `pulumi package add <provider dir>`, uses kube-pki:index:ClusterPki and
  *    `pulumi up`s it through the YAML language host (built by tools.sh); secrets stay secret in its state, the
- *    nodeFiles output makes a tree kubeadm reads.
+ *    nodeFiles output makes a tree kubeadm reads; its config takes the cluster CA through stage → promote → distrust
+ *    (the component reads its memory, exported by the program as kubePkiMemory, inside the provider).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -219,6 +220,10 @@ function cli(ctx: Ctx, dir: string, args: string[], label: string, signal: Abort
 const CONSUMER_YAML = (apiPort: number) => `name: consumer-yaml
 runtime: yaml
 description: Someone else's Pulumi YAML program, with kube-pki added by \`pulumi package add\`.
+config:
+  caPhase:
+    type: string
+    default: none
 resources:
   pki:
     type: kube-pki:index:ClusterPki
@@ -235,6 +240,8 @@ resources:
       users:
         - name: alice
           group: dev-team
+      caRotation:
+        ca: \${caPhase}
 outputs:
   kubePkiMemory: \${pki.memory}
   nodeFiles: \${pki.nodeFiles}
@@ -307,6 +314,22 @@ export async function stepConsumerYaml(ctx: Ctx, signal: AbortSignal) {
         const config = { clusterName: "consumer-yaml", controlPlaneEndpoint: `127.0.0.1:${apiPort}`, apiServerBindPort: apiPort, controlPlanes: [{ name: "cp-1", advertiseAddress: "127.0.0.1" }] };
         await checkExpiration(s, "consumer-yaml cp-1", path.join(root, "cp-1"), kubeadmParams(ctx, config), { leafHours: 8760, caHours: 87600 }, ctx.env);
         s.check("consumer-yaml: kubePkiMemory output from the component's memory", outputs.kubePkiMemory?.pki?.rotationState?.ca?.phase === "none", JSON.stringify(outputs.kubePkiMemory).slice(0, 300));
+
+        // the component remembers through the package boundary: stage → promote → distrust from the YAML program's config
+        for (const [phase, certs, generation] of [["stage", 2, 0], ["promote", 2, 1], ["distrust", 1, 1]] as const) {
+            await stack.setConfig("caPhase", { value: phase });
+            started = Date.now();
+            const r = await pulumiOp(`up-consumer-yaml-${phase}`, signal, (o) => stack.up(o));
+            const out = plainOutputs(r.outputs);
+            const bundle = String((out.nodeFiles as NodeFiles)["cp-1"]["etc/kubernetes/pki/ca.crt"].content);
+            const state = out.kubePkiMemory?.pki?.rotationState?.ca;
+            s.info(`consumer-yaml ${phase}: pulumi up ${((Date.now() - started) / 1000).toFixed(1)} s, ${JSON.stringify(r.summary.resourceChanges)}`);
+            s.check(
+                `consumer-yaml ${phase}: ca.crt holds ${certs} certificate(s), memory says ${phase} generation ${generation}`,
+                r.summary.result === "succeeded" && pemCount(bundle) === certs && state?.phase === phase && state?.generation === generation,
+                `${pemCount(bundle)} certs, state ${JSON.stringify(state)}`,
+            );
+        }
     } finally {
         await destroyConsumer(ctx, stack, signal);
     }
