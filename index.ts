@@ -10,6 +10,7 @@ import {
     ConfigError,
     configKeyProblems,
     parseClusterPkiArgs,
+    readPreviousRootIntermediates,
     readPreviousRun,
     readRootStack,
     RootPki,
@@ -20,7 +21,7 @@ import { buildSinks, readSinksConfig, SINK_CONFIG_KEYS } from "./components/sink
 
 const PROGRAM_KEYS = ["role", "rootStack", "rootCa", "clusters", ...SINK_CONFIG_KEYS];
 
-const ROOT_KEYS = ["role", "rootCa", "clusters"];
+const ROOT_KEYS = ["role", "rootCa", "clusters", "allowRemoveClusters"];
 
 /** Where a stack's config lives, for messages. */
 const configContext = () => `config of stack "${pulumi.getStack()}" (stacks/Pulumi.${pulumi.getStack()}.yaml)`;
@@ -33,10 +34,16 @@ function asConfigKey(problem: string): string {
 
 async function rootStack(config: pulumi.Config) {
     const keyProblems = configKeyProblems(config, ROOT_KEYS);
+    if (config.get("clusters") === undefined) {
+        keyProblems.push('kube-pki:clusters: is required on a root stack (the clusters to issue intermediates for, e.g. [{name: prod, cas: [ca, etcd-ca, front-proxy-ca]}])');
+    }
     if (keyProblems.length) throw new ConfigError(configContext(), keyProblems);
     const root = new RootPki("root", {
         ...(config.getObject<object>("rootCa") ?? {}),
         clusters: config.requireObject("clusters"),
+        // what the previous run issued: dropping an intermediate is refused unless allowRemoveClusters lists it
+        previousIntermediates: await readPreviousRootIntermediates(),
+        allowRemoveClusters: config.getObject<string[]>("allowRemoveClusters"),
     });
     return {
         role: "root",

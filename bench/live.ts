@@ -17,11 +17,11 @@ import * as path from "node:path";
 import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import Table from "cli-table3";
 
-const PROJECT_DIR = path.resolve(__dirname, "..");
-const PASSPHRASE = "kube-pki-bench-passphrase";
-const CONTROL_PLANES = 3;
+export const PROJECT_DIR = path.resolve(__dirname, "..");
+export const PASSPHRASE = "kube-pki-bench-passphrase";
+export const CONTROL_PLANES = 3;
 
-function option(name: string, fallback: string): string {
+export function option(name: string, fallback: string): string {
     const i = process.argv.indexOf(name);
     return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
 }
@@ -39,7 +39,7 @@ const secs = (ms: number) => (ms / 1000).toFixed(2);
 const loadavg = () => os.loadavg().map((l) => l.toFixed(2)).join(" ");
 
 /** A tool's bin dir from the scripts/tools.sh cache, or undefined when it is not built. */
-function toolPath(tool: string): string | undefined {
+export function toolPath(tool: string): string | undefined {
     try {
         const p = execFileSync("bash", [path.join(PROJECT_DIR, "scripts/tools.sh"), "path", tool], {
             encoding: "utf8",
@@ -59,6 +59,17 @@ function timed(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.P
     return { ms, stdout: r.stdout };
 }
 
+/** Copies the program from `from` into `work` (node_modules linked to this checkout's); returns `work`. */
+export function snapshotProgram(from: string, work: string): string {
+    fs.mkdirSync(work, { recursive: true });
+    for (const rel of ["Pulumi.yaml", "index.ts", "components", "package.json", "tsconfig.json"]) {
+        fs.cpSync(path.join(from, rel), path.join(work, rel), { recursive: true });
+    }
+    fs.symlinkSync(path.join(PROJECT_DIR, "node_modules"), path.join(work, "node_modules"));
+    fs.mkdirSync(path.join(work, "stacks"));
+    return work;
+}
+
 interface Row {
     what: string;
     ms: number[];
@@ -68,13 +79,7 @@ interface Row {
 
 async function pulumiUpAndPreview(tmp: string, pulumiBin: string, rows: Row[]): Promise<{ resources: number; stateKb: number } | undefined> {
     // A snapshot of the program (a colleague's edits during the run cannot mix two versions), node_modules linked.
-    const work = path.join(tmp, "project");
-    fs.mkdirSync(work, { recursive: true });
-    for (const rel of ["Pulumi.yaml", "index.ts", "components", "package.json", "tsconfig.json"]) {
-        fs.cpSync(path.join(PROJECT_DIR, rel), path.join(work, rel), { recursive: true });
-    }
-    fs.symlinkSync(path.join(PROJECT_DIR, "node_modules"), path.join(work, "node_modules"));
-    fs.mkdirSync(path.join(work, "stacks"));
+    const work = snapshotProgram(PROJECT_DIR, path.join(tmp, "project"));
     const pulumiHome = path.join(tmp, "pulumi-home");
     const env = { ...process.env, PATH: `${pulumiBin}:${process.env.PATH}`, PULUMI_HOME: pulumiHome, PULUMI_SKIP_UPDATE_CHECK: "true" };
     execFileSync("bash", [path.join(PROJECT_DIR, "scripts/tools.sh"), "install-plugins"], { env, stdio: ["ignore", "ignore", "pipe"] });
@@ -240,7 +245,9 @@ async function main() {
     if (jsonFile) fs.writeFileSync(jsonFile, JSON.stringify({ workers, runs, loadBefore, loadAfter, rows, ratios, notes, live }, null, 2));
 }
 
-main().catch((e) => {
-    console.error(e);
-    process.exit(1);
-});
+if (require.main === module) {
+    main().catch((e) => {
+        console.error(e);
+        process.exit(1);
+    });
+}

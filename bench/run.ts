@@ -17,6 +17,8 @@
  *          --live (afterwards run bench/live.ts: real `pulumi up`/preview, openssl and kubeadm)
  *          --no-first-hour  skip bench/first-hour.ts (a refused preview vs a no-op preview on the real engine,
  *                           run by default when a Pulumi CLI is found)
+ *          --state [--state-workers 50,200] (afterwards run bench/state.ts: a real `pulumi up` with the NodeFiles
+ *                            sink per size: state size per worker and per NodeFiles resource, engine peak RSS)
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -223,6 +225,14 @@ async function main() {
             stdio: "inherit",
         });
         process.exitCode = live.status ?? 1;
+    }
+    if (flag("--state")) {
+        const state = spawnSync(
+            process.execPath,
+            ["-r", "ts-node/register/transpile-only", path.join(BENCH_DIR, "state.ts"), "--workers", option("--state-workers", "50,200")],
+            { cwd: PROJECT_DIR, stdio: "inherit" },
+        );
+        process.exitCode = state.status || process.exitCode || 0;
     }
 }
 

@@ -14,7 +14,7 @@ import { renderKubeconfig, serverUrl } from "./kubeconfig";
 import { LeafCertificate } from "./leaf";
 import { VaultIntermediateCa, VaultLeafCertificate, vaultProviderFromConfig, VaultRoles } from "./vault";
 import * as vault from "@pulumi/vault";
-import { CaRotationState, explainTokenChange, nextRenewal, renewalEpoch, rotationToken, trustedGenerations } from "./rotation";
+import { CaRotationState, cappedValidityHours, leafRenewal, renewAtMs, trustedGenerations } from "./rotation";
 import { requirePreviousRun, withPreviousRun } from "./memory";
 
 /** One file of a node's tree. Sinks consume these maps; they never look inside. */
@@ -33,26 +33,43 @@ export type FileMap = Record<string, NodeFile>;
 export interface InventoryEntry {
     /** kubeadm certificate name (`apiserver`, `etcd-server`, `admin.conf`, ...) or `user`. */
     id: string;
-    /** The node it belongs to, or the user name for extra users; absent for cluster-wide certs. */
+    /** The node it belongs to; absent for cluster-wide certs and users. */
     node?: string;
+    /** The user it belongs to (extra users). */
     user?: string;
     /** The file path in the node tree, or the kubeconfig key in `kubeconfigs`. */
     file: string;
+    /** Subject CN. */
     commonName: string;
+    /** Subject O, if any. */
     organization?: string;
     /** The issuing CA's id (`ca`, `etcd-ca`, `front-proxy-ca`); for CAs, their own id. */
     issuer: string;
+    /** Whether this entry is a CA. */
     isCa: boolean;
-    /** CAs: the generation (0 = the first), and whether it is the one signing leaves. */
+    /** CAs: the generation (0 = the first). */
     generation?: number;
+    /** CAs: whether this generation signs leaves. */
     active?: boolean;
+    /** DNS SANs. */
     dnsNames: string[];
+    /** IP SANs. */
     ipAddresses: string[];
+    /** Extended key usages (tls provider names). */
     extendedUsages: string[];
+    /** Key algorithm (kubeadm encryptionAlgorithm name). */
     keyAlgorithm: string;
+    /** The validity the certificate was issued with (a leaf's is capped at its CA's remaining life). */
     validityHours: number;
+    /** Leaves whose validity was capped at the CA's remaining life: the configured validity. */
+    shortenedFromHours?: number;
+    /** Leaves: the generation of the CA that signed it. */
+    issuerGeneration?: number;
+    /** How long before notAfter it is renewed. */
     renewBeforeHours: number;
+    /** Not before, RFC3339 (whole seconds). */
     notBefore: string;
+    /** Not after, RFC3339 (whole seconds). */
     notAfter: string;
 }
 
@@ -120,8 +137,12 @@ export class ClusterPki extends pulumi.ComponentResource {
     public readonly rotationState: Record<string, CaRotationState>;
     /** Each leaf's rotation token (the key's replacementTrigger), read back by the next run to explain changes. */
     public readonly rotationTokens: Record<string, string> = {};
-    /** When the next clock-driven renewal happens, and which certificates it replaces. */
-    public readonly nextRotation: { at: string; certificates: string[] };
+    /**
+     * When the next clock-driven renewal happens (the earliest notAfter − renewBefore; for a certificate issued in
+     * this run, from the clock and its planned validity) and which certificates it replaces; `clock`: this run's
+     * clock, read back by the next run to refuse a clock that goes backwards.
+     */
+    public readonly nextRotation: { at: string; certificates: string[]; clock: string };
     /** The rotation summary logged by this run (what rotates and why, CA phases, next renewal). */
     public readonly rotationSummaryText: string;
 
@@ -281,6 +302,8 @@ export class ClusterPki extends pulumi.ComponentResource {
 
         // --- leaves and kubeconfigs ---
         const rotating: string[] = [];
+        /** Leaves issued in this run whose validity is capped at their CA's remaining life (as far as known at plan time). */
+        const shortened: string[] = [];
         const nextDue: { key: string; at: number }[] = [];
         const targets = (entry: LeafEntry): Target[] => {
             switch (entry.scope) {
@@ -331,15 +354,39 @@ export class ClusterPki extends pulumi.ComponentResource {
                     entry.file ? "group:certificates" : "group:kubeconfigs",
                 ];
                 const generations = Object.fromEntries(selectors.filter((sel) => cfg.rotate[sel]).map((sel) => [sel, cfg.rotate[sel]]));
-                const epoch = renewalEpoch(cfg.nowMs, validityHours, renewBeforeHours);
-                const token = rotationToken(epoch, generations);
+                // Renewal anchored on this certificate: due at its previous notAfter − renewBefore (never before).
+                const previous = cfg.previous.leaves[key];
+                const renewal = leafRenewal({ previousToken: cfg.previous.tokens[key], previous, renewBeforeHours, nowMs: cfg.nowMs, generations });
+                const token = renewal.token;
                 this.rotationTokens[key] = token;
-                const why = explainTokenChange(cfg.previousTokens[key], token);
-                if (why) rotating.push(`${key}: ${why}`);
-                nextDue.push({ key, at: nextRenewal(epoch, validityHours, renewBeforeHours).getTime() });
-                const leafName = `${name}-${entry.id}${suffix ? `-${suffix}` : ""}`;
+                if (renewal.reason) rotating.push(`${key}: ${renewal.reason}`);
+                // A leaf never outlives its issuer. A certificate kept from the previous run keeps the validity it was
+                // issued with (an input that changed with the clock would replace it on every run); one issued in this
+                // run is capped at the CA's remaining life, and the run says so.
+                const issuerGeneration = trustedGenerations(cfg.caStates[entry.ca])[0];
+                const reissued = !previous || renewal.reason !== undefined || (previous.shortenedFromHours ?? previous.validityHours) !== validityHours ||
+                    (previous.issuerGeneration ?? issuerGeneration) !== issuerGeneration;
+                // Vault-issued leaves: Vault caps them at the issuer (its leaf_not_after_behavior).
                 const roles = this.vaultRoles[entry.ca];
-                const leaf = roles && ca instanceof VaultIntermediateCa
+                const vaultIssued = !!roles && ca instanceof VaultIntermediateCa;
+                const effectiveValidity: number | pulumi.Output<number> = vaultIssued
+                    ? validityHours
+                    : !reissued && previous.validityHours !== undefined
+                    ? previous.validityHours
+                    : this.cappedValidity(key, entry.ca, issuerGeneration, ca.notAfter, validityHours, renewBeforeHours);
+                // The next renewal of this certificate: the previous one's when kept, else planned from the clock.
+                const caEnd = cfg.previous.caNotAfterMs[`${entry.ca}/${issuerGeneration}`] ??
+                    (args.externalCas?.[entry.ca] || cfg.vault.cas[entry.ca] ? undefined : cfg.nowMs + cfg.validityHours.ca * 3_600_000);
+                const plannedValidity = typeof effectiveValidity === "number"
+                    ? effectiveValidity
+                    : caEnd === undefined ? validityHours : Math.max(1, cappedValidityHours(validityHours, caEnd, cfg.nowMs));
+                if (reissued && plannedValidity < validityHours) shortened.push(`${key} (${validityHours}h → ${plannedValidity}h)`);
+                nextDue.push({
+                    key,
+                    at: !reissued && previous ? renewAtMs(previous.notAfterMs, renewBeforeHours) : renewAtMs(cfg.nowMs + plannedValidity * 3_600_000, renewBeforeHours),
+                });
+                const leafName = `${name}-${entry.id}${suffix ? `-${suffix}` : ""}`;
+                const leaf = vaultIssued
                     ? new VaultLeafCertificate(
                           leafName,
                           {
@@ -366,7 +413,7 @@ export class ClusterPki extends pulumi.ComponentResource {
                         dnsNames: id.dnsNames,
                         ipAddresses: id.ipAddresses,
                         extendedUsages: entry.extendedUsages,
-                        validityHours,
+                        validityHours: effectiveValidity,
                         renewBeforeHours,
                         rotationToken: token,
                     },
@@ -401,25 +448,32 @@ export class ClusterPki extends pulumi.ComponentResource {
                     this.kubeconfigs[file] = kubeconfig;
                     if (entry.kubeconfig) put(nodes, entry.kubeconfig, kubeconfig, true);
                 }
+                const entryOf = (notBefore: string, notAfter: string, issued: number): InventoryEntry => ({
+                    id: entry.id,
+                    ...(target.node ? { node: target.node.name } : {}),
+                    ...(target.user ? { user: target.user.name } : {}),
+                    file,
+                    commonName: id.commonName,
+                    ...(id.organization ? { organization: id.organization } : {}),
+                    issuer: entry.ca,
+                    isCa: false,
+                    dnsNames: id.dnsNames,
+                    ipAddresses: id.ipAddresses,
+                    extendedUsages: entry.extendedUsages,
+                    keyAlgorithm: cfg.keys.leaf,
+                    validityHours: issued,
+                    ...(issued < validityHours ? { shortenedFromHours: validityHours } : {}),
+                    issuerGeneration,
+                    renewBeforeHours,
+                    notBefore: toSeconds(notBefore),
+                    notAfter: toSeconds(notAfter),
+                });
+                // A kept certificate's validity is a number: no extra Output per leaf (README "Performance").
+                const validityOutput = typeof effectiveValidity === "number" ? undefined : effectiveValidity;
                 inventory.push(
-                    leaf.notBefore.apply((notBefore) => leaf.notAfter.apply((notAfter) => ({
-                        id: entry.id,
-                        ...(target.node ? { node: target.node.name } : {}),
-                        ...(target.user ? { user: target.user.name } : {}),
-                        file,
-                        commonName: id.commonName,
-                        ...(id.organization ? { organization: id.organization } : {}),
-                        issuer: entry.ca,
-                        isCa: false,
-                        dnsNames: id.dnsNames,
-                        ipAddresses: id.ipAddresses,
-                        extendedUsages: entry.extendedUsages,
-                        keyAlgorithm: cfg.keys.leaf,
-                        validityHours,
-                        renewBeforeHours,
-                        notBefore: toSeconds(notBefore),
-                        notAfter: toSeconds(notAfter),
-                    }))),
+                    validityOutput
+                        ? validityOutput.apply((issued) => leaf.notBefore.apply((nb) => leaf.notAfter.apply((na) => entryOf(nb, na, issued))))
+                        : leaf.notBefore.apply((nb) => leaf.notAfter.apply((na) => entryOf(nb, na, effectiveValidity as number))),
                 );
             }
         }
@@ -429,8 +483,9 @@ export class ClusterPki extends pulumi.ComponentResource {
         this.nextRotation = {
             at: new Date(soonest).toISOString(),
             certificates: nextDue.filter((d) => d.at === soonest).map((d) => d.key),
+            clock: new Date(cfg.nowMs).toISOString(),
         };
-        this.rotationSummaryText = this.rotationSummary(args.previous?.rotationState ?? {}, rotating);
+        this.rotationSummaryText = this.rotationSummary(args.previous?.rotationState ?? {}, rotating, shortened);
         pulumi.log.info(this.rotationSummaryText, this);
 
         // The component's recorded outputs stay small: the contents of nodeFiles and kubeconfigs (one Output per file,
@@ -450,6 +505,40 @@ export class ClusterPki extends pulumi.ComponentResource {
         });
     }
 
+    /**
+     * The validity of a leaf issued in this run: min(configured, the CA's remaining life − 1 h). Says so when it
+     * shortens the leaf; fails the run (log.error) when the leaf would be due at once (CA life ≤ renewBefore).
+     */
+    private cappedValidity(
+        key: string,
+        caId: CaId,
+        generation: number,
+        caNotAfter: pulumi.Output<string>,
+        validityHours: number,
+        renewBeforeHours: number,
+    ): pulumi.Output<number> {
+        return caNotAfter.apply((notAfter) => {
+            const capped = cappedValidityHours(validityHours, Date.parse(notAfter), this.config.nowMs);
+            if (capped <= renewBeforeHours) {
+                pulumi.log.error(
+                    `${key}: its CA ${caId} (generation ${generation}) expires ${notAfter}: a leaf issued now could live ` +
+                        `${Math.max(capped, 0)}h, inside its renewBefore (${renewBeforeHours}h); rotate the CA first ` +
+                        `(caRotation.${caId}: stage → promote) or shorten renewBefore`,
+                    this,
+                );
+                return Math.max(capped, 1);
+            }
+            if (capped < validityHours) {
+                pulumi.log.warn(
+                    `${key}: validity shortened ${validityHours}h → ${capped}h so it does not outlive its CA ${caId} ` +
+                        `(generation ${generation}, notAfter ${notAfter}); rotate the CA (caRotation.${caId}: stage) for full-length leaves`,
+                    this,
+                );
+            }
+            return capped;
+        });
+    }
+
     /** One Vault provider for every Vault resource of this cluster (from config or VAULT_* env), created on first use. */
     private vaultProvider(name: string, cfg: ResolvedConfig): vault.Provider | undefined {
         if (!cfg.vault.connection) return undefined;
@@ -458,16 +547,27 @@ export class ClusterPki extends pulumi.ComponentResource {
     }
 
     /** The human summary a preview prints: what rotates and why, CA phases, and what is due next. */
-    private rotationSummary(previous: Record<string, CaRotationState>, rotating: string[]): string {
+    private rotationSummary(previous: Record<string, CaRotationState>, rotating: string[], shortened: string[]): string {
         const cfg = this.config;
         const lines = [`kube-pki rotation (clock ${new Date(cfg.nowMs).toISOString()}):`];
-        if (Object.keys(cfg.previousTokens).length === 0) {
+        if (Object.keys(cfg.previous.tokens).length === 0) {
             lines.push(`  first run: ${Object.keys(this.rotationTokens).length} leaf certificates`);
         } else if (rotating.length === 0) {
             lines.push("  no leaf certificate rotates");
         } else {
             lines.push(`  ${rotating.length} leaf certificate(s) rotate (key, CSR, cert, kubeconfig and sinks are replaced):`);
             for (const r of rotating) lines.push(`    - ${r}`);
+        }
+        if (shortened.length > 0) {
+            lines.push(`  ${shortened.length} leaf certificate(s) shortened so they do not outlive their CA (rotate the CA for full-length leaves):`);
+            for (const x of shortened) lines.push(`    - ${x}`);
+        }
+        const unanchored = Object.keys(this.rotationTokens).filter((k) => cfg.previous.tokens[k] !== undefined && !cfg.previous.leaves[k]);
+        if (unanchored.length > 0) {
+            lines.push(
+                `  ${unanchored.length} leaf certificate(s) have no notAfter from the previous run (its "inventory" output was not passed as ` +
+                    `previous.inventory): they renew only by the provider's earlyRenewalHours (${unanchored.slice(0, 3).join(", ")}${unanchored.length > 3 ? ", ..." : ""})`,
+            );
         }
         for (const [ca, state] of Object.entries(cfg.caStates)) {
             const prev = previous[ca] ?? { phase: "none", generation: 0 };

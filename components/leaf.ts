@@ -13,7 +13,8 @@ export interface LeafCertificateArgs {
     ipAddresses?: string[];
     /** Extended key usages in tls provider vocabulary (server_auth, client_auth). */
     extendedUsages: string[];
-    validityHours: number;
+    /** An Output when it depends on the CA (a leaf is capped at its CA's remaining life). */
+    validityHours: pulumi.Input<number>;
     renewBeforeHours: number;
     /** Changing this value replaces the key, CSR and certificate together (rotation hook). */
     rotationToken?: pulumi.Input<string>;

@@ -2,10 +2,11 @@
  * A ClusterPki's memory across runs, in any program (README "Use it from your program").
  *
  * Each run needs what the previous run decided: the CA rotation phase and active generation of each CA (to refuse a
- * skipped phase, and to keep the generation that signs after a rotation), and each leaf's rotation token (to say
- * what rotates and why). Pulumi gives a program no read access to its resources' previous state, only to its
+ * skipped phase, and to keep the generation that signs after a rotation), each leaf's rotation token and its
+ * inventory entry (renewal is anchored on each certificate's notAfter; a kept certificate keeps its validity), and
+ * the previous clock. Pulumi gives a program no read access to its resources' previous state, only to its
  * stack's previous outputs, through a StackReference to the stack itself. So the memory is one stack output,
- * `kubePkiMemory` (component name → {rotationState, rotationTokens}), that the program exports and the next run
+ * `kubePkiMemory` (component name → {rotationState, rotationTokens, inventory, nextRotation}), that the program exports and the next run
  * reads back:
  *
  *     const pki = await ClusterPki.create("prod", args);   // reads kubePkiMemory["prod"] of the previous run
@@ -16,26 +17,21 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterPkiArgs } from "./config";
-import { ConfigError } from "./config";
-import type { CaRotationState } from "./rotation";
+import { ConfigError, PREVIOUS_RUN_OUTPUTS } from "./config";
 
 /** The stack output that holds every ClusterPki's memory, by component name. */
 export const MEMORY_OUTPUT = "kubePkiMemory";
 
-/** What one ClusterPki remembers of a run. */
-export interface ClusterPkiMemory {
-    /** CA / SA-key rotation phase and active generation, per CA id. */
-    rotationState?: Record<string, CaRotationState>;
-    /** Each leaf's rotation token, by certificate key. */
-    rotationTokens?: Record<string, string>;
-}
+/**
+ * What one ClusterPki remembers of a run: its outputs named in PREVIOUS_RUN_OUTPUTS (CA rotation state, rotation
+ * tokens, inventory, next rotation), which the next run takes as `previous`.
+ */
+export type ClusterPkiMemory = NonNullable<ClusterPkiArgs["previous"]>;
+
+type MemoryKey = (typeof PREVIOUS_RUN_OUTPUTS)[number];
 
 /** What memoryOf needs of a component (ClusterPki has it; a type, so that this file does not import the component). */
-export interface Rememberable {
-    urn: pulumi.Output<string>;
-    rotationState: Record<string, CaRotationState>;
-    rotationTokens: Record<string, string>;
-}
+export type Rememberable = { urn: pulumi.Output<string> } & { [K in MemoryKey]: pulumi.Input<unknown> };
 
 /** The name of a resource from its URN (`urn:pulumi:stack::project::type::name`). */
 const nameOfUrn = (urn: string) => urn.slice(urn.lastIndexOf("::") + 2);
@@ -45,36 +41,39 @@ const nameOfUrn = (urn: string) => urn.slice(urn.lastIndexOf("::") + 2);
  * (TypeScript: `export const kubePkiMemory = memoryOf(pki)`; JavaScript: `exports.kubePkiMemory = memoryOf(pki)`).
  */
 export function memoryOf(...components: Rememberable[]): pulumi.Output<Record<string, ClusterPkiMemory>> {
-    return pulumi.all(components.map((c) => c.urn)).apply((urns) =>
-        Object.fromEntries(urns.map((urn, i) => [nameOfUrn(urn), { rotationState: components[i].rotationState, rotationTokens: components[i].rotationTokens }])),
+    const entries = components.map((c) =>
+        pulumi.all([c.urn, pulumi.output(Object.fromEntries(PREVIOUS_RUN_OUTPUTS.map((k) => [k, c[k]])))]),
     );
+    return pulumi.all(entries).apply((list) => Object.fromEntries(list.map(([urn, memory]) => [nameOfUrn(urn), memory as ClusterPkiMemory])));
 }
 
-/** One read per stack and program run (a second StackReference to the same stack would be a duplicate resource). */
-const memoryReads = new Map<string, Promise<Record<string, ClusterPkiMemory> | undefined>>();
+/** One StackReference to the stack itself per program run (a second one would be a duplicate resource). */
+const selfReferences = new Map<string, pulumi.StackReference>();
 
-/**
- * The previous run's `kubePkiMemory` output of this stack, through a StackReference to the stack itself, or
- * undefined on a first run or when the program does not export it.
- */
-function previousMemory(): Promise<Record<string, ClusterPkiMemory> | undefined> {
+/** The StackReference to this stack, through which a run reads what the previous run exported. */
+export function selfStackReference(): pulumi.StackReference {
     const self = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
-    let read = memoryReads.get(self);
-    if (!read) {
-        read = new pulumi.StackReference(self)
-            .getOutputDetails(MEMORY_OUTPUT)
-            .then((d) => (d.value ?? d.secretValue) as Record<string, ClusterPkiMemory> | undefined);
-        memoryReads.set(self, read);
+    let ref = selfReferences.get(self);
+    if (!ref) {
+        ref = new pulumi.StackReference(self);
+        selfReferences.set(self, ref);
     }
-    return read;
+    return ref;
+}
+
+/** The value of one of this stack's previous outputs (secret or not), or undefined. */
+export async function previousOutput(name: string): Promise<unknown> {
+    const details = await selfStackReference().getOutputDetails(name);
+    return details.value ?? details.secretValue;
 }
 
 /**
- * What the previous run remembered of the ClusterPki named `name`, or undefined (first run, or the program does
- * not export `kubePkiMemory`).
+ * What the previous run remembered of the ClusterPki named `name` (its `kubePkiMemory` entry), or undefined (first
+ * run, or the program does not export `kubePkiMemory`).
  */
 export async function previousRunOf(name: string): Promise<ClusterPkiMemory | undefined> {
-    return (await previousMemory())?.[name];
+    const memory = (await previousOutput(MEMORY_OUTPUT)) as Record<string, ClusterPkiMemory> | undefined;
+    return memory?.[name];
 }
 
 /** `args` with `previous` filled from the previous run's memory of the ClusterPki named `name` (unless given). */

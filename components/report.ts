@@ -11,8 +11,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { InventoryEntry } from "./cluster-pki";
+import { renewalStatus, renewAtMs, RenewalStatus } from "./rotation";
 
-export type ReportStatus = "ok" | "renew-due" | "expired";
+/** The same status the preview's renewal decision uses (rotation.ts renewalStatus). */
+export type ReportStatus = RenewalStatus;
 
 export interface ReportRow {
     /** Display name: kubeadm's id (`apiserver`, `admin.conf`, `ca`...), suffixed with the node or user for per-node certs: `apiserver (cp-1)`. */
@@ -128,11 +130,12 @@ export function residual(now: Date, notAfter: Date): string {
     return humanDuration(residualSeconds(now, notAfter) * 1000);
 }
 
-/** expired: now is after NotAfter (Go x509 validity); renew-due: now is at or after renewAt; else ok. */
+/**
+ * expired: now is after NotAfter (Go x509 validity); renew-due: now is at or after renewAt; else ok. This is
+ * rotation.ts `renewalStatus`: a leaf is "renew-due" exactly when a preview at `now` renews it.
+ */
 export function statusAt(now: Date, notAfter: Date, renewAt?: Date): ReportStatus {
-    if (now.getTime() > notAfter.getTime()) return "expired";
-    if (renewAt && now.getTime() >= renewAt.getTime()) return "renew-due";
-    return "ok";
+    return renewalStatus(now.getTime(), notAfter.getTime(), renewAt?.getTime());
 }
 
 function makeRow(
@@ -142,7 +145,7 @@ function makeRow(
 ): ReportRow {
     const renewAt =
         renewBeforeHours !== undefined && Number.isFinite(renewBeforeHours)
-            ? new Date(base.notAfter.getTime() - renewBeforeHours * HOUR_MS)
+            ? new Date(renewAtMs(base.notAfter.getTime(), renewBeforeHours))
             : undefined;
     return {
         ...base,

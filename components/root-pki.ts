@@ -2,6 +2,14 @@
  * RootPki: the shared trust root of a multi-stack environment (DESIGN §8). It holds the root CA (protected;
  * its key never leaves this stack) and signs one intermediate per cluster and CA kind listed in its config.
  * Cluster stacks read their intermediates through a StackReference (see readRootStack).
+ *
+ * Protection: the root and every intermediate are `protect`ed, and dropping an intermediate needs
+ * `allowRemoveClusters` (see RootPkiArgs). A cluster stack's own CAs are not protected: under a root stack it
+ * holds no CA key of its own (its CAs are the root's protected intermediates, read by reference), and a
+ * self-contained (dev) cluster stack's destroy is a legitimate act; its CA rotation also deletes the retired
+ * generation in the distrust phase. Protecting them is a ClusterPkiArgs option to add (`protectCas`): protect the
+ * generation that signs (the staged one in `stage` and the retiring one in `promote` stay unprotected, so that
+ * dropping a stage and distrust still work).
  */
 import { X509Certificate } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
@@ -31,9 +39,27 @@ export interface RootPkiArgs {
     intermediateValidity?: string;
     /** Root basicConstraints pathlen; default 1 (intermediates may not sign CAs). */
     pathLength?: number;
-    /** `protect` the root CA (default true): `pulumi destroy` refuses to delete it. */
+    /**
+     * `protect` the root CA and every intermediate (keys, CSRs, certs; default true): a destroy, or a config
+     * change that would delete one, is refused by the engine. Test stacks set false.
+     */
     protect?: boolean;
     clusters: RootCluster[];
+    /**
+     * The intermediates the previous run issued: cluster → CA id → generations (the keys of the previous
+     * `intermediates` output; see readPreviousRootIntermediates). When given, an intermediate that this run would
+     * drop (a cluster removed from `clusters`, a CA kind or generation dropped) is refused at preview, naming it,
+     * unless `allowRemoveClusters` lists it.
+     */
+    previousIntermediates?: Record<string, Record<string, number[]>>;
+    /**
+     * Intermediates that may be deleted on purpose: a cluster name (all of its intermediates) or
+     * `<cluster>/<ca id>/<generation>` (one, e.g. the old generation after a CA rotation: "dev/ca/0"). Listed
+     * intermediates that still exist are registered unprotected, so the removal is two reviewed runs: (1) list
+     * it here and `up` (only protection changes), (2) drop it from `clusters` and `up` (the preview names the
+     * deletes).
+     */
+    allowRemoveClusters?: string[];
 }
 
 export interface IssuedIntermediate {
@@ -53,6 +79,8 @@ const rootSchema = z.strictObject({
     intermediateValidity: z.union([z.string(), z.number()]).optional(),
     pathLength: z.number().int().min(1).max(4).optional(),
     protect: z.boolean().optional(),
+    previousIntermediates: z.record(z.string(), z.record(z.string(), z.array(z.number().int().nonnegative()))).optional(),
+    allowRemoveClusters: z.array(z.string().min(1)).optional(),
     clusters: z.array(
         z.strictObject({
             name: z.string(),
@@ -97,6 +125,19 @@ export class RootPki extends pulumi.ComponentResource {
             if (h > rootHours) problems.push(`clusters[${i}].validity: ${h}h is longer than the root's validity (${rootHours}h)`);
         });
         if (problems.length) throw new ConfigError("RootPki config", problems);
+        const allow = new Set(a.allowRemoveClusters ?? []);
+        const allowed = (key: string) => allow.has(key) || allow.has(key.split("/")[0]);
+        const dropped = droppedIntermediates(a.previousIntermediates ?? {}, a.clusters).filter((key) => !allowed(key));
+        if (dropped.length) {
+            throw new ConfigError("RootPki config", [
+                `clusters: this change would delete ${dropped.length} intermediate CA(s) that cluster stacks trust and sign with: ` +
+                    `${dropped.map((k) => `${k} (resource ${intermediateName(name, k)})`).join(", ")}. ` +
+                    `Every cluster stack under them would get a new trust chain at its next up. To delete them on purpose: ` +
+                    `add ${[...new Set(dropped.map((k) => JSON.stringify(k.split("/")[0])))].join(", ")} (or the "<cluster>/<ca>/<generation>" ` +
+                    `entries) to kube-pki:allowRemoveClusters and \`up\` with them still listed (this unprotects them), then remove them ` +
+                    `from kube-pki:clusters and \`up\` (the preview names the deletes)`,
+            ]);
+        }
 
         super("kube-pki:index:RootPki", name, {}, opts);
         const protect = a.protect ?? true;
@@ -118,8 +159,9 @@ export class RootPki extends pulumi.ComponentResource {
             const validityHours = hours(c.validity, "", interHours);
             for (const ca of CAS.filter((x) => (c.cas ?? CA_IDS).includes(x.id))) {
                 this.intermediates[c.name][ca.id] = (c.generations?.[ca.id] ?? [0]).map((generation) => {
+                    const key = `${c.name}/${ca.id}/${generation}`;
                     const inter = new CertificateAuthority(
-                        `${name}-${c.name}-${ca.id}${generation === 0 ? "" : `-g${generation}`}`,
+                        intermediateName(name, key),
                         {
                             commonName: `${ca.commonName}-${c.name}`,
                             keyAlgorithm: a.keyAlgorithm ?? "RSA-2048",
@@ -128,7 +170,8 @@ export class RootPki extends pulumi.ComponentResource {
                             parentCertPem: root.certPem,
                             parentKeyPem: root.keyPem,
                         },
-                        { parent: this },
+                        // every intermediate is protected like the root, unless listed for removal
+                        { parent: this, protect: protect && !allowed(key) },
                     );
                     return { generation, certPem: inter.certPem, keyPem: inter.keyPem };
                 });
@@ -136,6 +179,48 @@ export class RootPki extends pulumi.ComponentResource {
         }
         this.registerOutputs({ rootCertificate: this.rootCertificate, intermediates: this.intermediates });
     }
+}
+
+/** The component name of an intermediate, from its `<cluster>/<ca id>/<generation>` key (stable URNs). */
+function intermediateName(rootName: string, key: string): string {
+    const [cluster, ca, generation] = key.split("/");
+    return `${rootName}-${cluster}-${ca}${generation === "0" ? "" : `-g${generation}`}`;
+}
+
+/** `<cluster>/<ca id>/<generation>` of every intermediate the previous run issued that `clusters` no longer issues. */
+export function droppedIntermediates(
+    previous: Record<string, Record<string, number[]>>,
+    clusters: Pick<RootCluster, "name" | "cas" | "generations">[],
+): string[] {
+    const now = new Set<string>();
+    for (const c of clusters) {
+        for (const ca of c.cas ?? CA_IDS) for (const g of c.generations?.[ca] ?? [0]) now.add(`${c.name}/${ca}/${g}`);
+    }
+    const out: string[] = [];
+    for (const [cluster, cas] of Object.entries(previous)) {
+        for (const [ca, gens] of Object.entries(cas ?? {})) for (const g of gens ?? []) if (!now.has(`${cluster}/${ca}/${g}`)) out.push(`${cluster}/${ca}/${g}`);
+    }
+    return out.sort();
+}
+
+/**
+ * The previous run's intermediates of this (root) stack, read from its own `intermediates` output through a
+ * StackReference to itself: cluster → CA id → generations; undefined on the first run. Pass it to RootPki as
+ * `previousIntermediates`.
+ */
+export async function readPreviousRootIntermediates(
+    selfStack = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
+): Promise<Record<string, Record<string, number[]>> | undefined> {
+    const self = new pulumi.StackReference(selfStack);
+    const out = await self.getOutputDetails("intermediates");
+    const value = (out.value ?? out.secretValue) as Record<string, Record<string, { generation: number }[]>> | undefined;
+    if (!value || typeof value !== "object") return undefined;
+    return Object.fromEntries(
+        Object.entries(value).map(([cluster, cas]) => [
+            cluster,
+            Object.fromEntries(Object.entries(cas ?? {}).map(([ca, list]) => [ca, (list ?? []).map((i) => i.generation)])),
+        ]),
+    );
 }
 
 /** What a cluster stack reads from the root stack, validated. */

@@ -1,11 +1,12 @@
 /**
  * Rotation model (DESIGN §5), pure functions so that a preview can explain itself.
  *
- * Leaves: a deterministic token `e<epoch>` with epoch = floor(now / (validity − renewBefore)), plus any manual
- * generations that apply to the cert. The token is the key's `replacementTrigger`: when it changes, the key, CSR,
- * certificate, kubeconfig and every sink entry are replaced together, and nothing else is. A cert created at any
- * time is replaced at the next epoch boundary, at most (validity − renewBefore) after it was issued, so at least
- * renewBefore before it expires — provided the stack is updated regularly.
+ * Leaves: a deterministic token per certificate, anchored on the certificate itself: its clock part changes when
+ * the clock reaches the previous certificate's notAfter − renewBefore (notAfter read from the previous run's
+ * `inventory` output), never before; manual generations that apply to the cert are appended. The token is the
+ * key's `replacementTrigger`: when it changes, the key, CSR, certificate, kubeconfig and every sink entry are
+ * replaced together, and nothing else is. The same `renewAtMs` / `renewalStatus` give `check-expiration` its
+ * RENEWS AT and STATUS, so the report and the preview agree at every instant.
  *
  * CAs and the SA key: never replaced by the clock (that would break trust in one step). They rotate through
  * three phases, one `pulumi up` each: stage → promote → distrust.
@@ -62,36 +63,100 @@ export function nextCaState(prev: CaRotationState, requested: "none" | CaPhase):
     }
 }
 
-/** Renewal epoch of a leaf at `nowMs`. */
-export function renewalEpoch(nowMs: number, validityHours: number, renewBeforeHours: number): number {
-    const periodMs = (validityHours - renewBeforeHours) * 3_600_000;
-    return Math.floor(nowMs / periodMs);
+const HOUR_MS = 3_600_000;
+
+/**
+ * The one renewal schedule (preview decisions and `check-expiration` both call these): a certificate is due at
+ * notAfter − renewBefore, and expired after notAfter (Go x509: valid through NotAfter inclusive).
+ */
+export function renewAtMs(notAfterMs: number, renewBeforeHours: number): number {
+    return notAfterMs - renewBeforeHours * HOUR_MS;
 }
 
-/** When the epoch after `epoch` begins. */
-export function nextRenewal(epoch: number, validityHours: number, renewBeforeHours: number): Date {
-    return new Date((epoch + 1) * (validityHours - renewBeforeHours) * 3_600_000);
+export type RenewalStatus = "ok" | "renew-due" | "expired";
+
+/** "expired" after notAfter, "renew-due" from renewAt on, else "ok". Without renewAt only expiry is judged. */
+export function renewalStatus(nowMs: number, notAfterMs: number, renewAt?: number): RenewalStatus {
+    if (nowMs > notAfterMs) return "expired";
+    if (renewAt !== undefined && nowMs >= renewAt) return "renew-due";
+    return "ok";
 }
 
-/** The rotation token: `e<epoch>` plus `;<selector>=<generation>` for each nonzero manual generation, sorted. */
-export function rotationToken(epoch: number, generations: Record<string, number>): string {
-    const manual = Object.entries(generations)
+/** What the previous run recorded about one leaf (from its `inventory` output). */
+export interface PreviousLeaf {
+    notBeforeMs?: number;
+    notAfterMs: number;
+    /** The validity the certificate was issued with (after a cap at the CA's life). */
+    validityHours?: number;
+    /** The configured validity, when the cap shortened it. */
+    shortenedFromHours?: number;
+    /** The issuing CA's generation; absent in inventories written before kube-pki recorded it. */
+    issuerGeneration?: number;
+}
+
+export interface LeafRenewalInput {
+    /** The key's previous rotation token (`rotationTokens` output), if any. */
+    previousToken?: string;
+    previous?: PreviousLeaf;
+    renewBeforeHours: number;
+    nowMs: number;
+    /** Manual generations that select this leaf (selector → generation). */
+    generations: Record<string, number>;
+}
+
+export interface LeafRenewal {
+    /** The key's replacementTrigger: `r<renewals>` (or a legacy `e<epoch>` kept until the first renewal), plus `;<selector>=<gen>`. */
+    token: string;
+    /** The clock reached the previous certificate's notAfter − renewBefore. */
+    renewed: boolean;
+    /** When the previous certificate was due; undefined without a previous notAfter. */
+    renewAtMs?: number;
+    /** Why the token changed, in words (undefined: unchanged). */
+    reason?: string;
+}
+
+/**
+ * Renewal anchored on the certificate: the clock part of the token changes only when `now` has reached the
+ * previous certificate's own notAfter − renewBefore. A new certificate starts at `r0`. A token of the
+ * epoch-aligned model (`e<epoch>`, before kube-pki 0.x) is kept as it is until that certificate is due, so an
+ * existing stack migrates without a rotation. Without a previous notAfter (an inventory not read back) the clock
+ * part never changes here; the provider's earlyRenewalHours still replaces the certificate in its window.
+ */
+export function leafRenewal(input: LeafRenewalInput): LeafRenewal {
+    const [prevBase, ...prevManual] = input.previousToken?.split(";") ?? [];
+    let base = prevBase ?? "r0";
+    let renewed = false;
+    let renewAt: number | undefined;
+    if (prevBase !== undefined && input.previous) {
+        renewAt = renewAtMs(input.previous.notAfterMs, input.renewBeforeHours);
+        if (renewalStatus(input.nowMs, input.previous.notAfterMs, renewAt) !== "ok") {
+            renewed = true;
+            const count = /^r(\d+)$/.exec(prevBase);
+            base = `r${count ? Number(count[1]) + 1 : 1}`;
+        }
+    }
+    const manual = Object.entries(input.generations)
         .filter(([, g]) => g > 0)
         .sort(([a], [b]) => a.localeCompare(b))
-        .map(([k, g]) => `;${k}=${g}`)
-        .join("");
-    return `e${epoch}${manual}`;
+        .map(([k, g]) => `${k}=${g}`);
+    const token = [base, ...manual].join(";");
+    const reasons: string[] = [];
+    if (renewed) {
+        const iso = (ms: number) => new Date(ms).toISOString().replace(".000Z", "Z");
+        reasons.push(`renewal window (notAfter ${iso(input.previous!.notAfterMs)} − renewBefore ${input.renewBeforeHours}h = ${iso(renewAt!)})`);
+    }
+    if (input.previousToken !== undefined) {
+        const changed = [...new Set([...prevManual, ...manual].filter((x) => !(prevManual.includes(x) && manual.includes(x))).map((x) => x.split("=")[0]))];
+        if (changed.length) reasons.push(`manual rotation (${changed.join(", ")})`);
+    }
+    return { token, renewed, ...(renewAt !== undefined ? { renewAtMs: renewAt } : {}), ...(reasons.length ? { reason: reasons.join(" + ") } : {}) };
 }
 
-/** Why a token changed, in words for the preview summary; undefined when it did not. */
-export function explainTokenChange(previous: string | undefined, next: string): string | undefined {
-    if (previous === undefined || previous === next) return undefined;
-    const [pe, ...pm] = previous.split(";");
-    const [ne, ...nm] = next.split(";");
-    const reasons: string[] = [];
-    if (pe !== ne) reasons.push(`renewal window (epoch ${pe.slice(1)} → ${ne.slice(1)})`);
-    const manual = [...new Set([...pm, ...nm])].filter((x) => !(pm.includes(x) && nm.includes(x)));
-    const changed = [...new Set(manual.map((x) => x.split("=")[0]))];
-    if (changed.length) reasons.push(`manual rotation (${changed.join(", ")})`);
-    return reasons.join(" + ");
+/**
+ * The longest validity (whole hours) a leaf issued at `issueMs` may have under a CA that ends at `caNotAfterMs`:
+ * min(configured, remaining − 1 h). The hour of margin covers the time between the program's clock and the
+ * provider's signing (the provider sets NotBefore when it signs).
+ */
+export function cappedValidityHours(configuredHours: number, caNotAfterMs: number, issueMs: number): number {
+    return Math.min(configuredHours, Math.floor((caNotAfterMs - issueMs) / HOUR_MS) - 1);
 }

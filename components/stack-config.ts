@@ -5,8 +5,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { closest, distance } from "fastest-levenshtein";
-import { ClusterPkiArgs, ConfigError } from "./config";
-import { CaRotationState } from "./rotation";
+import { ClusterPkiArgs, ConfigError, PREVIOUS_RUN_OUTPUTS } from "./config";
+import { previousOutput } from "./memory";
 
 type Kind = "string" | "boolean" | "number" | "object";
 
@@ -125,13 +125,10 @@ export function readClusterPkiArgs(config: pulumi.Config, extraKeys: string[] = 
  * the stack itself. On the first run there is nothing to read.
  */
 export async function readPreviousRun(): Promise<ClusterPkiArgs["previous"]> {
-    const self = new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`);
-    const [state, tokens] = await Promise.all([
-        self.getOutputDetails("rotationState"),
-        self.getOutputDetails("rotationTokens"),
-    ]);
-    return {
-        rotationState: (state.value ?? state.secretValue) as Record<string, CaRotationState> | undefined,
-        rotationTokens: (tokens.value ?? tokens.secretValue) as Record<string, string> | undefined,
-    };
+    const values = await Promise.all(PREVIOUS_RUN_OUTPUTS.map((name) => previousOutput(name)));
+    const previous: Record<string, unknown> = {};
+    PREVIOUS_RUN_OUTPUTS.forEach((name, i) => {
+        if (values[i] !== undefined) previous[name] = values[i];
+    });
+    return previous as ClusterPkiArgs["previous"];
 }

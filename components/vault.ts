@@ -30,7 +30,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import * as vault from "@pulumi/vault";
 import { CaId, CAS, DEFAULT_LEAF_VALIDITY_HOURS, LEAF_KEY_USAGES, LeafEntry, LEAVES } from "./catalog";
-import { ConfigError, parseHours } from "./config";
+import { ConfigError, parseHours } from "./validation/problems";
 
 // ------------------------------------------------------------------------------------------ vocabulary
 

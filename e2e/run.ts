@@ -17,6 +17,7 @@ import { installPlugins, snapshotProject, toolsEnv, workspace } from "./pulumi";
 import { stepConsumerJs, stepConsumerYaml } from "./consumer";
 import { stepControllers } from "./controllers";
 import { stepFirstHour } from "./first-hour";
+import { stepFaults } from "./faults";
 import { stepHa } from "./ha";
 import { stepCaRotation } from "./rotation";
 import { stepSecretsSink } from "./secrets-sink";
@@ -46,9 +47,13 @@ const STEPS: StepDef[] = [
     { name: "ha", title: "11. three control planes on 127.0.0.1-3: 3-member etcd over peer mTLS, three apiservers, per-node kubelet.conf", limitS: 420, needs: [], fn: stepHa },
     { name: "ca-rotation", title: "12. CA and SA-key rotation live: ca, etcd-ca, front-proxy-ca, sa through stage → promote → distrust", limitS: 600, needs: [], fn: stepCaRotation },
     { name: "first-hour", title: "13. the npm scripts as a new user meets them: own passphrase, wrong passphrase, planted mistakes, output length, npm run pulumi, check-expiration --json", limitS: 900, needs: [], fn: stepFirstHour },
-    { name: "consumer-js", title: "14. a JavaScript Pulumi program installs the npm tarball: ClusterPki + NodeFiles up, kubeadm reads the tree, apiserver boots, stage → promote → distrust from its own config", limitS: 900, needs: [], fn: stepConsumerJs },
-    { name: "consumer-yaml", title: "15. the component package: pulumi package get-schema; a Pulumi YAML program runs pulumi package add and up with kube-pki:index:ClusterPki; kubeadm reads its tree", limitS: 900, needs: [], fn: stepConsumerYaml },
+    { name: "faults", title: "14. faults: kill -9 during node-file writes, engine-only kill, cross-node symlink, drift, root-stack destroy", limitS: 900, needs: [], fn: stepFaults },
+    { name: "consumer-js", title: "15. a JavaScript Pulumi program installs the npm tarball: ClusterPki + NodeFiles up, kubeadm reads the tree, apiserver boots, stage → promote → distrust from its own config", limitS: 900, needs: [], fn: stepConsumerJs },
+    { name: "consumer-yaml", title: "16. the component package: pulumi package get-schema; a Pulumi YAML program runs pulumi package add and up with kube-pki:index:ClusterPki; kubeadm reads its tree", limitS: 900, needs: [], fn: stepConsumerYaml },
 ];
+
+/** Steps that need only the Pulumi CLI and the tls provider (no kubeadm, etcd or kubernetes provider). */
+const ENGINE_ONLY_STEPS = new Set(["faults"]);
 
 class UsageError extends Error {}
 
@@ -97,7 +102,8 @@ async function main() {
 
     let ctx: steps.Ctx | undefined;
     await suite.step("setup", "0. toolchain, project snapshot, file backend", limit(300), async () => {
-        const env = await toolsEnv(["pulumi", "kubernetes", "etcd", "pulumi-language-yaml"]);
+        const clusterTools = [...selected].some((s) => !ENGINE_ONLY_STEPS.has(s));
+        const env = await toolsEnv(clusterTools ? ["pulumi", "kubernetes", "etcd", "pulumi-language-yaml"] : ["pulumi", "pulumi-resource-tls"]);
         const pulumiHome = path.join(tmp, "pulumi-home");
         fs.mkdirSync(pulumiHome, { mode: 0o700 });
         env.PULUMI_HOME = pulumiHome;
@@ -109,19 +115,25 @@ async function main() {
         // the Automation API finds `pulumi` on this process's PATH
         process.env.PATH = env.PATH;
         delete process.env.PULUMI_IGNORE_AMBIENT_PLUGINS;
-        for (const bin of ["pulumi", "kubeadm", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "etcd", "etcdctl", "openssl"]) which(bin, env);
-        await installPlugins(env);
+        const clusterBins = ["kubeadm", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "etcd", "etcdctl"];
+        for (const bin of ["pulumi", "openssl", ...(clusterTools ? clusterBins : [])]) which(bin, env);
+        // the engine-only steps find the tls provider on PATH (an ambient plugin); the others install both providers
+        if (clusterTools) await installPlugins(env);
         const stateDir = path.join(tmp, "state");
         fs.mkdirSync(stateDir, { mode: 0o700 });
         const projectDir = snapshotProject(path.join(tmp, "project"));
         const ws = await workspace({ workDir: projectDir, backendUrl: `file://${stateDir}`, pulumiHome, env });
         const versions = await Promise.all([
             runOk("pulumi", ["version"], { env, log: "versions" }),
-            runOk("kubeadm", ["version", "-o", "short"], { env, log: "versions" }),
-            runOk("etcd", ["--version"], { env, log: "versions" }),
-            runOk("kube-apiserver", ["--version"], { env, log: "versions" }),
+            ...(clusterTools
+                ? [
+                      runOk("kubeadm", ["version", "-o", "short"], { env, log: "versions" }),
+                      runOk("etcd", ["--version"], { env, log: "versions" }),
+                      runOk("kube-apiserver", ["--version"], { env, log: "versions" }),
+                  ]
+                : []),
         ]);
-        const [pulumiV, kubeadmV, etcdV, apiV] = versions.map((v) => v.stdout.trim().split("\n")[0]);
+        const [pulumiV, kubeadmV = "(not needed)", etcdV = "", apiV = ""] = versions.map((v) => v.stdout.trim().split("\n")[0]);
         suite.info(`pulumi ${pulumiV}, kubeadm ${kubeadmV}, ${apiV}, ${etcdV}`);
         suite.info(`project snapshot ${projectDir}, backend file://${stateDir}`);
         ctx = { suite, work, projectDir, env, ws, kubernetesVersion: kubeadmV, stacks: [] };
@@ -146,9 +158,9 @@ async function main() {
 
     if (ctx && !opts.keep) {
         const c = ctx;
-        await suite.step("teardown", "16. pulumi destroy every stack, stop every process", limit(600), (signal) => steps.stepTeardown(c, signal));
+        await suite.step("teardown", "17. pulumi destroy every stack, stop every process", limit(600), (signal) => steps.stepTeardown(c, signal));
     } else if (ctx && opts.keep) {
-        suite.skip("teardown", "16. teardown", "--keep");
+        suite.skip("teardown", "17. teardown", "--keep");
         console.log(
             `inspect: cd ${ctx.projectDir} && PULUMI_HOME=${ctx.env.PULUMI_HOME} PULUMI_BACKEND_URL=file://${tmp}/state ` +
                 `PULUMI_CONFIG_PASSPHRASE=kube-pki-e2e-passphrase pulumi stack ls`,

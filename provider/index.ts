@@ -121,36 +121,26 @@ export interface CaRotationStatus {
     generation: number;
 }
 
+/** When the next clock-driven renewal happens. */
+export interface NextRotation {
+    /** The time, RFC3339. */
+    at: string;
+    /** The certificates it renews. */
+    certificates: string[];
+    /** The clock of the run that planned it. */
+    clock?: string;
+}
+
 /** What a ClusterPki remembers of a run (export it as the stack output kubePkiMemory). */
 export interface ClusterPkiMemory {
     /** Rotation phase and active generation per CA. */
-    rotationState: { [ca: string]: CaRotationStatus };
+    rotationState?: { [ca: string]: CaRotationStatus };
     /** Each leaf's rotation token. */
-    rotationTokens: { [certificate: string]: string };
-}
-
-/** One certificate of the cluster (for expiry reports). */
-export interface InventoryEntry {
-    /** kubeadm certificate name (apiserver, admin.conf, ...), a CA id, or "user". */
-    id: string;
-    /** The node it belongs to, if any. */
-    node?: string;
-    /** The user it belongs to, if any. */
-    user?: string;
-    /** Its file in the node tree, or its kubeconfig key. */
-    file: string;
-    /** Subject CN. */
-    commonName: string;
-    /** Subject O, if any. */
-    organization?: string;
-    /** The issuing CA's id. */
-    issuer: string;
-    /** Whether this is a CA. */
-    isCa: boolean;
-    /** Not before, RFC3339. */
-    notBefore: string;
-    /** Not after, RFC3339. */
-    notAfter: string;
+    rotationTokens?: { [certificate: string]: string };
+    /** Every certificate of the run (renewals are anchored on each one's notAfter). */
+    inventory?: lib.InventoryEntry[];
+    /** The run's next renewal and its clock. */
+    nextRotation?: NextRotation;
 }
 
 /**
@@ -173,7 +163,7 @@ export class ClusterPki extends pulumi.ComponentResource {
     /** Secret: per node, a #cloud-config document that writes the node's tree (VM user data). */
     public readonly cloudInit: pulumi.Output<{ [node: string]: string }>;
     /** Every certificate with its identity and validity. */
-    public readonly inventory: pulumi.Output<InventoryEntry[]>;
+    public readonly inventory: pulumi.Output<lib.InventoryEntry[]>;
     /** This run's memory: export it as the stack output kubePkiMemory so that the next run reads it back. */
     public readonly memory: pulumi.Output<{ [component: string]: ClusterPkiMemory }>;
 

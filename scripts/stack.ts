@@ -8,7 +8,8 @@
 import * as readline from "node:readline/promises";
 import { Command } from "commander";
 import type { OutputMap, Stack } from "@pulumi/pulumi/automation";
-import { PlanRecorder, urnName } from "./plan";
+import { destroyRefusal } from "./destroy-guard";
+import { PlanRecorder } from "./plan";
 import { explainEngineError, openStack, UserError } from "./workspace";
 
 interface Options {
@@ -27,13 +28,6 @@ function printOutputs(stackName: string, outputs: OutputMap) {
     console.log(`  expiry report: npm run check-expiration -- --stack ${stackName}`);
 }
 
-/** Resources a destroy would reach that are protected: a destroy is refused before it deletes anything. */
-async function protectedResources(stack: Stack): Promise<string[]> {
-    const state = await stack.exportStack();
-    const resources = (state.deployment?.resources ?? []) as { urn: string; protect?: boolean }[];
-    return resources.filter((r) => r.protect).map((r) => r.urn);
-}
-
 async function confirm(question: string): Promise<boolean> {
     if (!process.stdin.isTTY) return false;
     const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
@@ -45,15 +39,10 @@ async function confirm(question: string): Promise<boolean> {
 }
 
 async function destroy(stack: Stack, opts: Options, recorder: () => PlanRecorder, onOutput?: (s: string) => void) {
-    const guarded = await protectedResources(stack);
-    if (guarded.length) {
-        throw new UserError(
-            `kube-pki: refusing to destroy stack "${opts.stack}": it holds ${guarded.length} protected resource(s), and nothing was deleted:\n` +
-                guarded.slice(0, 20).map((u) => `  - ${urnName(u)}`).join("\n") +
-                `\nThey are CAs that every certificate of a cluster chains to. If you mean it, unprotect them first ` +
-                `(npm run pulumi -- state unprotect --all --stack ${opts.stack} --yes), then run the destroy again.`,
-        );
-    }
+    // Refuse before the engine deletes anything: with --skip-preview it deletes every dependent first and stops only
+    // at the protected CA (scripts/destroy-guard.ts).
+    const refusal = destroyRefusal(`"${opts.stack}"`, await stack.exportStack());
+    if (refusal) throw new UserError(`kube-pki: ${refusal.replace("`pulumi state unprotect --all`", `\`npm run pulumi -- state unprotect --all --stack ${opts.stack}\``)}`);
     const plan = recorder();
     await stack.previewDestroy({ onEvent: plan.onEvent, onOutput });
     console.log(plan.summary("destroy-plan").join("\n"));

@@ -5,7 +5,7 @@
  */
 import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterPki, ClusterPkiArgs, ConfigError, MEMORY_OUTPUT, memoryOf } from "../components";
+import { ClusterPki, ClusterPkiArgs, ConfigError, MEMORY_OUTPUT, memoryOf, PREVIOUS_RUN_OUTPUTS } from "../components";
 import { TlsEmulator } from "./support/tls-emulator";
 import { valueOf } from "./support/resolve";
 
@@ -32,7 +32,7 @@ describe("ClusterPki memory across runs (kubePkiMemory)", function () {
         else em.setStackOutputs(`organization/consumer/${stack}`, {});
     };
 
-    it("memoryOf: the rotation state and tokens of each component, by component name", async () => {
+    it("memoryOf: what the next run takes as `previous` (rotation state, tokens, inventory, next rotation), by component name", async () => {
         newRun();
         const pki = await ClusterPki.create("prod", ARGS);
         const memory = await valueOf(memoryOf(pki));
@@ -40,6 +40,9 @@ describe("ClusterPki memory across runs (kubePkiMemory)", function () {
         assert.deepEqual(memory.prod.rotationState, pki.rotationState);
         assert.deepEqual(memory.prod.rotationTokens, pki.rotationTokens);
         assert.ok(Object.keys(memory.prod.rotationTokens!).length > 5);
+        assert.deepEqual(Object.keys(memory.prod).sort(), [...PREVIOUS_RUN_OUTPUTS].sort());
+        assert.equal(memory.prod.inventory!.length, (await valueOf(pki.inventory)).length);
+        assert.equal(memory.prod.nextRotation!.at, pki.nextRotation.at);
     });
 
     it("create: a run after a staged CA promotes it (generation 1 signs); without memory the first run summary is shown", async () => {

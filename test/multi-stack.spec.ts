@@ -4,7 +4,7 @@
  */
 import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
-import { checkRootOutputs, ClusterPki, ClusterPkiArgs, ConfigError, readRootStack, RootPki } from "../components";
+import { checkRootOutputs, ClusterPki, ClusterPkiArgs, ConfigError, readPreviousRootIntermediates, readRootStack, RootPki } from "../components";
 import { setupMocks } from "./support/tls-emulator";
 import { opensslVerify, parseCert } from "./support/x509";
 import { valueOf, valuesOf } from "./support/resolve";
@@ -131,5 +131,60 @@ describe("multi-stack: root stack + cluster stacks", function () {
         assert.throws(() => new RootPki("r", { clusters: [{ name: "dev", cas: ["kube-ca"] }] }), /unknown CA "kube-ca"/);
         assert.throws(() => new RootPki("r", { intermediateValidity: "200000h", clusters: [] }), /intermediateValidity/);
         assert.equal(emu.resources.length, 0);
+    });
+
+    it("every intermediate (key, CSR, cert) is protected like the root; test stacks can turn protection off", async () => {
+        const emu = setupMocks();
+        await rootOutputs(new RootPki("p", { keyAlgorithm: "ECDSA-P256", clusters: [{ name: "dev", cas: ["ca", "etcd-ca"], generations: { ca: [0, 1] } }] }));
+        const tlsResources = emu.resources.filter((r) => r.type.startsWith("tls:"));
+        assert.equal(tlsResources.length, 2 + 3 * 3, "root key + cert, 3 intermediates × key, CSR, cert");
+        for (const r of tlsResources) assert.equal(r.options.protect, true, `${r.name} (${r.type}) is protected`);
+        const emu2 = setupMocks();
+        await rootOutputs(new RootPki("q", { keyAlgorithm: "ECDSA-P256", protect: false, clusters: [{ name: "dev", cas: ["ca"] }] }));
+        assert.equal(emu2.resources.filter((x) => x.type.startsWith("tls:")).length, 5);
+        for (const r of emu2.resources.filter((x) => x.type.startsWith("tls:"))) assert.notEqual(r.options.protect, true, r.name);
+    });
+
+    it("dropping an intermediate (a cluster, a CA kind or a generation) is refused at preview naming it, unless allowRemoveClusters lists it", () => {
+        const emu = setupMocks();
+        const previousIntermediates = { a: { ca: [0], "etcd-ca": [0], "front-proxy-ca": [0] }, b: { ca: [0, 1] } };
+        const refused = (e: unknown) =>
+            e instanceof ConfigError &&
+            /would delete 2 intermediate CA\(s\).*b\/ca\/0 \(resource r-b-ca\), b\/ca\/1 \(resource r-b-ca-g1\).*add "b" .*kube-pki:allowRemoveClusters/.test(e.message);
+        assert.throws(() => new RootPki("r", { clusters: [{ name: "a" }], previousIntermediates }), refused);
+        assert.equal(emu.resources.length, 0, "nothing registered");
+        // a generation dropped after a CA rotation is the same act: refused, named, allowed one by one
+        const rotated = { clusters: [{ name: "a" }, { name: "b", cas: ["ca"], generations: { ca: [1] } }], previousIntermediates };
+        assert.throws(() => new RootPki("r", rotated), /would delete 1 intermediate CA\(s\).*b\/ca\/0 \(resource r-b-ca\)/);
+        assert.doesNotThrow(() => new RootPki("r2", { ...rotated, allowRemoveClusters: ["b/ca/0"] }));
+        // with the flag the removal goes through (the engine then deletes what the previous run issued)
+        setupMocks();
+        assert.doesNotThrow(() => new RootPki("r3", { clusters: [{ name: "a" }], previousIntermediates, allowRemoveClusters: ["b"] }));
+        // nothing dropped: no flag needed (the first run has no previous intermediates)
+        assert.doesNotThrow(() => new RootPki("r4", { clusters: [{ name: "a" }, { name: "b", cas: ["ca"], generations: { ca: [0, 1] } }], previousIntermediates }));
+    });
+
+    it("readPreviousRootIntermediates reads the generations from the stack's own intermediates output (none on a first run)", async () => {
+        const emu = setupMocks();
+        emu.setStackOutputs("organization/kube-pki/root-fresh", {}, []);
+        assert.equal(await readPreviousRootIntermediates("organization/kube-pki/root-fresh"), undefined, "first run");
+        emu.setStackOutputs("organization/kube-pki/root-again", out, ["intermediates"]);
+        const previous = await readPreviousRootIntermediates("organization/kube-pki/root-again");
+        assert.deepEqual(previous, { dev: { ca: [0, 1], "etcd-ca": [0], "front-proxy-ca": [0] }, prod: { ca: [0] } });
+        // what the root program does with it: dropping prod is refused, naming its intermediate
+        assert.throws(
+            () => new RootPki("root", { clusters: [{ name: "dev", generations: { ca: [0, 1] } }], previousIntermediates: previous }),
+            /would delete 1 intermediate CA\(s\).*prod\/ca\/0 \(resource root-prod-ca\)/,
+        );
+    });
+
+    it("an intermediate listed in allowRemoveClusters but still configured is registered unprotected (step 1 of a removal)", async () => {
+        const emu = setupMocks();
+        await rootOutputs(new RootPki("u", { keyAlgorithm: "ECDSA-P256", clusters: [{ name: "keep", cas: ["ca"] }, { name: "gone", cas: ["ca"] }], allowRemoveClusters: ["gone"] }));
+        const protect = (name: string) => emu.resources.find((r) => r.name === name)!.options.protect;
+        assert.notEqual(protect("u-gone-ca-key"), true);
+        assert.notEqual(protect("u-gone-ca-cert"), true);
+        assert.equal(protect("u-keep-ca-key"), true);
+        assert.equal(protect("u-root-key"), true, "the root stays protected");
     });
 });

@@ -76,6 +76,6 @@ describe("component package (provider/)", function () {
         assert.equal(files.value!["cp-1"]["etc/kubernetes/pki/ca.key"].mode, "0600");
         const memory = await resolve(pki.memory);
         assert.deepEqual(Object.keys(memory.value!), ["yaml"]);
-        assert.deepEqual(memory.value!.yaml.rotationState.ca, { phase: "none", generation: 0 });
+        assert.deepEqual(memory.value!.yaml.rotationState!.ca, { phase: "none", generation: 0 });
     });
 });

@@ -26,6 +26,7 @@ import {
     shortHumanDuration,
 } from "../components/report";
 import * as cliModule from "../scripts/check-expiration";
+import { findKubeadm } from "./support/kubeadm";
 
 const S = 1000;
 const M = 60 * S;
@@ -650,28 +651,6 @@ describe("report: check-expiration CLI", function () {
     });
 });
 
-/** The kubeadm built by scripts/tools.sh (or on PATH), when there is one. */
-function findKubeadm(): string | undefined {
-    const dirs = (process.env.PATH ?? "").split(":");
-    try {
-        const tools = execFileSync("bash", [path.resolve(__dirname, "../scripts/tools.sh"), "path", "kubernetes"], {
-            encoding: "utf8",
-            stdio: ["ignore", "pipe", "ignore"],
-        }).trim();
-        if (tools) dirs.unshift(...tools.split(":"));
-    } catch {
-        // no tool cache
-    }
-    return dirs.map((d) => path.join(d, "kubeadm")).find((f) => d(f));
-    function d(f: string) {
-        try {
-            fs.accessSync(f, fs.constants.X_OK);
-            return true;
-        } catch {
-            return false;
-        }
-    }
-}
 
 describe("report: byte for byte like the real `kubeadm certs check-expiration` (when kubeadm is built)", function () {
     this.timeout(60000);

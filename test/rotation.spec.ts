@@ -3,97 +3,47 @@
  * replacementTrigger), so each spec runs the component repeatedly and checks exactly what is replaced.
  */
 import { strict as assert } from "node:assert";
-import { ClusterPki, ClusterPkiArgs, ConfigError, nextCaState, renewalEpoch, rotationToken, explainTokenChange } from "../components";
-import { setupMocks, TlsEmulator } from "./support/tls-emulator";
-import { opensslVerify, parseCert } from "./support/x509";
-import { valueOf, valuesOf } from "./support/resolve";
+import { ClusterPki, ConfigError, leafRenewal, nextCaState } from "../components";
+import { parseCert } from "./support/x509";
+import { valueOf } from "./support/resolve";
+import { ALICE_PERIOD, at, BASE, HOUR, PERIOD, Rig, Run, T0, verifyAt } from "./support/rotation-rig";
+import * as pulumi from "@pulumi/pulumi";
 
-const HOUR = 3_600_000;
-const PERIOD = 80; // leafValidity 100h − leafRenewBefore 20h
-/** An instant 1 h into an epoch of the leaf period. */
-const T0 = new Date((renewalEpoch(Date.UTC(2030, 0, 1), 100, 20) + 1) * PERIOD * HOUR + HOUR);
-
-const BASE: ClusterPkiArgs = {
-    clusterName: "rot",
-    controlPlaneEndpoint: "api.rot.example",
-    controlPlanes: [{ name: "cp-1", advertiseAddress: "10.0.0.11" }],
-    workers: [{ name: "worker-1", addresses: ["10.0.1.21"] }],
-    // 50h validity: renewBefore min(20h, 16h) → period 34h, so the user's boundaries differ from the others'.
-    users: [{ name: "alice", group: "dev", validity: "50h" }],
-    keyAlgorithm: "ECDSA-P256",
-    leafValidity: "100h",
-    leafRenewBefore: "20h",
-    caValidity: "1000h",
-    caRenewBefore: "100h",
-};
-
-interface Run {
-    pki: ClusterPki;
-    /** tls resources replaced in this run, by name */
-    replaced: string[];
-    created: string[];
-    files: Record<string, Record<string, string>>;
-    kubeconfigs: Record<string, string>;
-}
-
-class Rig {
-    em: TlsEmulator;
-    last?: ClusterPki;
-    constructor() {
-        this.em = setupMocks({ now: () => T0 });
-    }
-    async run(at: Date, extra: Partial<ClusterPkiArgs> = {}, preview = false): Promise<Run> {
-        this.em.setNow(at);
-        clock = at;
-        this.em.install(preview);
-        const previous = this.last ? { rotationState: this.last.rotationState, rotationTokens: this.last.rotationTokens } : undefined;
-        const pki = new ClusterPki("rot", { ...BASE, ...extra, now: at.toISOString(), previous });
-        const files: Record<string, Record<string, string>> = {};
-        for (const [node, map] of Object.entries(pki.nodeFiles)) {
-            files[node] = preview ? {} : await valuesOf(Object.fromEntries(Object.entries(map).map(([p, f]) => [p, f.content])));
-        }
-        const kubeconfigs = preview ? {} : await valuesOf(pki.kubeconfigs);
-        await valueOf(pki.inventory).catch(() => undefined);
-        if (preview) await new Promise((r) => setTimeout(r, 200));
-        if (!preview) this.last = pki;
-        const tls = this.em.resources.filter((r) => r.type.startsWith("tls:") && r.run === this.em.run);
-        return {
-            pki,
-            replaced: tls.filter((r) => r.op === "replace").map((r) => r.name).sort(),
-            created: tls.filter((r) => r.op === "create").map((r) => r.name).sort(),
-            files,
-            kubeconfigs,
-        };
-    }
-}
-
-/** openssl verify at the fake clock's time (the certificates are issued in 2030). */
-let clock = T0;
-const verifyAt = (cas: string[], leaf: string) => opensslVerify(cas, leaf, undefined, { atTime: new Date(clock.getTime() + 60_000) });
+const log = pulumi.log as unknown as { warn: (msg: string, res?: pulumi.Resource) => Promise<void> };
 
 const leafNames = (...leaves: string[]) => leaves.flatMap((l) => [`rot-${l}-key`, `rot-${l}-csr`, `rot-${l}-cert`]).sort();
-const at = (hours: number) => new Date(T0.getTime() + hours * HOUR);
 const pems = (bundle: string) => bundle.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
 
 describe("rotation model (pure)", () => {
-    it("renewal tokens change only at epoch boundaries and with manual generations", () => {
-        const e = renewalEpoch(T0.getTime(), 100, 20);
-        assert.equal(renewalEpoch(T0.getTime() + 78 * HOUR, 100, 20), e, "same epoch until the boundary");
-        assert.equal(renewalEpoch(T0.getTime() + 79 * HOUR, 100, 20), e + 1, "next epoch at the boundary");
-        assert.equal(rotationToken(4, {}), "e4");
-        assert.equal(rotationToken(4, { "node:b": 1, apiserver: 2, "group:all": 0 }), "e4;apiserver=2;node:b=1");
-        assert.match(explainTokenChange("e4", "e5")!, /renewal window \(epoch 4 → 5\)/);
-        assert.match(explainTokenChange("e4", "e4;apiserver=1")!, /manual rotation \(apiserver\)/);
-        assert.equal(explainTokenChange("e4", "e4"), undefined);
+    it("a leaf renews when the clock reaches its own notAfter − renewBefore, never before", () => {
+        const notAfterMs = T0.getTime() + 100 * HOUR;
+        const renewAt = notAfterMs - 20 * HOUR;
+        const at = (nowMs: number) => leafRenewal({ previousToken: "r3;apiserver=1", previous: { notAfterMs }, renewBeforeHours: 20, nowMs, generations: { apiserver: 1 } });
+        // Every minute of the certificate's life and beyond: renewed exactly from renewAt on.
+        for (let t = T0.getTime(); t <= notAfterMs + 2 * HOUR; t += 7 * 60_000) {
+            const r = at(t);
+            assert.equal(r.renewed, t >= renewAt, new Date(t).toISOString());
+            assert.equal(r.token, t >= renewAt ? "r4;apiserver=1" : "r3;apiserver=1");
+        }
+        assert.equal(at(renewAt - 1).renewed, false, "1 ms before the window");
+        assert.equal(at(renewAt).renewed, true, "at the window");
+        assert.match(at(renewAt).reason!, /renewal window \(notAfter 2030-01-05T05:00:00Z − renewBefore 20h = 2030-01-04T09:00:00Z\)/);
+        assert.equal(at(renewAt).renewAtMs, renewAt);
     });
 
-    it("a cert issued anywhere in an epoch is renewed at least renewBefore before it expires", () => {
-        for (let offset = 0; offset < PERIOD; offset += 7) {
-            const issued = T0.getTime() - HOUR + offset * HOUR;
-            const e = renewalEpoch(issued, 100, 20);
-            const renewedAt = (e + 1) * PERIOD * HOUR;
-            assert.ok(issued + 100 * HOUR - renewedAt >= 20 * HOUR);
-        }
+    it("tokens: r0 for a new certificate, manual generations appended and explained, legacy epoch tokens kept until due", () => {
+        const base = { renewBeforeHours: 20, nowMs: T0.getTime() };
+        assert.deepEqual(leafRenewal({ ...base, generations: {} }), { token: "r0", renewed: false });
+        assert.equal(leafRenewal({ ...base, generations: { "node:b": 1, apiserver: 2, "group:all": 0 } }).token, "r0;apiserver=2;node:b=1");
+        const manual = leafRenewal({ ...base, previousToken: "r0", previous: { notAfterMs: T0.getTime() + 50 * HOUR }, generations: { apiserver: 1 } });
+        assert.equal(manual.token, "r0;apiserver=1");
+        assert.match(manual.reason!, /^manual rotation \(apiserver\)$/);
+        // A stack of the epoch-aligned model: its token is kept (no rotation) until the certificate itself is due.
+        const legacy = { ...base, previousToken: "e62;node:cp-1=1", generations: { "node:cp-1": 1 } };
+        assert.deepEqual(leafRenewal({ ...legacy, previous: { notAfterMs: T0.getTime() + 21 * HOUR } }), { token: "e62;node:cp-1=1", renewed: false, renewAtMs: T0.getTime() + HOUR });
+        assert.equal(leafRenewal({ ...legacy, previous: { notAfterMs: T0.getTime() + 20 * HOUR } }).token, "r1;node:cp-1=1");
+        // Without the previous notAfter nothing is decided here (the provider's earlyRenewalHours is the net).
+        assert.equal(leafRenewal({ ...legacy }).token, "e62;node:cp-1=1");
     });
 
     it("the CA phase machine allows stage → promote → distrust and refuses skips", () => {
@@ -123,31 +73,42 @@ describe("renewal windows across runs (fake clock)", function () {
         assert.match(first.pki.rotationSummaryText, /first run/);
     });
 
-    it("inside the epoch: 0 changes", async () => {
-        const r = await rig.run(at(10));
-        assert.deepEqual(r.replaced, []);
-        assert.deepEqual(r.created, []);
-        assert.match(r.pki.rotationSummaryText, /no leaf certificate rotates/);
+    it("the schedule is each certificate's own: alice first, 34h after she was issued", () => {
+        assert.deepEqual(first.pki.nextRotation.certificates, ["user/alice"]);
+        assert.equal(first.pki.nextRotation.at, at(ALICE_PERIOD).toISOString());
+        assert.equal(first.pki.nextRotation.clock, T0.toISOString());
     });
 
-    it("the user's shorter period crosses first: only alice's key, CSR and cert are replaced", async () => {
-        // alice: period 34h; T0 is 1h into an 80h epoch, so her next boundary comes within 34h.
-        const aliceNext = new Date(rig.last!.nextRotation.at).getTime();
-        assert.deepEqual(rig.last!.nextRotation.certificates, ["user/alice"]);
-        const r = await rig.run(new Date(aliceNext + HOUR));
+    it("inside every window: 0 changes, up to 1 s before alice's", async () => {
+        for (const h of [10, ALICE_PERIOD - 1 / 3600]) {
+            const r = await rig.run(at(h));
+            assert.deepEqual(r.replaced, [], `at +${h}h`);
+            assert.deepEqual(r.created, []);
+            assert.match(r.pki.rotationSummaryText, /no leaf certificate rotates/);
+        }
+    });
+
+    it("at alice's notAfter − renewBefore only her key, CSR and cert are replaced", async () => {
+        const r = await rig.run(at(ALICE_PERIOD));
         assert.deepEqual(r.replaced, leafNames("user-alice"));
-        assert.match(r.pki.rotationSummaryText, /user\/alice: renewal window/);
+        assert.match(r.pki.rotationSummaryText, /user\/alice: renewal window \(notAfter 2030-01-03T03:00:00Z − renewBefore 16h = 2030-01-02T11:00:00Z\)/);
         const cert = parseCert(Buffer.from(/client-certificate-data: (\S+)/.exec(r.kubeconfigs["users/alice.conf"])![1], "base64").toString());
         assert.equal(cert.subjectCN, "alice");
+        assert.equal(new Date(cert.node.validTo).getTime(), at(ALICE_PERIOD + 50).getTime(), "her new certificate runs 50h from now");
+        assert.equal(r.pki.rotationTokens["user/alice"], "r1");
+        assert.equal(r.pki.rotationTokens["apiserver/cp-1"], "r0");
+    });
+
+    it("a preview 1 s before the other leaves' window plans alice again (her window since +68h) and nothing else", async () => {
+        const r = await rig.run(new Date(at(PERIOD).getTime() - 1000), {}, true);
+        assert.deepEqual(r.replaced, leafNames("user-alice"));
     });
 
     it("a preview at the leaf boundary plans the replacement of every leaf and nothing else", async () => {
-        const boundary = at(PERIOD - 1); // T0 is 1h into the epoch
-        const r = await rig.run(boundary, {}, true);
+        const r = await rig.run(at(PERIOD), {}, true);
         const everyLeaf = Object.keys(rig.last!.leaves);
-        const leavesExceptAlice = everyLeaf.filter((k) => k !== "user/alice");
-        assert.ok(leavesExceptAlice.length >= 10);
-        for (const key of leavesExceptAlice) {
+        assert.ok(everyLeaf.length >= 10);
+        for (const key of everyLeaf) {
             const name = `rot-${key.replace("/", "-")}-key`;
             assert.ok(r.replaced.includes(name), `${name} replaced in preview`);
         }
@@ -158,13 +119,113 @@ describe("renewal windows across runs (fake clock)", function () {
     it("up at the boundary renews the leaves: new keys, certs still chain to the same CA", async () => {
         const before = rig.last!;
         const oldKey = await valueOf(before.leaves["apiserver/cp-1"].keyPem);
-        const r = await rig.run(at(PERIOD - 1));
+        const r = await rig.run(at(PERIOD));
         assert.ok(r.replaced.includes("rot-apiserver-cp-1-key"));
         assert.ok(!r.replaced.some((n) => /^rot-(ca|etcd-ca|front-proxy-ca|sa)-/.test(n)));
         const newKey = await valueOf(r.pki.leaves["apiserver/cp-1"].keyPem);
         assert.notEqual(newKey, oldKey);
         const ca = await valueOf(r.pki.caCertificates.ca);
         assert.ok((await verifyAt([ca], r.files["cp-1"]["etc/kubernetes/pki/apiserver.crt"])).ok);
+        assert.equal(r.pki.rotationTokens["apiserver/cp-1"], "r1");
+        assert.equal(r.pki.nextRotation.at, at(PERIOD + ALICE_PERIOD).toISOString(), "next: alice, 34h after this renewal, not on an epoch grid");
+        const apiserver = rig.lastInventory!.find((e) => e.id === "apiserver" && e.node === "cp-1")!;
+        assert.equal(apiserver.notAfter, at(PERIOD + 100).toISOString().replace(".000Z", "Z"), "renewed for its full 100h");
+    });
+
+    it("a clock earlier than the previous run's is refused with the reason, unless allowed", async () => {
+        const back = new Date(at(PERIOD).getTime() - 1000);
+        assert.throws(
+            () => new ClusterPki("rot", { ...BASE, now: back.toISOString(), previous: rig.previous() }),
+            (e: unknown) =>
+                e instanceof ConfigError &&
+                e.problems.some((p) => /^now: 2030-01-04T08:59:59\.000Z is earlier than the previous run's clock 2030-01-04T09:00:00\.000Z: the renewal schedule assumes/.test(p) && /KUBE_PKI_ALLOW_CLOCK_BACKWARDS=1/.test(p)),
+        );
+        process.env.KUBE_PKI_ALLOW_CLOCK_BACKWARDS = "1";
+        try {
+            const r = await rig.run(at(1), {}, true);
+            assert.deepEqual(r.replaced, [], "a past clock renews nothing");
+        } finally {
+            delete process.env.KUBE_PKI_ALLOW_CLOCK_BACKWARDS;
+        }
+    });
+});
+
+describe("migration from epoch-aligned tokens", function () {
+    const rig = new Rig();
+    it("the first run of the new code rotates nothing that is not due, then renews on the certificate's own window", async () => {
+        // A stack written by the epoch model: tokens e<epoch>, an inventory without issuerGeneration, no clock.
+        const keys = Object.keys((await rig.run(T0, {}, true)).pki.rotationTokens);
+        const legacyTokens = Object.fromEntries(keys.map((k) => [k, k === "apiserver/cp-1" ? "e6341;apiserver/cp-1=1" : "e6341"]));
+        const legacyRotate = { rotate: { "apiserver/cp-1": 1 } };
+        await rig.run(T0, { ...legacyRotate, previous: { rotationTokens: legacyTokens } });
+        assert.deepEqual(rig.last!.rotationTokens, legacyTokens, "emulates the old stack's triggers");
+        const legacyInventory = rig.lastInventory!.map(({ issuerGeneration, shortenedFromHours, ...e }) => e);
+        const legacy = { rotationState: rig.last!.rotationState, rotationTokens: legacyTokens, inventory: legacyInventory };
+        // Without a recorded clock, the latest NotBefore of the previous inventory stands for it.
+        assert.throws(
+            () => new ClusterPki("rot", { ...BASE, ...legacyRotate, now: at(-1).toISOString(), previous: legacy }),
+            /now: 2030-01-01T00:00:00\.000Z is earlier than the previous run's clock 2030-01-01T01:00:00\.000Z/,
+        );
+        const r = await rig.run(at(10), { ...legacyRotate, previous: legacy });
+        assert.deepEqual(r.replaced, []);
+        assert.deepEqual(r.pki.rotationTokens, legacyTokens);
+        assert.match(r.pki.rotationSummaryText, /no leaf certificate rotates/);
+        const due = await rig.run(at(PERIOD), legacyRotate);
+        assert.ok(due.replaced.includes("rot-apiserver-cp-1-key"));
+        assert.equal(due.pki.rotationTokens["apiserver/cp-1"], "r1;apiserver/cp-1=1");
+    });
+});
+
+describe("a leaf never outlives its CA", function () {
+    it("equal validities: the leaf is shortened to the CA's remaining life, the run says so, and the cap is stable", async () => {
+        const rig = new Rig();
+        const warnings: string[] = [];
+        const orig = log.warn;
+        log.warn = async (msg: string) => void warnings.push(msg);
+        try {
+            const r = await rig.run(T0, { caValidity: "100h", caRenewBefore: "10h", leafValidity: "100h", leafRenewBefore: "20h", users: [] });
+            const ca = parseCert(await valueOf(r.pki.caCertificates.ca));
+            const leaf = parseCert(r.files["cp-1"]["etc/kubernetes/pki/apiserver.crt"]);
+            assert.ok(new Date(leaf.node.validTo).getTime() <= new Date(ca.node.validTo).getTime(), `${leaf.node.validTo} ≤ ${ca.node.validTo}`);
+            assert.equal(new Date(leaf.node.validTo).getTime(), at(99).getTime());
+            const entry = rig.lastInventory!.find((e) => e.id === "apiserver" && e.node === "cp-1")!;
+            assert.equal(entry.validityHours, 99);
+            assert.equal(entry.shortenedFromHours, 100);
+            assert.ok(warnings.some((w) => /^apiserver\/cp-1: validity shortened 100h → 99h so it does not outlive its CA ca \(generation 0/.test(w)), warnings.join("\n"));
+            const again = await rig.run(at(5), { caValidity: "100h", caRenewBefore: "10h", leafValidity: "100h", leafRenewBefore: "20h", users: [] });
+            assert.deepEqual(again.replaced, [], "a kept certificate keeps its validity: no replacement as the CA ages");
+        } finally {
+            log.warn = orig;
+        }
+    });
+
+    it("renewed late in the CA's life, a leaf ends before the CA", async () => {
+        const rig = new Rig();
+        const cfg = { caValidity: "150h", caRenewBefore: "10h", users: [] };
+        await rig.run(T0, cfg);
+        const r = await rig.run(at(PERIOD), cfg);
+        assert.ok(r.replaced.includes("rot-apiserver-cp-1-cert"));
+        const ca = parseCert(await valueOf(r.pki.caCertificates.ca));
+        const leaf = parseCert(r.files["cp-1"]["etc/kubernetes/pki/apiserver.crt"]);
+        assert.equal(new Date(leaf.node.validTo).getTime(), at(PERIOD + 69).getTime(), "150h − 80h − 1h margin");
+        assert.ok(new Date(leaf.node.validTo) < new Date(ca.node.validTo));
+        assert.match(r.pki.rotationSummaryText, /leaf certificate\(s\) shortened so they do not outlive their CA[^]*- apiserver\/cp-1 \(100h → 69h\)/);
+        // Its renewal is anchored on the shortened notAfter: 69h − 20h after issue.
+        assert.equal(r.pki.nextRotation.at, at(PERIOD + 49).toISOString());
+        // At that window the CA has 21h left: a leaf issued now would be due at once. The run fails and says why.
+        const errors: string[] = [];
+        const logs = pulumi.log as unknown as { error: (msg: string, res?: pulumi.Resource) => Promise<void> };
+        const orig = logs.error;
+        logs.error = async (msg: string) => void errors.push(msg);
+        try {
+            await rig.run(at(PERIOD + 49), cfg, true);
+        } finally {
+            logs.error = orig;
+        }
+        assert.ok(
+            errors.some((e) => /^apiserver\/cp-1: its CA ca \(generation 0\) expires .*: a leaf issued now could live 20h, inside its renewBefore \(20h\); rotate the CA first/.test(e)),
+            errors.join("\n"),
+        );
     });
 });
 

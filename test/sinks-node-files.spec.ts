@@ -18,7 +18,9 @@ import {
     NodeFiles,
     NodeFilesInputs,
     nodeFilesProvider,
+    pidAlive,
     removeTree,
+    staleTemps,
     TreeFile,
     writeTree,
 } from "../components/sinks/node-files";
@@ -31,6 +33,9 @@ const DYNAMIC_TYPE = "pulumi-nodejs:dynamic:NodeFiles";
 const sha = (s: string | Buffer) => crypto.createHash("sha256").update(s).digest("hex");
 const modeOf = (p: string) => fs.lstatSync(p).mode & 0o7777;
 const read = (p: string) => fs.readFileSync(p, "utf8");
+
+/** A pid that no process has (above Linux's pid_max limit of 2^22). */
+const DEAD_PID = 99_999_999;
 
 const tmpDirs: string[] = [];
 function tmp(): string {
@@ -173,12 +178,40 @@ describe("sinks: node files (real file system)", function () {
             const root3 = tmp();
             fs.symlinkSync("/nonexistent/kube-pki", path.join(root3, "cp-1"));
             assert.throws(() => writeTree(root3, "cp-1", TREE), /dangling symlink/);
-            // a link that stays inside the root is followed
+            // the node dir itself must be a real directory, even when it links inside the root
             const root4 = tmp();
             fs.mkdirSync(path.join(root4, "shared"));
             fs.symlinkSync(path.join(root4, "shared"), path.join(root4, "cp-1"));
-            writeTree(root4, "cp-1", TREE.slice(0, 1));
-            assert.equal(read(path.join(root4, "shared", TREE[0].path)), TREE[0].content);
+            assert.throws(() => writeTree(root4, "cp-1", TREE.slice(0, 1)), /cp-1 is a symlink to .*shared.*node cp-1 writes only under/);
+            assert.deepEqual(fs.readdirSync(path.join(root4, "shared")), []);
+            // a link that stays inside the node's own tree is followed
+            const root5 = tmp();
+            fs.mkdirSync(path.join(root5, "cp-1", "etc", "k8s"), { recursive: true });
+            fs.symlinkSync(path.join(root5, "cp-1", "etc", "k8s"), path.join(root5, "cp-1", "etc", "kubernetes"));
+            writeTree(root5, "cp-1", TREE.slice(0, 1));
+            assert.equal(read(path.join(root5, "cp-1", "etc", "k8s", "pki", "ca.crt")), TREE[0].content);
+        });
+
+        it("per-node confinement: a symlink into another node's tree is refused naming both nodes, and nothing is written", () => {
+            const root = tmp();
+            const victim = { path: "etc/kubernetes/kubelet.conf", content: "cp-1's kubelet.conf\n", mode: "0600", secret: true };
+            writeTree(root, "cp-1", [victim]);
+            fs.mkdirSync(path.join(root, "worker-6"));
+            fs.symlinkSync("../cp-1/etc", path.join(root, "worker-6", "etc"));
+            const mine = [{ ...victim, content: "worker-6's kubelet.conf\n" }, { path: "var/lib/kubelet/x.crt", content: "x", mode: "0644" }];
+            const message = /worker-6\/etc is a symlink to .*\/cp-1\/etc, inside cp-1\/ \(node cp-1's tree, not node worker-6's\): node worker-6 writes only under .*\/worker-6/;
+            assert.throws(() => writeTree(root, "worker-6", mine), message);
+            assert.equal(read(path.join(root, "cp-1", victim.path)), victim.content, "cp-1's file untouched");
+            assert.ok(!fs.existsSync(path.join(root, "worker-6", "var")), "no directory of the write was renamed into place either");
+            assert.deepEqual(tempFiles(root), []);
+            // inspect (diff/read) and remove (delete) refuse it too
+            assert.throws(() => inspectTree(root, "worker-6", [victim.path]), message);
+            assert.throws(() => removeTree(root, "worker-6", [victim.path]), message);
+            assert.equal(read(path.join(root, "cp-1", victim.path)), victim.content);
+            // preview time: the component's args check names the file and both nodes
+            const problems = nodeFilesArgsProblems({ rootDir: root, node: "worker-6", files: { [victim.path]: { content: pulumi.output("x"), mode: "0600", secret: true } } as FileMap });
+            assert.equal(problems.length, 1, problems.join("\n"));
+            assert.match(problems[0], /^nodeFiles\.files\["etc\/kubernetes\/kubelet\.conf"\]: worker-6\/etc is a symlink .*node cp-1's tree, not node worker-6's/);
         });
 
         it("replaces a symlink at a file path by a regular file (never writes through it)", () => {
@@ -193,38 +226,74 @@ describe("sinks: node files (real file system)", function () {
             assert.equal(read(path.join(outside, "target")), "outside");
         });
 
-        it("atomicity: a failure while staging leaves old files intact and no temp files", () => {
+        it("atomicity per directory: a directory that fails to stage keeps its old files; the others are still repaired", () => {
             const root = tmp();
             const node = path.join(root, "cp-1");
             writeTree(root, "cp-1", TREE);
-            // (1) a regular file where a directory must be: fails after an earlier file was staged
+            // (1) a regular file where a directory must be: that directory's file is not written, the rest is
             fs.writeFileSync(path.join(node, "zz"), "in the way");
             const map1 = [
-                { ...TREE[0], content: "CHANGED CA\n" }, // etc/kubernetes/pki/ca.crt, staged first
+                { ...TREE[0], content: "CHANGED CA\n" }, // etc/kubernetes/pki/ca.crt
                 { path: "zz/extra.crt", content: "x", mode: "0644" },
             ];
-            assert.throws(() => writeTree(root, "cp-1", map1), /nothing was changed.*zz exists and is not a directory/s);
-            assert.equal(read(path.join(node, TREE[0].path)), TREE[0].content, "old file intact");
+            assert.throws(() => writeTree(root, "cp-1", map1), /1 file\(s\) not written, left as they were \(zz\/extra\.crt\).*\n.*zz exists and is not a directory/);
+            assert.equal(read(path.join(node, TREE[0].path)), "CHANGED CA\n", "the other directory was written");
             assert.deepEqual(tempFiles(root), []);
-            // (2) a directory where the file should go
+            // (2) a directory where a file should go: its directory's other files stay old (a cert and its key never
+            // mismatch), every other directory is repaired
             fs.rmSync(path.join(node, "etc/kubernetes/pki/etcd/ca.key"));
             fs.mkdirSync(path.join(node, "etc/kubernetes/pki/etcd/ca.key"));
             fs.writeFileSync(path.join(node, "etc/kubernetes/pki/etcd/ca.key/foreign"), "x");
             const map2 = TREE.map((f) => ({ ...f, content: `${f.content}v2\n` }));
-            assert.throws(() => writeTree(root, "cp-1", map2), /ca\.key is a directory on disk/);
-            for (const f of TREE.filter((f) => f.path !== "etc/kubernetes/pki/etcd/ca.key")) {
-                assert.equal(read(path.join(node, f.path)), f.content, `${f.path} intact`);
+            assert.throws(() => writeTree(root, "cp-1", map2), /\(etc\/kubernetes\/pki\/etcd\/ca\.crt, etc\/kubernetes\/pki\/etcd\/ca\.key\).*\n.*ca\.key is a directory on disk/);
+            for (const f of TREE) {
+                if (f.path === "etc/kubernetes/pki/etcd/ca.key") continue;
+                const want = f.path.includes("/etcd/") ? f.content : `${f.content}v2\n`;
+                assert.equal(read(path.join(node, f.path)), want, f.path);
             }
             assert.deepEqual(tempFiles(root), []);
-            // (3) a temp file left by a crashed write is cleaned up by the next write
+            // (3) an unwritable directory (as an unprivileged user root ignores modes: checked through the error
+            // path above); a temp file left by a crashed write is cleaned up by the next write
             fs.rmSync(path.join(node, "etc/kubernetes/pki/etcd/ca.key"), { recursive: true });
-            const stale = path.join(node, "etc/kubernetes/pki/.ca.crt.kube-pki-tmp-1-abcdef");
+            const stale = path.join(node, `etc/kubernetes/pki/.ca.crt.kube-pki-tmp-${DEAD_PID}-abcdef`);
             fs.writeFileSync(stale, "half");
             writeTree(root, "cp-1", TREE);
             assert.deepEqual(tempFiles(root), []);
         });
 
-        it("removeTree removes only the listed files and the empty dirs it created; foreign files survive", () => {
+        it("temp files of interrupted writes: the next write sweeps the whole root once (also a removed node's), never a live writer's", () => {
+            const root = tmp(); // as after a crash: this process has not written under it yet
+            fs.mkdirSync(path.join(root, "cp-1", "etc", "kubernetes"), { recursive: true });
+            // a node that left the config: only its interrupted write's temp file is there
+            fs.mkdirSync(path.join(root, "worker-9", "etc", "kubernetes"), { recursive: true });
+            const orphan = path.join(root, "worker-9", "etc", "kubernetes", `.kubelet.conf.kube-pki-tmp-${DEAD_PID}-0a1b2c`);
+            fs.writeFileSync(orphan, "client key", { mode: 0o600 });
+            // a temp file of a writer that is still running (this test's parent pid) is left alone
+            const live = path.join(root, "cp-1", "etc", "kubernetes", `.admin.conf.kube-pki-tmp-${process.ppid}-0d0e0f`);
+            fs.writeFileSync(live, "in flight");
+            // a symlink named like a temp file is removed as a link; its target is never touched
+            const outside = tmp();
+            fs.writeFileSync(path.join(outside, "target"), "keep");
+            const link = path.join(root, "cp-1", `.x.kube-pki-tmp-${DEAD_PID}-aa`);
+            fs.symlinkSync(path.join(outside, "target"), link);
+            // a symlinked directory is not descended into
+            fs.mkdirSync(path.join(outside, "d"));
+            const foreignTemp = path.join(outside, "d", `.y.kube-pki-tmp-${DEAD_PID}-bb`);
+            fs.writeFileSync(foreignTemp, "not under the root");
+            fs.symlinkSync(path.join(outside, "d"), path.join(root, "cp-1", "linkdir"));
+            const freshRoot = fs.realpathSync(root);
+            assert.deepEqual(staleTemps(freshRoot).map((t) => path.relative(freshRoot, t)).sort(), [
+                `cp-1/.x.kube-pki-tmp-${DEAD_PID}-aa`,
+                `worker-9/etc/kubernetes/.kubelet.conf.kube-pki-tmp-${DEAD_PID}-0a1b2c`,
+            ]);
+            writeTree(root, "w-2", TREE.slice(0, 1)); // any node's write, first one of this process under this root
+            assert.ok(!fs.existsSync(orphan), "the removed node's temp file is gone");
+            assert.ok(!fs.existsSync(path.join(root, "worker-9")), "and so are its directories, then empty");
+            assert.ok(fs.existsSync(path.join(root, "cp-1", "etc", "kubernetes")), "a directory that still holds a file stays");
+            assert.ok(!fs.existsSync(link) && read(path.join(outside, "target")) === "keep");
+            assert.ok(fs.existsSync(live), "a live writer's temp file stays");
+            assert.ok(fs.existsSync(foreignTemp), "nothing behind a symlinked directory is touched");
+        });        it("removeTree removes only the listed files and the empty dirs it created; foreign files survive", () => {
             const root = tmp();
             const node = path.join(root, "cp-1");
             const st = writeTree(root, "cp-1", TREE);
@@ -330,6 +399,72 @@ describe("sinks: node files (real file system)", function () {
             assert.ok(fs.existsSync(root));
         });
 
+        it("check names every drifted file (the `drift` input a preview --diff shows), and refuses a cross-node link", async () => {
+            const root = tmp();
+            const node = path.join(root, "cp-1");
+            const inputs = inputsOf(root, "cp-1", TREE);
+            const { id, outs } = await nodeFilesProvider.create(inputs);
+            assert.equal((await nodeFilesProvider.check!(inputs, inputs)).inputs.drift, undefined, "no drift: inputs unchanged");
+            assert.equal((await nodeFilesProvider.check!({}, inputs)).inputs.drift, undefined, "create: nothing to compare");
+            fs.writeFileSync(path.join(node, "etc/kubernetes/pki/ca.key"), "tampered");
+            fs.chmodSync(path.join(node, "etc/kubernetes/admin.conf"), 0o644);
+            fs.rmSync(path.join(node, "var/lib/kubelet/pki/kubelet.crt"));
+            fs.writeFileSync(path.join(node, `etc/kubernetes/.kubelet.conf.kube-pki-tmp-${DEAD_PID}-abc123`), "half");
+            // a config change of another file is not drift: only what differs from the last write is listed
+            const news = inputsOf(root, "cp-1", TREE.map((f) => (f.path.endsWith("etcd/ca.crt") ? { ...f, content: "NEW\n" } : f)));
+            const { inputs: checked, failures } = await nodeFilesProvider.check!(inputs, news);
+            assert.deepEqual(failures, []);
+            assert.deepEqual(checked.drift, [
+                "etc/kubernetes/admin.conf: mode 0644 on disk, written 0600",
+                "etc/kubernetes/pki/ca.key: content changed on disk",
+                "var/lib/kubelet/pki/kubelet.crt: removed from disk",
+                `etc/kubernetes/.kubelet.conf.kube-pki-tmp-${DEAD_PID}-abc123: temp file left by an interrupted write (removed by the update)`,
+            ]);
+            // the update repairs everything and removes the temp file; then nothing drifts
+            assert.deepEqual(await nodeFilesProvider.diff!(id, outs, news), { changes: true });
+            const { outs: after } = (await nodeFilesProvider.update!(id, outs, news)) as { outs: any };
+            assert.deepEqual(tempFiles(root), []);
+            assert.equal((await nodeFilesProvider.check!(news, news)).inputs.drift, undefined);
+            assert.deepEqual(await nodeFilesProvider.diff!(id, after, news), { changes: false });
+            // a temp file alone is a change (so that the next up removes it)
+            fs.writeFileSync(path.join(node, `.x.kube-pki-tmp-${DEAD_PID}-ff`), "half");
+            assert.deepEqual(await nodeFilesProvider.diff!(id, after, news), { changes: true });
+            // a node tree that became a link into another node's tree: check fails, naming both
+            const root2 = tmp();
+            const w = inputsOf(root2, "worker-6", TREE.slice(0, 1));
+            await nodeFilesProvider.create(w);
+            fs.mkdirSync(path.join(root2, "cp-1", "etc"), { recursive: true });
+            fs.rmSync(path.join(root2, "worker-6", "etc"), { recursive: true });
+            fs.symlinkSync("../cp-1/etc", path.join(root2, "worker-6", "etc"));
+            const r = await nodeFilesProvider.check!(w, w);
+            assert.equal(r.failures!.length, 1);
+            assert.match(r.failures![0].reason, /worker-6\/etc is a symlink .*node cp-1's tree, not node worker-6's/);
+        });
+
+        it("delete after a recovery: directories the state does not list and a root created by the crashed run are removed", async () => {
+            const base = tmp();
+            const root = path.join(base, "out");
+            // the crashed run: it created the root and cp-1's tree, then died before recording anything
+            writeTree(root, "cp-1", TREE);
+            fs.writeFileSync(path.join(root, "cp-1", `etc/kubernetes/.admin.conf.kube-pki-tmp-${DEAD_PID}-0123ab`), "half");
+            // the recovery: create finds every directory in place, so its state lists none of them
+            const a = await nodeFilesProvider.create(inputsOf(root, "cp-1", TREE));
+            assert.deepEqual(a.outs.createdDirs, []);
+            const b = await nodeFilesProvider.create(inputsOf(root, "worker-1", TREE.slice(0, 2)));
+            // deleting in either order leaves nothing: the last delete removes the root the sink created
+            await nodeFilesProvider.delete!(a.id, a.outs);
+            assert.deepEqual(fs.readdirSync(root).sort(), [".kube-pki-root", "worker-1"]);
+            await nodeFilesProvider.delete!(b.id, b.outs);
+            assert.deepEqual(fs.readdirSync(base), [], "root removed");
+            // a root that existed before the sink stays, with a foreign file in a node tree and its dirs
+            const root2 = tmp();
+            const c = await nodeFilesProvider.create(inputsOf(root2, "cp-1", TREE));
+            fs.writeFileSync(path.join(root2, "cp-1", "etc/kubernetes/pki/foreign"), "keep");
+            await nodeFilesProvider.delete!(c.id, c.outs);
+            assert.equal(read(path.join(root2, "cp-1", "etc/kubernetes/pki/foreign")), "keep");
+            assert.ok(!fs.existsSync(path.join(root2, "cp-1", "var")));
+        });
+
         it("check reports bad paths and a relative root", async () => {
             const r = await nodeFilesProvider.check!({}, { ...inputsOf("rel/dir", "cp-1", [{ path: "../x", content: "x", mode: "0600" }]) });
             assert.deepEqual(r.failures!.map((f) => f.property).sort(), ["manifest", "root"]);
@@ -339,6 +474,9 @@ describe("sinks: node files (real file system)", function () {
             this.timeout(60_000);
             const serialized = await pulumi.runtime.serializeFunction(() => nodeFilesProvider);
             assert.ok(!/class NodeFiles|ComponentResource|ConfigError/.test(serialized.text), "no component code captured");
+            // the state carries a loader, not the implementation (it was ~28 KB, stored twice per resource)
+            assert.ok(!/function writeTree|function resolveDir|O_NOFOLLOW/.test(serialized.text), "no implementation code captured");
+            assert.ok(serialized.text.length < 4096, `serialized provider is ${serialized.text.length} bytes`);
             // load it like the dynamic provider host does (require-from-string), outside this module
             const m = new Module("/tmp/kube-pki-dynamic-provider.js") as any;
             m.paths = (Module as any)._nodeModulePaths(process.cwd());
@@ -355,12 +493,92 @@ describe("sinks: node files (real file system)", function () {
         });
     });
 
+    describe("orphan watchdog (the provider process must not outlive a killed engine)", () => {
+        it("a provider whose engine is killed -9 exits; one whose engine lives keeps running", async function () {
+            this.timeout(90_000);
+            const dir = tmp();
+            const impl = path.resolve(__dirname, "../components/sinks/node-files-impl");
+            const script = (ready: string) =>
+                `require(${JSON.stringify(impl)}).startOrphanWatchdog(100);` +
+                `require("fs").writeFileSync(${JSON.stringify(ready)}, String(process.pid));setInterval(() => {}, 1000);`;
+            const nodeArgs = (ready: string) => ["-r", "ts-node/register/transpile-only", "-e", script(ready)];
+            const waitFor = async (what: string, ok: () => boolean) => {
+                for (let i = 0; i < 600 && !ok(); i++) await new Promise((r) => setTimeout(r, 100));
+                assert.ok(ok(), what);
+            };
+            const alive = pidAlive;
+            // "engine" = a shell that started the provider (like the plugin shim) and is then killed -9
+            const readyA = path.join(dir, "a");
+            const { spawn } = await import("node:child_process");
+            const engine = spawn("sh", ["-c", `"${process.execPath}" ${nodeArgs(readyA).map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ")} & wait`], {
+                cwd: path.resolve(__dirname, ".."),
+                stdio: "ignore",
+            });
+            const readyB = path.join(dir, "b");
+            const kept = spawn(process.execPath, nodeArgs(readyB), { cwd: path.resolve(__dirname, ".."), stdio: "ignore" });
+            try {
+                await waitFor("the providers started", () => fs.existsSync(readyA) && fs.existsSync(readyB));
+                const orphan = Number(read(readyA));
+                engine.kill("SIGKILL");
+                await waitFor(`the orphaned provider (pid ${orphan}) exited`, () => !alive(orphan));
+                assert.ok(alive(kept.pid!), "the provider whose parent is alive still runs");
+            } finally {
+                kept.kill("SIGKILL");
+                engine.kill("SIGKILL");
+            }
+        });
+    });
+
     describe("preview-time checks (component args)", () => {
         it("a rootDir below a regular file is refused, naming nodeFiles.rootDir", () => {
             const base = tmp();
             fs.writeFileSync(path.join(base, "file"), "x");
             const problems = nodeFilesArgsProblems({ rootDir: path.join(base, "file", "nodes"), node: "cp-1", files: {} as FileMap });
             assert.ok(problems.some((p) => /^nodeFiles\.rootDir: .*is not a directory/.test(p)), problems.join("\n"));
+        });
+
+        it("an unwritable subdirectory does not block the repair of the node's other files (as an unprivileged user)", function () {
+            this.timeout(60_000);
+            const root = tmp();
+            fs.chmodSync(root, 0o755);
+            writeTree(root, "cp-1", TREE);
+            const node = path.join(root, "cp-1");
+            const pki = path.join(node, "etc/kubernetes/pki");
+            fs.writeFileSync(path.join(node, "etc/kubernetes/admin.conf"), "tampered");
+            fs.writeFileSync(path.join(pki, "ca.crt"), "tampered");
+            const asRoot = process.getuid?.() === 0;
+            const own = (p: string, uid: number) => {
+                fs.chownSync(p, uid, uid);
+                if (fs.lstatSync(p).isDirectory()) for (const e of fs.readdirSync(p)) own(path.join(p, e), uid);
+            };
+            if (asRoot) {
+                own(node, 65534); // the node tree belongs to the writer ...
+                fs.chownSync(pki, 0, 0); // ... except etc/kubernetes/pki: root's, 0755 (readable, not writable)
+                fs.chmodSync(pki, 0o755);
+            } else {
+                fs.chmodSync(pki, 0o555);
+            }
+            const treeFile = path.join(root, "..", `${path.basename(root)}-tree.json`);
+            fs.writeFileSync(treeFile, JSON.stringify(TREE));
+            fs.chmodSync(treeFile, 0o644); // the test's umask is 077
+            tmpDirs.push(treeFile);
+            const script =
+                `const { writeTree } = require(${JSON.stringify(path.resolve(__dirname, "../components/sinks/node-files-impl"))});` +
+                `const tree = JSON.parse(require("fs").readFileSync(${JSON.stringify(treeFile)}, "utf8"));` +
+                `try { writeTree(${JSON.stringify(root)}, "cp-1", tree); process.stdout.write("no error"); } catch (e) { process.stdout.write(e.message); }`;
+            const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], {
+                ...(asRoot ? { uid: 65534, gid: 65534, env: { ...process.env, HOME: root } } : {}),
+                cwd: path.resolve(__dirname, ".."),
+                encoding: "utf8",
+            });
+            if (asRoot && r.status !== 0 && !r.stdout) this.skip(); // cannot run as nobody here
+            fs.chmodSync(pki, 0o700);
+            assert.match(r.stdout, /2 file\(s\) not written, left as they were \(etc\/kubernetes\/pki\/ca\.crt, etc\/kubernetes\/pki\/ca\.key\)/);
+            assert.match(r.stdout, /EACCES/);
+            assert.equal(read(path.join(node, "etc/kubernetes/admin.conf")), TREE.find((f) => f.path.endsWith("admin.conf"))!.content, "repaired");
+            assert.equal(read(path.join(pki, "ca.crt")), "tampered", "the unwritable directory is left as it was");
+            assert.equal(read(path.join(pki, "etcd/ca.key")), TREE.find((f) => f.path.endsWith("etcd/ca.key"))!.content);
+            assert.deepEqual(tempFiles(root), []);
         });
 
         it("an unwritable rootDir is refused, naming nodeFiles.rootDir (checked as an unprivileged user)", function () {

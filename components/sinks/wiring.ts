@@ -4,9 +4,10 @@
  * This is the only sink module that knows ClusterPki's outputs; the sinks themselves take file maps and PEMs.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CaId, LEAVES } from "../catalog";
+import { CaId } from "../catalog";
 import type { ClusterPki } from "../cluster-pki";
-import { ConfigError } from "../config";
+import { ConfigError, Problems } from "../validation/problems";
+import { caOfLeafKey, validateSinks } from "../validation/sinks";
 import { cloudInit } from "./cloud-init";
 import { NodeFiles } from "./node-files";
 import { GroupBinding, KubernetesSecrets } from "./secrets";
@@ -43,11 +44,6 @@ export interface SinksConfig {
 /** Config keys read by readSinksConfig (pass them to readClusterPkiArgs' extraKeys). */
 export const SINK_CONFIG_KEYS = ["nodeFilesRoot", "cloudInit", "secretsSink"];
 
-const SECRETS_SINK_FIELDS = new Set([
-    "kubeconfig", "clusterIdentifier", "namespace", "namePrefix", "labels", "certificates", "trustBundle", "trustBundleName",
-    "caKeys", "clusterAdmins", "groupBindings",
-]);
-
 /** Reads the sink keys of the `kube-pki` config namespace. */
 export function readSinksConfig(config: pulumi.Config): SinksConfig {
     const out: SinksConfig = {};
@@ -60,40 +56,11 @@ export function readSinksConfig(config: pulumi.Config): SinksConfig {
     return out;
 }
 
-function caOfLeaf(key: string): CaId | undefined {
-    const id = key.includes("/") ? key.slice(0, key.indexOf("/")) : key;
-    return LEAVES.find((e) => e.id === id)?.ca;
-}
-
-/** Every problem with the sink config against this ClusterPki, naming the stack config key. */
+/** Every problem with the sink config against this ClusterPki, naming the stack config key (validation/sinks.ts). */
 export function sinksConfigProblems(pki: ClusterPki, cfg: SinksConfig): string[] {
-    const problems: string[] = [];
-    const k = (s: string) => `kube-pki:${s}`;
-    if (cfg.nodeFilesRoot !== undefined && (typeof cfg.nodeFilesRoot !== "string" || cfg.nodeFilesRoot.trim() === "")) {
-        problems.push(`${k("nodeFilesRoot")}: must be a directory path (e.g. ./out/nodes)`);
-    }
-    const ss = cfg.secretsSink;
-    if (ss === undefined) return problems;
-    if (!ss || typeof ss !== "object" || Array.isArray(ss)) {
-        problems.push(`${k("secretsSink")}: must be an object (e.g. { certificates: [front-proxy-client/cp-1], clusterAdmins: true })`);
-        return problems;
-    }
-    for (const field of Object.keys(ss)) {
-        if (!SECRETS_SINK_FIELDS.has(field)) problems.push(`${k(`secretsSink.${field}`)}: unknown field (known: ${[...SECRETS_SINK_FIELDS].join(", ")})`);
-    }
-    const kc = ss.kubeconfig ?? "admin.conf";
-    if (!(kc in pki.kubeconfigs)) {
-        problems.push(`${k("secretsSink.kubeconfig")}: ${JSON.stringify(kc)} is not one of the kubeconfigs (${Object.keys(pki.kubeconfigs).join(", ")})`);
-    }
-    (ss.certificates ?? []).forEach((key, i) => {
-        if (!(key in pki.leaves) || !caOfLeaf(key)) {
-            problems.push(`${k(`secretsSink.certificates[${i}]`)}: ${JSON.stringify(key)} is not a certificate of this cluster (e.g. ${Object.keys(pki.leaves).slice(0, 4).join(", ")})`);
-        }
-    });
-    (ss.caKeys ?? []).forEach((id, i) => {
-        if (!(id in pki.cas)) problems.push(`${k(`secretsSink.caKeys[${i}]`)}: ${JSON.stringify(id)} is not a CA of this cluster (${Object.keys(pki.cas).join(", ")})`);
-    });
-    return problems;
+    const p = new Problems();
+    validateSinks(cfg, { kubeconfigs: Object.keys(pki.kubeconfigs), leaves: Object.keys(pki.leaves), cas: Object.keys(pki.cas) }, p);
+    return p.list;
 }
 
 export interface Sinks {
@@ -134,7 +101,7 @@ export function buildSinks(name: string, pki: ClusterPki, cfg: SinksConfig, opts
                     name: key.replace(/\//g, "-"),
                     certPem: pki.leaves[key].certPem,
                     keyPem: pki.leaves[key].keyPem,
-                    caPem: pki.trustBundles[caOfLeaf(key) as CaId],
+                    caPem: pki.trustBundles[caOfLeafKey(key) as CaId],
                 })),
                 trustBundle:
                     ss.trustBundle === false

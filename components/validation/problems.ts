@@ -1,0 +1,137 @@
+/**
+ * The vocabulary every validation section shares: the ConfigError, a problem collector that knows which fields
+ * the schema already refused, durations, and kubeadm's name and address rules (k8s.io/apimachinery
+ * pkg/util/validation, k8s.io/utils/net as kubeadm 1.34 calls them). No other kube-pki module is imported here,
+ * so any module may import it (vault.ts, root-pki.ts, the sinks) without an import cycle.
+ */
+import * as net from "node:net";
+import * as pulumi from "@pulumi/pulumi";
+import * as ipaddr from "ipaddr.js";
+
+/**
+ * Thrown by `validateClusterPkiArgs`: lists every problem as `field: what is wrong (fix)`. A `RunError`, so that
+ * Pulumi prints the message alone, without a JavaScript stack (and without the seconds-long, gigabyte-hungry
+ * source-mapped inspection it does for other uncaught errors).
+ */
+export class ConfigError extends pulumi.RunError {
+    constructor(
+        readonly context: string,
+        readonly problems: string[],
+    ) {
+        super(`kube-pki: invalid ${context}:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+        this.name = "ConfigError";
+        // Pulumi's run script also passes every uncaught error, RunErrors included, through util.inspect for its
+        // trace span; formatting a V8 stack through the source maps then took 40-100 s and GBs of memory on Node 20.
+        // The message names the field and the fix: a stack adds nothing for the user, so there is none to format.
+        this.stack = this.message;
+    }
+}
+
+/** `a.b[2].c` from a zod issue path. */
+export function fieldPath(path: readonly PropertyKey[]): string {
+    return path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join("");
+}
+
+/**
+ * Problems of one validation pass. The schema's refusals are recorded with `refuse(path)`; a semantic check asks
+ * `ok(path)` first and is skipped when the schema refused that field, one of its parents or one of its children —
+ * so one run reports a missing name and a bad IP together, and never a follow-on error of a refused field.
+ */
+export class Problems {
+    readonly list: string[] = [];
+    private readonly refused: string[] = [];
+
+    add(field: string, message: string): void {
+        this.list.push(`${field}: ${message}`);
+    }
+
+    refuse(path: string): void {
+        this.refused.push(path);
+    }
+
+    ok(path: string): boolean {
+        const within = (inner: string, outer: string) =>
+            inner === outer || inner.startsWith(`${outer}.`) || inner.startsWith(`${outer}[`);
+        return !this.refused.some((r) => within(r, path) || within(path, r));
+    }
+}
+
+/** Parses "8760h", "365d" or a number of hours into whole hours; undefined if malformed. */
+export function parseHours(value: string | number): number | undefined {
+    if (typeof value === "number") return Number.isInteger(value) && value > 0 ? value : undefined;
+    const m = /^\s*(\d+)\s*(h|d)\s*$/.exec(value);
+    if (!m) return undefined;
+    const n = Number(m[1]) * (m[2] === "d" ? 24 : 1);
+    return n > 0 ? n : undefined;
+}
+
+// ------------------------------------------------------------------------------------------ names (apimachinery)
+
+const DNS1123_LABEL = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
+const DNS1123_SUBDOMAIN = new RegExp(`^${DNS1123_LABEL}(\\.${DNS1123_LABEL})*$`);
+const WILDCARD_DNS1123_SUBDOMAIN = new RegExp(`^\\*\\.${DNS1123_LABEL}(\\.${DNS1123_LABEL})*$`);
+
+/** apimachinery IsDNS1123Subdomain: lowercase RFC 1123 labels joined by dots, at most 253 characters. */
+export function isDns1123Subdomain(value: string): boolean {
+    return value.length <= 253 && DNS1123_SUBDOMAIN.test(value);
+}
+
+/** apimachinery IsWildcardDNS1123Subdomain: `*.` followed by a DNS-1123 subdomain, at most 253 characters. */
+export function isWildcardDns1123Subdomain(value: string): boolean {
+    return value.length <= 253 && WILDCARD_DNS1123_SUBDOMAIN.test(value);
+}
+
+// ------------------------------------------------------------------------------------------ addresses
+
+/** An IP in strict text form (Node's parser: no IPv4 leading zeros, no zone); kubeadm's ParseIPSloppy is laxer. */
+export function isIp(value: string): boolean {
+    return net.isIP(value) !== 0;
+}
+
+/** Go's ParseIPSloppy accepts IPv4 octets with leading zeros ("010.0.0.1" = 10.0.0.1); Node and ipaddr.js do not. */
+export function sloppyIpv4(value: string): string | undefined {
+    const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(value);
+    if (!m || isIp(value)) return undefined;
+    const octets = m.slice(1).map(Number);
+    return octets.every((o) => o <= 255) ? octets.join(".") : undefined;
+}
+
+/** Canonical text form of an IP (IPv6 compressed). */
+export function canonicalIp(ip: string): string {
+    return ipaddr.parse(ip).toString();
+}
+
+/** The first usable IP of a CIDR (kubeadm GetAPIServerVirtualIP: GetIndexedIP(network, 1)). */
+export function firstIp(cidr: string): string {
+    const [network] = ipaddr.parseCIDR(cidr);
+    const bytes = network.toByteArray();
+    for (let i = bytes.length - 1; i >= 0; i--) {
+        bytes[i] = (bytes[i] + 1) & 0xff;
+        if (bytes[i] !== 0) break;
+    }
+    return ipaddr.fromByteArray(bytes).toString();
+}
+
+/**
+ * Why an IP cannot be a node's or the endpoint's address, or undefined when it can (a unicast address in
+ * canonical form). Loopback and link-local stay allowed: single-host and lab clusters use them. `why` says what
+ * the address is used for, appended where kubeadm itself would accept the address.
+ */
+export function unicastProblem(ip: string, why = ""): string | undefined {
+    const stricter = why ? ` (kube-pki is stricter than kubeadm here: ${why})` : "";
+    const sloppy = sloppyIpv4(ip);
+    if (sloppy) {
+        return `"${ip}" has leading zeros; write "${sloppy}" (kubeadm reads it as ${sloppy}, but other tools read a leading 0 as octal: kube-pki is stricter here)`;
+    }
+    if (!isIp(ip)) return `"${ip}" is not an IP address (e.g. "10.0.0.11" or "fd00::11")`;
+    const addr = ipaddr.parse(ip);
+    const range = addr.range();
+    if (range === "unspecified") return `"${ip}" is the unspecified address (it means "any"); give a real unicast IP${stricter}`;
+    if (range === "multicast") return `"${ip}" is a multicast address; give a unicast IP${stricter}`;
+    if (range === "broadcast") return `"${ip}" is the broadcast address; give a unicast IP${stricter}`;
+    if (addr.kind() === "ipv6" && (addr as ipaddr.IPv6).isIPv4MappedAddress()) {
+        const v4 = (addr as ipaddr.IPv6).toIPv4Address().toString();
+        return `"${ip}" is an IPv4-mapped IPv6 address; write "${v4}" (Go and kubeadm read it as IPv4 ${v4} while certificates and kubeconfigs would carry the IPv6 form: kube-pki is stricter here)`;
+    }
+    return undefined;
+}
