@@ -15,93 +15,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { componentProviderHost } from "@pulumi/pulumi/provider/experimental";
 import * as lib from "../components";
 
-/** A control-plane node: it runs etcd (unless external) and the apiserver. */
-export interface ControlPlaneNode {
-    /** Node name (DNS-1123 subdomain), as kubeadm's nodeRegistration.name. */
-    name: string;
-    /** The address the node's apiserver and etcd listen on (kubeadm localAPIEndpoint.advertiseAddress). */
-    advertiseAddress: string;
-    /** Extra SANs (DNS names or IPs) for this node's apiserver certificate. */
-    extraSans?: string[];
-}
-
-/** A worker node. */
-export interface WorkerNode {
-    /** Node name (DNS-1123 subdomain). */
-    name: string;
-    /** The node's IPs (SANs of its kubelet serving certificate). */
-    addresses?: string[];
-}
-
-/** An extra user with a client-certificate kubeconfig (users/<name>.conf). */
-export interface ClusterUser {
-    /** The user name: the client certificate's CN. */
-    name: string;
-    /** The group: the client certificate's O. */
-    group?: string;
-    /** Validity, e.g. "720h" or "30d"; default leafValidity. */
-    validity?: string;
-}
-
-/** Arguments of ClusterPki: a kubeadm cluster's PKI. Durations are "<n>h" or "<n>d". */
-export interface ClusterPkiArgs {
-    /** kubeadm clusterName: names the cluster in every kubeconfig. */
-    clusterName: string;
-    /** kubeadm controlPlaneEndpoint: "host[:port]", port default 6443. */
-    controlPlaneEndpoint: string;
-    /** The control-plane nodes. */
-    controlPlanes: ControlPlaneNode[];
-    /** The worker nodes. */
-    workers?: WorkerNode[];
-    /** Extra users with a client-certificate kubeconfig. */
-    users?: ClusterUser[];
-    /** kubeadm networking.dnsDomain; default "cluster.local". */
-    clusterDomain?: string;
-    /** kubeadm networking.serviceSubnet (IPv4 or IPv6); default "10.96.0.0/12". */
-    serviceCidr?: string;
-    /** kubeadm localAPIEndpoint.bindPort: each control plane's own apiserver port; default 6443. */
-    apiServerBindPort?: number;
-    /** kubeadm apiServer.certSANs (DNS names or IPs). */
-    apiServerExtraSans?: string[];
-    /** Stacked etcd members (control-plane node names); default every control plane. */
-    etcdMembers?: string[];
-    /** External etcd: no etcd CA, no etcd certificates, no apiserver-etcd-client. */
-    externalEtcd?: boolean;
-    /** Allow an extra user in the system:masters group (it bypasses RBAC); default false. */
-    allowSystemMastersUsers?: boolean;
-    /** Leaf key algorithm (kubeadm encryptionAlgorithm): RSA-2048 (default), RSA-3072, RSA-4096, ECDSA-P256, ECDSA-P384. */
-    keyAlgorithm?: string;
-    /** Cluster CA key algorithm; default keyAlgorithm. */
-    caKeyAlgorithm?: string;
-    /** etcd CA key algorithm; default caKeyAlgorithm. */
-    etcdCaKeyAlgorithm?: string;
-    /** front-proxy CA key algorithm; default caKeyAlgorithm. */
-    frontProxyCaKeyAlgorithm?: string;
-    /** Service-account signing key algorithm; default keyAlgorithm. */
-    serviceAccountKeyAlgorithm?: string;
-    /** CA validity; default 87600h. */
-    caValidity?: string;
-    /** Leaf validity; default 8760h, at most caValidity. */
-    leafValidity?: string;
-    /** How long before expiry a CA is due for rotation; default 8760h. */
-    caRenewBefore?: string;
-    /** How long before expiry a leaf is renewed; default 720h. */
-    leafRenewBefore?: string;
-    /** Per-node kubelet serving certificates; default false. */
-    kubeletServingCerts?: boolean;
-    /** A kube-proxy kubeconfig per node; default false. */
-    kubeProxy?: boolean;
-    /** super-admin.conf (system:masters break-glass); default true. */
-    superAdmin?: boolean;
-    /** front-proxy CA and client certificate (API aggregation); default true. */
-    frontProxy?: boolean;
-    /** The clock for renewal decisions, RFC3339; default now. */
-    now?: string;
-    /** Manual rotation generations by selector (a cert id, "apiserver/cp-1", "node:worker-1", "group:all", ...). */
-    rotate?: { [selector: string]: number };
-    /** CA and SA-key rotation phase per CA ("ca", "etcd-ca", "front-proxy-ca", "sa"): stage, promote, distrust. */
-    caRotation?: { [ca: string]: string };
-}
+/**
+ * Arguments of ClusterPki: a kubeadm cluster's PKI (the library's ClusterPkiSettings, documented there: ClusterPkiArgs
+ * without what the component package does not serve, Vault and a root stack's intermediates, and without `previous`,
+ * which the component reads itself). Durations are "<n>h" or "<n>d".
+ */
+export interface ClusterPkiArgs extends lib.ClusterPkiSettings {}
 
 /** One file of a node's kubeadm tree. */
 export interface NodeFile {
@@ -195,35 +114,11 @@ export class ClusterPki extends pulumi.ComponentResource {
     }
 }
 
-/** A cluster whose intermediates a RootPki issues. */
-export interface RootCluster {
-    /** The cluster's name (its ClusterPki clusterName). */
-    name: string;
-    /** CA kinds issued as intermediates; default ca, etcd-ca, front-proxy-ca. */
-    cas?: string[];
-    /** Generations issued per CA kind (while a cluster rotates its CA: [0, 1]); default [0]. */
-    generations?: { [ca: string]: number[] };
-    /** Intermediate validity; default the root's intermediateValidity. */
-    validity?: string;
-}
-
-/** Arguments of RootPki: a shared root CA and one intermediate per cluster and CA kind. */
-export interface RootPkiArgs {
-    /** The clusters to issue intermediates for. */
-    clusters: RootCluster[];
-    /** Root CA common name; default "kube-pki root CA". */
-    commonName?: string;
-    /** Root key algorithm; default RSA-2048. */
-    keyAlgorithm?: string;
-    /** Root validity; default 175200h. */
-    validity?: string;
-    /** Intermediate validity; default 87600h. */
-    intermediateValidity?: string;
-    /** Root basicConstraints pathlen; default 1. */
-    pathLength?: number;
-    /** Protect the root CA from deletion; default true. */
-    protect?: boolean;
-}
+/**
+ * Arguments of RootPki: a shared root CA and one intermediate per cluster and CA kind (the library's RootPkiArgs,
+ * documented there).
+ */
+export interface RootPkiArgs extends lib.RootPkiArgs {}
 
 /** An intermediate CA issued by RootPki. */
 export interface IssuedIntermediate {
