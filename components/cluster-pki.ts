@@ -15,6 +15,7 @@ import { LeafCertificate } from "./leaf";
 import { VaultIntermediateCa, VaultLeafCertificate, vaultProviderFromConfig, VaultRoles } from "./vault";
 import * as vault from "@pulumi/vault";
 import { CaRotationState, cappedValidityHours, leafRenewal, renewAtMs, RotatableCa, trustedGenerations } from "./rotation";
+import { requirePreviousRun, withPreviousRun } from "./memory";
 
 /** One file of a node's tree. Sinks consume these maps; they never look inside. */
 export interface NodeFile {
@@ -32,22 +33,31 @@ export type FileMap = Record<string, NodeFile>;
 export interface InventoryEntry {
     /** kubeadm certificate name (`apiserver`, `etcd-server`, `admin.conf`, ...) or `user`. */
     id: string;
-    /** The node it belongs to, or the user name for extra users; absent for cluster-wide certs. */
+    /** The node it belongs to; absent for cluster-wide certs and users. */
     node?: string;
+    /** The user it belongs to (extra users). */
     user?: string;
     /** The file path in the node tree, or the kubeconfig key in `kubeconfigs`. */
     file: string;
+    /** Subject CN. */
     commonName: string;
+    /** Subject O, if any. */
     organization?: string;
     /** The issuing CA's id (`ca`, `etcd-ca`, `front-proxy-ca`); for CAs, their own id. */
     issuer: string;
+    /** Whether this entry is a CA. */
     isCa: boolean;
-    /** CAs: the generation (0 = the first), and whether it is the one signing leaves. */
+    /** CAs: the generation (0 = the first). */
     generation?: number;
+    /** CAs: whether this generation signs leaves. */
     active?: boolean;
+    /** DNS SANs. */
     dnsNames: string[];
+    /** IP SANs. */
     ipAddresses: string[];
+    /** Extended key usages (tls provider names). */
     extendedUsages: string[];
+    /** Key algorithm (kubeadm encryptionAlgorithm name). */
     keyAlgorithm: string;
     /** The validity the certificate was issued with (a leaf's is capped at its CA's remaining life). */
     validityHours: number;
@@ -55,8 +65,11 @@ export interface InventoryEntry {
     shortenedFromHours?: number;
     /** Leaves: the generation of the CA that signed it. */
     issuerGeneration?: number;
+    /** How long before notAfter it is renewed. */
     renewBeforeHours: number;
+    /** Not before, RFC3339 (whole seconds). */
     notBefore: string;
+    /** Not after, RFC3339 (whole seconds). */
     notAfter: string;
 }
 
@@ -133,7 +146,16 @@ export class ClusterPki extends pulumi.ComponentResource {
     /** The rotation summary logged by this run (what rotates and why, CA phases, next renewal). */
     public readonly rotationSummaryText: string;
 
+    /**
+     * A ClusterPki that remembers its previous run (CA rotation phases, rotation tokens) through the stack output
+     * `kubePkiMemory`, which the program exports with `memoryOf(pki)` (components/memory.ts).
+     */
+    static async create(name: string, args: ClusterPkiArgs, opts?: pulumi.ComponentResourceOptions): Promise<ClusterPki> {
+        return new ClusterPki(name, await withPreviousRun(name, args), opts);
+    }
+
     constructor(name: string, args: ClusterPkiArgs, opts?: pulumi.ComponentResourceOptions) {
+        requirePreviousRun(name, args);
         // Validate first: bad config throws here, before anything is registered.
         const cfg = validateClusterPkiArgs(args, `ClusterPki "${name}" config`);
         super("kube-pki:index:ClusterPki", name, {}, opts);

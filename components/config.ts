@@ -32,6 +32,7 @@ export interface ControlPlaneNode {
 }
 
 export interface WorkerNode {
+    /** Node name (DNS-1123 subdomain), as kubeadm's `nodeRegistration.name`. */
     name: string;
     /** The node's IPs (used as SANs of its kubelet serving certificate). */
     addresses?: string[];
@@ -46,8 +47,11 @@ export interface ExtraUser {
     validity?: string;
 }
 
-/** Arguments of `ClusterPki`. Durations are "<n>h", "<n>d" or a number of hours. */
-export interface ClusterPkiArgs {
+/**
+ * The plain part of ClusterPki's arguments (strings, numbers, booleans, lists and maps of them): what the component
+ * package serves to other languages as its schema (provider/index.ts). Durations are "<n>h", "<n>d" or a number of hours.
+ */
+export interface ClusterPkiSettings {
     /** kubeadm `clusterName`: names the cluster in every kubeconfig. */
     clusterName: string;
     /** kubeadm `networking.dnsDomain`; default "cluster.local". */
@@ -60,24 +64,35 @@ export interface ClusterPkiArgs {
     apiServerBindPort?: number;
     /** kubeadm `apiServer.certSANs`. */
     apiServerExtraSans?: string[];
+    /** The control-plane nodes (they run the apiserver and, unless external, etcd). */
     controlPlanes: ControlPlaneNode[];
+    /** The worker nodes. */
     workers?: WorkerNode[];
     /** Stacked etcd members (control-plane node names); default: every control plane. */
     etcdMembers?: string[];
     /** External etcd: no etcd CA, no etcd certs, no apiserver-etcd-client. */
     externalEtcd?: boolean;
+    /** Extra users with a client-certificate kubeconfig (`users/<name>.conf`). */
     users?: ExtraUser[];
     /** Allows an extra user in the `system:masters` group (it bypasses RBAC). */
     allowSystemMastersUsers?: boolean;
     /** Key algorithms, kubeadm `encryptionAlgorithm` names: RSA-2048 (default), RSA-3072, RSA-4096, ECDSA-P256, ECDSA-P384. */
     keyAlgorithm?: string;
+    /** Cluster CA key algorithm; default keyAlgorithm. */
     caKeyAlgorithm?: string;
+    /** etcd CA key algorithm; default caKeyAlgorithm. */
     etcdCaKeyAlgorithm?: string;
+    /** front-proxy CA key algorithm; default caKeyAlgorithm. */
     frontProxyCaKeyAlgorithm?: string;
+    /** Service-account signing key algorithm; default keyAlgorithm. */
     serviceAccountKeyAlgorithm?: string;
+    /** CA validity; default 87600h. */
     caValidity?: string;
+    /** Leaf validity; default 8760h, at most caValidity. */
     leafValidity?: string;
+    /** How long before expiry a CA is due for rotation (a warning: CAs rotate through caRotation). */
     caRenewBefore?: string;
+    /** How long before expiry a leaf is renewed; default 720h. */
     leafRenewBefore?: string;
     /** Per-node kubelet serving certificates (for clusters without kubelet serving-cert bootstrap); default false. */
     kubeletServingCerts?: boolean;
@@ -100,6 +115,10 @@ export interface ClusterPkiArgs {
     rotate?: Record<string, number>;
     /** CA and SA-key rotation phase per CA (`ca`, `etcd-ca`, `front-proxy-ca`, `sa`): stage, promote, distrust. */
     caRotation?: Record<string, string>;
+}
+
+/** Arguments of `ClusterPki`: the settings, plus CAs from elsewhere and what the previous run recorded. */
+export interface ClusterPkiArgs extends ClusterPkiSettings {
     /**
      * CAs provided from outside instead of created here, per CA id: e.g. a root stack's intermediates, one entry
      * per generation (see caRotation). Keys must be Pulumi secrets.

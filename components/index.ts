@@ -7,6 +7,7 @@ export * from "./identity";
 export * from "./ca";
 export * from "./leaf";
 export * from "./cluster-pki";
+export * from "./memory";
 export * from "./stack-config";
 export * from "./rotation";
 export * from "./root-pki";

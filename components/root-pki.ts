@@ -32,6 +32,7 @@ export interface RootCluster {
 export interface RootPkiArgs {
     /** Root CA common name; default "kube-pki root CA". */
     commonName?: string;
+    /** Root key algorithm (kubeadm encryptionAlgorithm name); default RSA-2048. */
     keyAlgorithm?: string;
     /** Root validity; default 175200h (20 y). */
     validity?: string;
@@ -44,6 +45,7 @@ export interface RootPkiArgs {
      * change that would delete one, is refused by the engine. Test stacks set false.
      */
     protect?: boolean;
+    /** The clusters to issue intermediates for. */
     clusters: RootCluster[];
     /**
      * The intermediates the previous run issued: cluster → CA id → generations (the keys of the previous

@@ -6,6 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { closest, distance } from "fastest-levenshtein";
 import { ClusterPkiArgs, ConfigError, PREVIOUS_RUN_OUTPUTS } from "./config";
+import { previousOutput } from "./memory";
 
 type Kind = "string" | "boolean" | "number" | "object";
 
@@ -124,12 +125,10 @@ export function readClusterPkiArgs(config: pulumi.Config, extraKeys: string[] = 
  * the stack itself. On the first run there is nothing to read.
  */
 export async function readPreviousRun(): Promise<ClusterPkiArgs["previous"]> {
-    const self = new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`);
-    const details = await Promise.all(PREVIOUS_RUN_OUTPUTS.map((name) => self.getOutputDetails(name)));
+    const values = await Promise.all(PREVIOUS_RUN_OUTPUTS.map((name) => previousOutput(name)));
     const previous: Record<string, unknown> = {};
     PREVIOUS_RUN_OUTPUTS.forEach((name, i) => {
-        const value = details[i].value ?? details[i].secretValue;
-        if (value !== undefined) previous[name] = value;
+        if (values[i] !== undefined) previous[name] = values[i];
     });
     return previous as ClusterPkiArgs["previous"];
 }

@@ -132,7 +132,7 @@ export async function stepSecrets(ctx: Ctx) {
 
 // ---------------------------------------------------------------------------------------------------- 4
 
-function kubeadmParams(ctx: Ctx, config: StackConfig & { controlPlanes: { name: string; advertiseAddress: string }[] }): KubeadmParams {
+export function kubeadmParams(ctx: Ctx, config: StackConfig & { controlPlanes: { name: string; advertiseAddress: string }[] }): KubeadmParams {
     const endpoint = String(config.controlPlaneEndpoint);
     return {
         clusterName: String(config.clusterName),
@@ -179,7 +179,7 @@ export async function stepKubeadm(ctx: Ctx, signal: AbortSignal) {
 
 // ---------------------------------------------------------------------------------------------------- 5
 
-async function bootControlPlane(ctx: Ctx, label: string, scenario: Scenario, signal: AbortSignal): Promise<ControlPlane> {
+export async function bootControlPlane(ctx: Ctx, label: string, scenario: Scenario, signal: AbortSignal): Promise<ControlPlane> {
     const cp = new ControlPlane({
         label,
         nodeDir: path.join(scenario.treeRoot, "cp-1"),

@@ -26,10 +26,12 @@ CACHE="${KUBE_PKI_TOOLS_CACHE:-$HOME/.cache/kube-pki/tools}"
 # shellcheck source=../tools/versions.env
 source "$TOOLS_DIR/versions.env"
 
+# pulumi-language-yaml = the Pulumi YAML language host (github.com/pulumi/pulumi-yaml), for the YAML consumer of the
+# kube-pki component package (e2e step consumer-yaml); its own bin dir, put on PATH by `env`.
 # pulumi = the CLI (tools/pulumi) plus the Node.js language host and its shims (tools/pulumi-language-nodejs), in one
 # bin directory as in Pulumi's own distribution: the engine expects its bundled plugins next to the pulumi binary
 # and warns on every run when it finds them elsewhere on PATH.
-ALL_TOOLS=(pulumi pulumi-resource-tls pulumi-resource-kubernetes kubernetes etcd)
+ALL_TOOLS=(pulumi pulumi-resource-tls pulumi-resource-kubernetes kubernetes etcd pulumi-language-yaml)
 
 # Resource provider plugins: tool name, Pulumi plugin name, version variable.
 PROVIDER_TOOLS=(pulumi-resource-tls pulumi-resource-kubernetes)
@@ -54,6 +56,7 @@ tool_version() {
     pulumi-resource-kubernetes) echo "$PULUMI_KUBERNETES_VERSION" ;;
     kubernetes) echo "$KUBERNETES_VERSION" ;;
     etcd) echo "$ETCD_VERSION" ;;
+    pulumi-language-yaml) echo "$PULUMI_YAML_VERSION" ;;
     *) die "unknown tool '$1' (known: ${ALL_TOOLS[*]})" ;;
   esac
 }
@@ -77,6 +80,11 @@ tool_check() {
     etcd)
       echo "go.etcd.io/etcd/server/v3 v$ETCD_VERSION"
       echo "go.etcd.io/etcd/etcdctl/v3 v$ETCD_VERSION"
+      ;;
+    pulumi-language-yaml)
+      echo "github.com/pulumi/pulumi-yaml v$PULUMI_YAML_VERSION"
+      # its own pulumi pkg/sdk (pulumi-yaml 1.25.0 does not compile against the CLI's 3.248.0: plugin API changes)
+      echo "github.com/pulumi/pulumi/pkg/v3 v$PULUMI_YAML_PULUMI_VERSION"
       ;;
   esac
 }
@@ -142,6 +150,11 @@ tool_build() {
       "${GOBUILD[@]}" -o "$out/etcd" -ldflags "-s -w" go.etcd.io/etcd/server/v3
       "${GOBUILD[@]}" -o "$out/etcdctl" -ldflags "-s -w" go.etcd.io/etcd/etcdctl/v3
       ;;
+    pulumi-language-yaml)
+      # tools/pulumi-language-yaml/main.go: upstream's host plus the Link RPC the CLI needs (see the file)
+      "${GOBUILD[@]}" -o "$out/pulumi-language-yaml" \
+        -ldflags "-s -w -X github.com/pulumi/pulumi-yaml/pkg/version.Version=v$PULUMI_YAML_VERSION" .
+      ;;
   esac
 }
 
@@ -185,6 +198,14 @@ tool_verify() {
       got="$("$bin/etcdctl" version)"; got="${got%%$'\n'*}"
       [[ "$got" == "etcdctl version: $ETCD_VERSION" ]] || die "etcdctl version: got '$got'"
       got="etcd, etcdctl $ETCD_VERSION" ;;
+    pulumi-language-yaml)
+      # No --version flag: the module version is in the build info, the reported one linked in with -X.
+      got="$(go version -m "$bin/pulumi-language-yaml")"
+      [[ "$got" == *"github.com/pulumi/pulumi-yaml"*"v$PULUMI_YAML_VERSION"* ]] ||
+        die "pulumi-language-yaml: not built from pulumi-yaml v$PULUMI_YAML_VERSION: $got"
+      LC_ALL=C grep -a -q "v$PULUMI_YAML_VERSION" "$bin/pulumi-language-yaml" ||
+        die "pulumi-language-yaml: version v$PULUMI_YAML_VERSION not linked in"
+      got="pulumi-language-yaml v$PULUMI_YAML_VERSION (pulumi sdk/pkg v$PULUMI_YAML_PULUMI_VERSION)" ;;
   esac
   echo "${got%%$'\n'*}"
 }

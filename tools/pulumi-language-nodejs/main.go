@@ -11,9 +11,12 @@
 //   - GetRequiredPackages / GetRequiredPlugins: the resource plugins named by the pulumi-enabled packages in
 //     node_modules (package.json "pulumi": {"resource": true}), so the engine loads e.g. pulumi-resource-tls;
 //   - GetPluginInfo, About, GetProgramDependencies, InstallDependencies (npm install), Handshake,
-//     RuntimeOptionsPrompts.
+//     RuntimeOptionsPrompts;
+//   - RunPlugin: a Node.js resource plugin from source (a PulumiPlugin.yaml with `runtime: nodejs`, e.g. kube-pki's
+//     component package in provider/, served by @pulumi/pulumi's componentProviderHost): `node <cmd/run-plugin>
+//     <plugin dir> <args>` with the engine's environment, its output streamed back (the port on stdout).
 //
-// Everything else (code generation, packing SDKs, running Node.js plugins) answers Unimplemented.
+// Everything else (code generation, packing SDKs, analyzer plugins) answers Unimplemented.
 //
 // Environment knobs (all optional):
 //
@@ -265,6 +268,59 @@ func (h *nodeHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumir
 		}, nil
 	}
 	return &pulumirpc.RunResponse{Error: fmt.Sprintf("Program exited unexpectedly: %v", err)}, nil
+}
+
+// RunPlugin runs a Node.js plugin from its source directory, as the upstream host does: @pulumi/pulumi's run-plugin
+// script with the plugin directory as the program (package.json `main` is the entry point) and the engine's
+// arguments after it. The plugin prints its port on stdout, which is streamed back to the engine.
+func (h *nodeHost) RunPlugin(req *pulumirpc.RunPluginRequest, server pulumirpc.LanguageRuntime_RunPluginServer) error {
+	if req.GetKind() != "" && req.GetKind() != "resource" {
+		return status.Errorf(codes.Unimplemented, "pulumi-language-nodejs (kube-pki): %s plugins are not supported", req.GetKind())
+	}
+	p := infoFrom(req.GetInfo(), req.GetPwd(), req.GetProgram()) //nolint:staticcheck // older engines
+	closer, stdout, stderr, err := rpcutil.MakeRunPluginStreams(server, false)
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	nodeBin, err := exec.LookPath("node")
+	if err != nil {
+		return fmt.Errorf("could not find node on the $PATH: %w", err)
+	}
+	// @pulumi/pulumi's cmd/run-plugin (not cmd/run, which wants an engine monitor), from the plugin's node_modules
+	runPath, ok := findUp(p.dir, filepath.Join("node_modules", "@pulumi", "pulumi", "cmd", "run-plugin"))
+	if !ok {
+		return fmt.Errorf("no node_modules/@pulumi/pulumi/cmd/run-plugin above %s: run npm install there", p.dir)
+	}
+	env := req.GetEnv()
+	if v, ok := p.option("typescript"); ok {
+		if b, ok := v.(bool); ok && b {
+			env = append(env, "PULUMI_NODEJS_TYPESCRIPT=true")
+		}
+	}
+	if v, ok := p.option("tsconfig"); ok {
+		if s, ok := v.(string); ok && s != "" {
+			env = append(env, "PULUMI_NODEJS_TSCONFIG_PATH="+s)
+		}
+	}
+	args := append([]string{runPath, p.dir}, req.GetArgs()...)
+	cmd := exec.CommandContext(server.Context(), nodeBin, args...)
+	cmd.Dir = req.GetPwd()
+	if cmd.Dir == "" {
+		cmd.Dir = p.dir
+	}
+	cmd.Env = env
+	// Wrapped writers: exec copies through goroutines, so node's non-blocking stdio never reaches ours.
+	cmd.Stdout = struct{ io.Writer }{stdout}
+	cmd.Stderr = struct{ io.Writer }{stderr}
+	if err := cmd.Run(); err != nil {
+		var exitErr *exec.ExitError
+		if errors.As(err, &exitErr) {
+			return fmt.Errorf("plugin %s exited with code %d", req.GetName(), exitErr.ExitCode())
+		}
+		return fmt.Errorf("could not run plugin %s: %w", req.GetName(), err)
+	}
+	return closer.Close()
 }
 
 func orEmpty(m map[string]string) map[string]string {

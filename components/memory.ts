@@ -1,0 +1,108 @@
+/**
+ * A ClusterPki's memory across runs, in any program (README "Use it from your program").
+ *
+ * Each run needs what the previous run decided: the CA rotation phase and active generation of each CA (to refuse a
+ * skipped phase, and to keep the generation that signs after a rotation), each leaf's rotation token and its
+ * inventory entry (renewal is anchored on each certificate's notAfter; a kept certificate keeps its validity), and
+ * the previous clock. Pulumi gives a program no read access to its resources' previous state, only to its
+ * stack's previous outputs, through a StackReference to the stack itself. So the memory is one stack output,
+ * `kubePkiMemory` (component name → {rotationState, rotationTokens, inventory, nextRotation}), that the program exports and the next run
+ * reads back:
+ *
+ *     const pki = await ClusterPki.create("prod", args);   // reads kubePkiMemory["prod"] of the previous run
+ *     export const kubePkiMemory = memoryOf(pki);           // remembers this run
+ *
+ * A CA rotation step that needs the previous phase (promote, distrust) without any memory is refused with a
+ * message that names both lines.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { ClusterPkiArgs } from "./config";
+import { ConfigError, PREVIOUS_RUN_OUTPUTS } from "./config";
+
+/** The stack output that holds every ClusterPki's memory, by component name. */
+export const MEMORY_OUTPUT = "kubePkiMemory";
+
+/**
+ * What one ClusterPki remembers of a run: its outputs named in PREVIOUS_RUN_OUTPUTS (CA rotation state, rotation
+ * tokens, inventory, next rotation), which the next run takes as `previous`.
+ */
+export type ClusterPkiMemory = NonNullable<ClusterPkiArgs["previous"]>;
+
+type MemoryKey = (typeof PREVIOUS_RUN_OUTPUTS)[number];
+
+/** What memoryOf needs of a component (ClusterPki has it; a type, so that this file does not import the component). */
+export type Rememberable = { urn: pulumi.Output<string> } & { [K in MemoryKey]: pulumi.Input<unknown> };
+
+/** The name of a resource from its URN (`urn:pulumi:stack::project::type::name`). */
+const nameOfUrn = (urn: string) => urn.slice(urn.lastIndexOf("::") + 2);
+
+/**
+ * This run's memory of the given components, to export as the stack output `kubePkiMemory`
+ * (TypeScript: `export const kubePkiMemory = memoryOf(pki)`; JavaScript: `exports.kubePkiMemory = memoryOf(pki)`).
+ */
+export function memoryOf(...components: Rememberable[]): pulumi.Output<Record<string, ClusterPkiMemory>> {
+    const entries = components.map((c) =>
+        pulumi.all([c.urn, pulumi.output(Object.fromEntries(PREVIOUS_RUN_OUTPUTS.map((k) => [k, c[k]])))]),
+    );
+    return pulumi.all(entries).apply((list) => Object.fromEntries(list.map(([urn, memory]) => [nameOfUrn(urn), memory as ClusterPkiMemory])));
+}
+
+/** One StackReference to the stack itself per program run (a second one would be a duplicate resource). */
+const selfReferences = new Map<string, pulumi.StackReference>();
+
+/** The StackReference to this stack, through which a run reads what the previous run exported. */
+export function selfStackReference(): pulumi.StackReference {
+    const self = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
+    let ref = selfReferences.get(self);
+    if (!ref) {
+        ref = new pulumi.StackReference(self);
+        selfReferences.set(self, ref);
+    }
+    return ref;
+}
+
+/** The value of one of this stack's previous outputs (secret or not), or undefined. */
+export async function previousOutput(name: string): Promise<unknown> {
+    const details = await selfStackReference().getOutputDetails(name);
+    return details.value ?? details.secretValue;
+}
+
+/**
+ * What the previous run remembered of the ClusterPki named `name` (its `kubePkiMemory` entry), or undefined (first
+ * run, or the program does not export `kubePkiMemory`).
+ */
+export async function previousRunOf(name: string): Promise<ClusterPkiMemory | undefined> {
+    const memory = (await previousOutput(MEMORY_OUTPUT)) as Record<string, ClusterPkiMemory> | undefined;
+    return memory?.[name];
+}
+
+/** `args` with `previous` filled from the previous run's memory of the ClusterPki named `name` (unless given). */
+export async function withPreviousRun(name: string, args: ClusterPkiArgs): Promise<ClusterPkiArgs> {
+    if (args.previous) return args;
+    const previous = await previousRunOf(name);
+    return previous ? { ...args, previous } : args;
+}
+
+/** CA rotation phases that cannot be decided without the previous run's state. */
+const NEEDS_PREVIOUS = ["promote", "distrust"];
+
+/**
+ * Refuses a CA rotation step that needs the previous run's phase when the component has no memory at all
+ * (`args.previous` unset), naming what to add to the program. Without this the step would be judged against
+ * "none" and refused with a message that does not say why the previous phase is unknown.
+ */
+export function requirePreviousRun(name: string, args: ClusterPkiArgs): void {
+    if (args.previous) return;
+    const problems = Object.entries(args.caRotation ?? {})
+        .filter(([, phase]) => NEEDS_PREVIOUS.includes(phase))
+        .map(
+            ([ca, phase]) =>
+                `caRotation.${ca}: "${phase}" needs the phase the previous run left, and this ClusterPki has no memory of a ` +
+                `previous run. Create it with \`await ClusterPki.create("${name}", args)\` (it reads the previous run through a ` +
+                `StackReference to this stack) and export its memory as the stack output ${MEMORY_OUTPUT}: ` +
+                `\`export const ${MEMORY_OUTPUT} = memoryOf(pki)\` (JavaScript: \`exports.${MEMORY_OUTPUT} = memoryOf(pki)\`; ` +
+                `YAML/Go through the component package: export the component's \`memory\` output as ${MEMORY_OUTPUT}). ` +
+                `Then run "stage" again (a re-run of stage changes nothing) and "${phase}" after it.`,
+        );
+    if (problems.length) throw new ConfigError(`ClusterPki "${name}" config`, problems);
+}

@@ -1,0 +1,186 @@
+/**
+ * kube-pki as a Pulumi component package, for programs in any language (Pulumi YAML, Go, Python, ...):
+ * `pulumi package add <path to this directory>` reads PulumiPlugin.yaml here, runs this file (compiled to
+ * dist/provider/index.js) through the Node.js language host, and `componentProviderHost` serves the components below
+ * over the provider protocol; their schema (`pulumi package get-schema`) is inferred from this file's TypeScript
+ * types and doc comments.
+ *
+ * These are thin wrappers of the library's components (components/), with args shaped for a schema: plain objects,
+ * lists and maps of strings, numbers and booleans, no `any`. Secrets (keys, kubeconfigs, cloud-init documents)
+ * stay secrets across the boundary. Not served here (use the npm package): Vault intermediates, a root stack's
+ * intermediates (externalCas), the Kubernetes Secrets sink.
+ */
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { componentProviderHost } from "@pulumi/pulumi/provider/experimental";
+import * as lib from "../components";
+
+/**
+ * Arguments of ClusterPki: a kubeadm cluster's PKI (the library's ClusterPkiSettings, documented there: ClusterPkiArgs
+ * without what the component package does not serve, Vault and a root stack's intermediates, and without `previous`,
+ * which the component reads itself). Durations are "<n>h" or "<n>d".
+ */
+export interface ClusterPkiArgs extends lib.ClusterPkiSettings {}
+
+/** One file of a node's kubeadm tree. */
+export interface NodeFile {
+    /** The content; a secret for keys and kubeconfigs. */
+    content: string;
+    /** Octal mode: "0600" for keys and kubeconfigs, "0644" for certificates. */
+    mode: string;
+    /** Whether the content is a secret. */
+    secret: boolean;
+}
+
+/** A CA's rotation phase ("none", "stage", "promote", "distrust") and the generation that signs. */
+export interface CaRotationStatus {
+    /** none, stage, promote or distrust. */
+    phase: string;
+    /** The active generation (0 = the first CA). */
+    generation: number;
+}
+
+/** When the next clock-driven renewal happens. */
+export interface NextRotation {
+    /** The time, RFC3339. */
+    at: string;
+    /** The certificates it renews. */
+    certificates: string[];
+    /** The clock of the run that planned it. */
+    clock?: string;
+}
+
+/** What a ClusterPki remembers of a run (export it as the stack output kubePkiMemory). */
+export interface ClusterPkiMemory {
+    /** Rotation phase and active generation per CA. */
+    rotationState?: { [ca: string]: CaRotationStatus };
+    /** Each leaf's rotation token. */
+    rotationTokens?: { [certificate: string]: string };
+    /** Every certificate of the run (renewals are anchored on each one's notAfter). */
+    inventory?: lib.InventoryEntry[];
+    /** The run's next renewal and its clock. */
+    nextRotation?: NextRotation;
+}
+
+/**
+ * A Kubernetes cluster's PKI in kubeadm's layout and identities: the cluster, etcd and front-proxy CAs, the
+ * service-account key pair, every leaf certificate and kubeconfig, one kubeadm file tree and one cloud-init
+ * document per node. It remembers its CA rotation phases across runs when the program exports its `memory` output
+ * as the stack output `kubePkiMemory`.
+ */
+export class ClusterPki extends pulumi.ComponentResource {
+    /** CA certificates (public) by CA id (ca, etcd-ca, front-proxy-ca). */
+    public readonly caCertificates: pulumi.Output<{ [ca: string]: string }>;
+    /** Every trusted CA certificate by CA id (old and new while a rotation is staged). */
+    public readonly trustBundles: pulumi.Output<{ [ca: string]: string }>;
+    /** The service-account token signing public key(s) (sa.pub). */
+    public readonly serviceAccountPublicKey: pulumi.Output<string>;
+    /** Secret: every kubeconfig, e.g. "admin.conf", "worker-1/kubelet.conf", "users/alice.conf". */
+    public readonly kubeconfigs: pulumi.Output<{ [name: string]: string }>;
+    /** Per node: relative path (kubeadm layout) → file; key and kubeconfig contents are secrets. */
+    public readonly nodeFiles: pulumi.Output<{ [node: string]: { [path: string]: NodeFile } }>;
+    /** Secret: per node, a #cloud-config document that writes the node's tree (VM user data). */
+    public readonly cloudInit: pulumi.Output<{ [node: string]: string }>;
+    /** Every certificate with its identity and validity. */
+    public readonly inventory: pulumi.Output<lib.InventoryEntry[]>;
+    /** This run's memory: export it as the stack output kubePkiMemory so that the next run reads it back. */
+    public readonly memory: pulumi.Output<{ [component: string]: ClusterPkiMemory }>;
+
+    constructor(name: string, args: ClusterPkiArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("kube-pki:index:ClusterPki", name, {}, opts);
+        // The previous run is read asynchronously (a StackReference to this stack), so the library component is
+        // created once it is known; every output waits for it.
+        const pki = lib.ClusterPki.create(name, { ...args }, { parent: this });
+        const from = <T>(f: (p: lib.ClusterPki) => pulumi.Input<T>): pulumi.Output<T> =>
+            pulumi.output(pki.then(() => true)).apply(async () => f(await pki)) as pulumi.Output<T>;
+        this.caCertificates = from((p) => pulumi.all(p.caCertificates));
+        this.trustBundles = from((p) => pulumi.all(p.trustBundles));
+        this.serviceAccountPublicKey = from((p) => p.serviceAccountPublicKey);
+        this.kubeconfigs = from((p) => pulumi.secret(pulumi.all(p.kubeconfigs)));
+        this.nodeFiles = from((p) => pulumi.output(p.nodeFiles as unknown) as unknown as pulumi.Output<{ [node: string]: { [path: string]: NodeFile } }>);
+        this.cloudInit = from((p) => pulumi.secret(pulumi.all(lib.cloudInitByNode(p.nodeFiles))));
+        this.inventory = from((p) => p.inventory);
+        this.memory = from((p) => lib.memoryOf(p) as pulumi.Output<{ [component: string]: ClusterPkiMemory }>);
+        this.registerOutputs({
+            caCertificates: this.caCertificates,
+            trustBundles: this.trustBundles,
+            serviceAccountPublicKey: this.serviceAccountPublicKey,
+            kubeconfigs: this.kubeconfigs,
+            nodeFiles: this.nodeFiles,
+            cloudInit: this.cloudInit,
+            inventory: this.inventory,
+            memory: this.memory,
+        });
+    }
+}
+
+/**
+ * Arguments of RootPki: a shared root CA and one intermediate per cluster and CA kind (the library's RootPkiArgs,
+ * documented there).
+ */
+export interface RootPkiArgs extends lib.RootPkiArgs {}
+
+/** An intermediate CA issued by RootPki. */
+export interface IssuedIntermediate {
+    /** The generation (0 = the first). */
+    generation: number;
+    /** The intermediate's certificate. */
+    certPem: string;
+    /** Secret: the intermediate's key. */
+    keyPem: string;
+}
+
+/** The shared trust root of several clusters: a protected root CA that signs one intermediate per cluster and CA kind. */
+export class RootPki extends pulumi.ComponentResource {
+    /** The root CA certificate. */
+    public readonly rootCertificate: pulumi.Output<string>;
+    /** cluster → CA id → issued generations (keys secret). */
+    public readonly intermediates: pulumi.Output<{ [cluster: string]: { [ca: string]: IssuedIntermediate[] } }>;
+
+    constructor(name: string, args: RootPkiArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("kube-pki:index:RootPki", name, {}, opts);
+        const root = new lib.RootPki(name, { ...args }, { parent: this });
+        this.rootCertificate = root.rootCertificate;
+        this.intermediates = pulumi.output(root.intermediates as unknown) as unknown as pulumi.Output<{ [cluster: string]: { [ca: string]: IssuedIntermediate[] } }>;
+        this.registerOutputs({ rootCertificate: this.rootCertificate, intermediates: this.intermediates });
+    }
+}
+
+/** Arguments of NodeFiles: one node's kubeadm tree written on the machine that runs `pulumi up`. */
+export interface NodeFilesArgs {
+    /** Root of the node trees; the files go to <rootDir>/<node>/. */
+    rootDir: string;
+    /** The node's name. */
+    node: string;
+    /** The node's files: ClusterPki.nodeFiles[node]. */
+    files: pulumi.Input<{ [path: string]: pulumi.Input<NodeFile> }>;
+}
+
+/** Writes one node's kubeadm tree to local disk with exact modes, atomically; shows drift in a preview. */
+export class NodeFiles extends pulumi.ComponentResource {
+    /** The node's directory (<rootDir>/<node>). */
+    public readonly directory: pulumi.Output<string>;
+    /** Relative path → sha256 of the content written. */
+    public readonly hashes: pulumi.Output<{ [path: string]: string }>;
+
+    constructor(name: string, args: NodeFilesArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("kube-pki:index:NodeFiles", name, {}, opts);
+        this.directory = pulumi.output(path.join(path.resolve(args.rootDir), args.node));
+        // The file map arrives as one value from another component: the sink is created once it is known.
+        this.hashes = pulumi.output(args.files).apply((files) => {
+            const map: lib.FileMap = {};
+            for (const [rel, f] of Object.entries(files)) map[rel] = { content: pulumi.output(f.content), mode: f.mode, secret: f.secret };
+            return new lib.NodeFiles(name, { rootDir: args.rootDir, node: args.node, files: map }, { parent: this }).hashes;
+        });
+        this.registerOutputs({ directory: this.directory, hashes: this.hashes });
+    }
+}
+
+/** The provider's own directory (PulumiPlugin.yaml, package.json, tsconfig.json and this file's source). */
+const PROVIDER_DIR = path.resolve(__dirname, __filename.endsWith(".ts") ? "." : "../../provider");
+
+/** How the package is served (also what the schema test builds its ComponentProvider from). */
+export const PROVIDER_OPTIONS = { components: [ClusterPki, RootPki, NodeFiles], name: "kube-pki", namespace: "kube-pki", dirname: PROVIDER_DIR };
+
+// Serve, unless imported by a test (KUBE_PKI_PROVIDER_HOST=off).
+if (process.env.KUBE_PKI_PROVIDER_HOST !== "off") void componentProviderHost(PROVIDER_OPTIONS);
