@@ -17,6 +17,7 @@ import { z } from "zod";
 import { CaId, CAS, DEFAULT_CA_VALIDITY_HOURS, KEY_ALGORITHMS } from "./catalog";
 import { CertificateAuthority } from "./ca";
 import { ConfigError, parseHours } from "./config";
+import { previousOutput } from "./memory";
 
 export interface RootCluster {
     /** The cluster's name: its stack's clusterName. */
@@ -211,11 +212,13 @@ export function droppedIntermediates(
  * `previousIntermediates`.
  */
 export async function readPreviousRootIntermediates(
-    selfStack = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
+    /** Another stack's name (tests); default: this stack, through the one self StackReference (memory.ts). */
+    selfStack?: string,
 ): Promise<Record<string, Record<string, number[]>> | undefined> {
-    const self = new pulumi.StackReference(selfStack);
-    const out = await self.getOutputDetails("intermediates");
-    const value = (out.value ?? out.secretValue) as Record<string, Record<string, { generation: number }[]>> | undefined;
+    const out = selfStack ? await new pulumi.StackReference(selfStack).getOutputDetails("intermediates") : undefined;
+    const value = (selfStack ? (out?.value ?? out?.secretValue) : await previousOutput("intermediates")) as
+        | Record<string, Record<string, { generation: number }[]>>
+        | undefined;
     if (!value || typeof value !== "object") return undefined;
     return Object.fromEntries(
         Object.entries(value).map(([cluster, cas]) => [

@@ -9,7 +9,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Ctx } from "./steps";
 import { REPO_DIR } from "./pulumi";
-import { run, RunResult } from "./procs";
+import { run, RunResult, sleep } from "./procs";
+import { tempFilesUnder } from "../components/sinks/node-files-impl";
+import { markedProcesses } from "../scripts/workspace";
 
 /** What a fresh clone holds that the npm scripts need (node_modules is linked, tools/ holds the tool pins). */
 const CLONE = ["Pulumi.yaml", "index.ts", "components", "package.json", "package-lock.json", "tsconfig.json", "tsconfig.pulumi.json", "scripts", "stacks", "tools", ".npmrc"];
@@ -123,24 +125,6 @@ export async function stepFirstHour(ctx: Ctx, signal: AbortSignal): Promise<void
     for (const stack of ["crash", "dev"]) await npm(["destroy", "--", "--stack", stack, "--yes"], own, "first-hour-destroy");
 }
 
-/** Processes carrying the wrapper's run marker: [pid, owner pid, executable name]. */
-function markedProcesses(): { pid: number; owner: number; exe: string; args: string }[] {
-    const out: { pid: number; owner: number; exe: string; args: string }[] = [];
-    for (const entry of fs.readdirSync("/proc")) {
-        if (!/^\d+$/.test(entry)) continue;
-        try {
-            const hit = fs.readFileSync(`/proc/${entry}/environ`, "latin1").split("\0").find((v) => v.startsWith("KUBE_PKI_RUN_OWNER="));
-            if (!hit) continue;
-            const args = fs.readFileSync(`/proc/${entry}/cmdline`, "latin1").split("\0").join(" ");
-            out.push({ pid: Number(entry), owner: Number(hit.split("=")[1]), exe: path.basename(fs.readlinkSync(`/proc/${entry}/exe`)), args });
-        } catch {
-            /* gone */
-        }
-    }
-    return out;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * kill -9 of the wrapper and the engine in the middle of an `up` (as when a CI job or a terminal is killed), then
@@ -200,14 +184,6 @@ async function crashRecovery(ctx: Ctx, dir: string, npm: (a: string[], e?: NodeJ
     );
     suite.equal("pending operations in the state after it", (checkpoint().pending_operations ?? []).length, 0);
     suite.equal("plugin processes left by either run", markedProcesses().map((p) => `${p.exe} ${p.pid}`), []);
-    const temps: string[] = [];
-    const walk = (d: string) => {
-        for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-            if (e.isDirectory()) walk(path.join(d, e.name));
-            else if (/kube-pki-tmp/.test(e.name)) temps.push(path.join(d, e.name));
-        }
-    };
-    walk(path.join(dir, "out/crash"));
-    suite.equal("temp files left in the node trees", temps, []);
+    suite.equal("temp files left in the node trees", tempFilesUnder(path.join(dir, "out/crash")), []);
     }
 }

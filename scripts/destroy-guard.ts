@@ -10,6 +10,7 @@
  * Library use (scripts/stack.ts): `const refusal = destroyRefusal(stackName, exported); if (refusal) { ... }`.
  */
 import * as fs from "node:fs";
+import { urnName } from "./plan";
 
 /** One resource of an exported deployment (the fields the guard reads). */
 interface StateResource {
@@ -63,14 +64,20 @@ export function protectedInDestroy(exported: unknown, targets?: string[]): Prote
     }
     return resources
         .filter((r) => r.protect === true && reached.has(r.urn))
-        .map((r) => ({ urn: r.urn, type: r.type, name: r.urn.slice(r.urn.lastIndexOf("::") + 2) }));
+        .map((r) => ({ urn: r.urn, type: r.type, name: urnName(r.urn) }));
 }
 
 /**
  * The refusal message for a destroy of `stack`, or undefined when the destroy reaches nothing protected.
  * It names every protected resource (grouped by type), says that nothing was deleted, and how to proceed.
  */
-export function destroyRefusal(stack: string, exported: unknown, targets?: string[]): string | undefined {
+export function destroyRefusal(
+    stack: string,
+    exported: unknown,
+    targets?: string[],
+    /** the unprotect command as the reader runs it (the npm scripts go through `npm run pulumi --`) */
+    unprotect = "pulumi state unprotect --all",
+): string | undefined {
     const hits = protectedInDestroy(exported, targets);
     if (hits.length === 0) return undefined;
     const byType = new Map<string, string[]>();
@@ -81,7 +88,7 @@ export function destroyRefusal(stack: string, exported: unknown, targets?: strin
         ...lines,
         "Nothing was deleted: with --skip-preview the engine would delete everything that depends on them first and only then stop.",
         "To destroy on purpose: set `protect: false` in kube-pki:rootCa and `up` (the preview shows only protection changes), " +
-            "or `pulumi state unprotect --all`, then destroy again.",
+            `or \`${unprotect}\`, then destroy again.`,
     ].join("\n");
 }
 

@@ -41,8 +41,8 @@ async function confirm(question: string): Promise<boolean> {
 async function destroy(stack: Stack, opts: Options, recorder: () => PlanRecorder, onOutput?: (s: string) => void) {
     // Refuse before the engine deletes anything: with --skip-preview it deletes every dependent first and stops only
     // at the protected CA (scripts/destroy-guard.ts).
-    const refusal = destroyRefusal(`"${opts.stack}"`, await stack.exportStack());
-    if (refusal) throw new UserError(`kube-pki: ${refusal.replace("`pulumi state unprotect --all`", `\`npm run pulumi -- state unprotect --all --stack ${opts.stack}\``)}`);
+    const refusal = destroyRefusal(`"${opts.stack}"`, await stack.exportStack(), undefined, `npm run pulumi -- state unprotect --all --stack ${opts.stack}`);
+    if (refusal) throw new UserError(`kube-pki: ${refusal}`);
     const plan = recorder();
     await stack.previewDestroy({ onEvent: plan.onEvent, onOutput });
     console.log(plan.summary("destroy-plan").join("\n"));

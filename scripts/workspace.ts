@@ -16,6 +16,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import * as YAML from "yaml";
+import { pidAlive } from "../components/sinks/node-files-impl";
 import { urnName } from "./plan";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..");
@@ -158,30 +159,30 @@ export function engineEnv(backendUrl?: string): EngineEnv {
 
 // --- crash recovery -------------------------------------------------------------------------------------------
 
-function alive(pid: number): boolean {
-    try {
-        process.kill(pid, 0);
-        return true;
-    } catch (e) {
-        return (e as NodeJS.ErrnoException).code === "EPERM";
-    }
+
+/** A process a run started: its pid, the pid of the run that owns it (RUN_MARKER), executable name, command line. */
+export interface MarkedProcess {
+    pid: number;
+    owner: number;
+    exe: string;
+    args: string;
 }
 
-/** Processes (other than this one) whose environment carries RUN_MARKER, with the owner pid it names. */
-function markedProcesses(): { pid: number; owner: number }[] {
+/** Processes (other than this one) whose environment carries RUN_MARKER. */
+export function markedProcesses(): MarkedProcess[] {
     if (process.platform !== "linux") return [];
-    const out: { pid: number; owner: number }[] = [];
+    const out: MarkedProcess[] = [];
     for (const entry of fs.readdirSync("/proc")) {
         const pid = Number(entry);
         if (!Number.isInteger(pid) || pid === process.pid) continue;
-        let environ: string;
         try {
-            environ = fs.readFileSync(`/proc/${pid}/environ`, "latin1");
+            const hit = fs.readFileSync(`/proc/${pid}/environ`, "latin1").split("\0").find((v) => v.startsWith(`${RUN_MARKER}=`));
+            if (!hit) continue;
+            const args = fs.readFileSync(`/proc/${pid}/cmdline`, "latin1").split("\0").join(" ").trim();
+            out.push({ pid, owner: Number(hit.slice(RUN_MARKER.length + 1)), exe: path.basename(fs.readlinkSync(`/proc/${pid}/exe`)), args });
         } catch {
-            continue;
+            /* gone, or not ours to read */
         }
-        const hit = environ.split("\0").find((v) => v.startsWith(`${RUN_MARKER}=`));
-        if (hit) out.push({ pid, owner: Number(hit.slice(RUN_MARKER.length + 1)) });
     }
     return out;
 }
@@ -203,14 +204,8 @@ function stopOwnProcesses(): void {
 
 /** Before a run: stops plugin processes left by an earlier run that was killed (its owner pid is gone). */
 export function reapOrphans(): string[] {
-    const orphans = markedProcesses().filter((p) => !alive(p.owner));
-    const names = orphans.map((p) => {
-        try {
-            return `${path.basename(fs.readlinkSync(`/proc/${p.pid}/exe`))} (pid ${p.pid})`;
-        } catch {
-            return `pid ${p.pid}`;
-        }
-    });
+    const orphans = markedProcesses().filter((p) => !pidAlive(p.owner));
+    const names = orphans.map((p) => `${p.exe} (pid ${p.pid})`);
     killAll(orphans.map((p) => p.pid));
     return names;
 }
@@ -231,7 +226,7 @@ export function clearStaleLocks(backendUrl: string, stackName: string): string[]
         const full = path.join(lockDir, file);
         try {
             const lock = JSON.parse(fs.readFileSync(full, "utf8")) as { pid?: number; hostname?: string; timestamp?: string };
-            if (lock.hostname === os.hostname() && typeof lock.pid === "number" && !alive(lock.pid)) {
+            if (lock.hostname === os.hostname() && typeof lock.pid === "number" && !pidAlive(lock.pid)) {
                 fs.rmSync(full);
                 fs.rmSync(`${full}.attrs`, { force: true });
                 removed.push(`pid ${lock.pid}, taken ${lock.timestamp ?? "?"}`);
