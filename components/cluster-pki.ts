@@ -2,20 +2,20 @@
  * ClusterPki: a whole cluster's PKI in kubeadm's layout and identities.
  * It walks the catalog tables (catalog.ts); it knows no certificate by name.
  */
-import { X509Certificate } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { CaId, CAS, LEAVES, LeafEntry, SERVICE_ACCOUNT_KEY } from "./catalog";
-import { CertificateAuthority } from "./ca";
+import { CaEntry, CaId, CAS, LEAVES, LeafEntry, SERVICE_ACCOUNT_KEY } from "./catalog";
+import { CaMaterial, CaSource, caSourceFor, ExternalCa, IssuedLeaf } from "./ca-sources";
 import { ClusterPkiArgs, ResolvedConfig, ResolvedNode, ResolvedUser, validateClusterPkiArgs } from "./config";
 import { identityOf } from "./identity";
 import { privateKeyArgs } from "./keys";
 import { renderKubeconfig, serverUrl } from "./kubeconfig";
-import { LeafCertificate } from "./leaf";
-import { VaultIntermediateCa, VaultLeafCertificate, vaultProviderFromConfig, VaultRoles } from "./vault";
+import { vaultProviderFromConfig, VaultRoles } from "./vault";
 import * as vault from "@pulumi/vault";
 import { CaRotationState, cappedValidityHours, leafRenewal, renewAtMs, RotatableCa, trustedGenerations } from "./rotation";
 import { requirePreviousRun, withPreviousRun } from "./memory";
+
+export type { CaMaterial, ExternalCa, IssuedLeaf } from "./ca-sources";
 
 /** One file of a node's tree. Sinks consume these maps; they never look inside. */
 export interface NodeFile {
@@ -79,42 +79,28 @@ function toSeconds(time: string): string {
     return Number.isNaN(ms) ? time : new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
 }
 
-/** What the component needs of a CA: its certificate, key and validity. */
-export interface CaMaterial {
-    certPem: pulumi.Output<string>;
-    keyPem: pulumi.Output<string>;
-    notBefore: pulumi.Output<string>;
-    notAfter: pulumi.Output<string>;
-}
-
-/** A CA whose certificate and key come from elsewhere (a root stack's intermediate). */
-export interface ExternalCa {
-    generation: number;
-    certPem: pulumi.Input<string>;
-    /** Must be a Pulumi secret. */
-    keyPem: pulumi.Input<string>;
-}
-
-function externalCaMaterial(ca: ExternalCa): CaMaterial {
-    const certPem = pulumi.output(ca.certPem);
-    const parsed = certPem.apply((pem) => new X509Certificate(pem));
-    return {
-        certPem,
-        keyPem: pulumi.secret(ca.keyPem),
-        notBefore: parsed.apply((c) => new Date(c.validFrom).toISOString()),
-        notAfter: parsed.apply((c) => new Date(c.validTo).toISOString()),
-    };
-}
-
 interface Target {
     node?: ResolvedNode;
     user?: ResolvedUser;
 }
 
+/** What the leaves of one run add up to, for the rotation summary and nextRotation. */
+interface LeafPlan {
+    rotating: string[];
+    /** Leaves issued in this run whose validity is capped at their CA's remaining life (as far as known at plan time). */
+    shortened: string[];
+    nextDue: { key: string; at: number }[];
+}
+
+/** The PEMs one after the other, each ending in a newline. */
+function bundle(pems: pulumi.Output<string>[]): pulumi.Output<string> {
+    return pulumi.all(pems).apply((list) => list.map((p) => p.trim() + "\n").join(""));
+}
+
 export class ClusterPki extends pulumi.ComponentResource {
     /** The validated config with defaults applied. */
     public readonly config: ResolvedConfig;
-    /** The active CA of each kind (local CertificateAuthority, or an intermediate from a root stack). */
+    /** The active CA of each kind (local, an intermediate from a root stack, or a Vault intermediate). */
     public readonly cas: Partial<Record<CaId, CaMaterial>> = {};
     /** CA certificates (public), by CA id. */
     public readonly caCertificates: Record<string, pulumi.Output<string>> = {};
@@ -127,10 +113,12 @@ export class ClusterPki extends pulumi.ComponentResource {
     /** Per node: the kubeadm file tree, relative to the node's root. */
     public readonly nodeFiles: Record<string, FileMap> = {};
     /** Leaf certificates by `<id>` or `<id>/<node|user>` (issued locally, or by Vault for a Vault CA). */
-    public readonly leaves: Record<string, LeafCertificate | VaultLeafCertificate> = {};
+    public readonly leaves: Record<string, IssuedLeaf> = {};
     /** Vault roles per Vault-mode CA whose leaves Vault issues. */
     public readonly vaultRoles: Partial<Record<CaId, VaultRoles>> = {};
     private vaultProviderInstance?: vault.Provider;
+    /** Control planes, then workers. */
+    private readonly allNodes: ResolvedNode[];
     /** Every certificate with its identity and validity. */
     public readonly inventory: pulumi.Output<InventoryEntry[]>;
     /** CA / SA-key rotation phase and active generation, per CA (read back by the next run). */
@@ -160,332 +148,32 @@ export class ClusterPki extends pulumi.ComponentResource {
         const cfg = validateClusterPkiArgs(args, `ClusterPki "${name}" config`);
         super("kube-pki:index:ClusterPki", name, {}, opts);
         this.config = cfg;
-        const allNodes = [...cfg.controlPlanes, ...cfg.workers];
-        for (const node of allNodes) this.nodeFiles[node.name] = {};
+        this.allNodes = [...cfg.controlPlanes, ...cfg.workers];
+        for (const node of this.allNodes) this.nodeFiles[node.name] = {};
         const inventory: pulumi.Output<InventoryEntry>[] = [];
 
-        const put = (nodes: ResolvedNode[], path: string, content: pulumi.Output<string>, secret: boolean) => {
-            for (const node of nodes) {
-                this.nodeFiles[node.name][path] = { content, mode: secret ? "0600" : "0644", secret };
-            }
-        };
-
-        // --- CAs: every trusted generation exists; the active one (first) signs; bundles hold them all ---
-        const generationName = (id: string, gen: number) => `${name}-${id}${gen === 0 ? "" : `-g${gen}`}`;
-        const bundle = (pems: pulumi.Output<string>[]) =>
-            pulumi.all(pems).apply((list) => list.map((p) => p.trim() + "\n").join(""));
+        const sources: Partial<Record<CaId, CaSource>> = {};
         for (const entry of CAS) {
             if (entry.feature && !cfg.features[entry.feature]) continue;
-            const generations = trustedGenerations(cfg.caStates[entry.id]);
-            const external = args.externalCas?.[entry.id];
-            const inVault = cfg.vault.cas[entry.id];
-            // Vault mode: a local root (this CA's only signer) signs one Vault intermediate per generation.
-            const vaultRoot = inVault
-                ? new CertificateAuthority(
-                      `${name}-${entry.id}-root`,
-                      {
-                          commonName: `${entry.commonName}-root`,
-                          keyAlgorithm: cfg.keys[entry.id],
-                          validityHours: 2 * cfg.validityHours.ca,
-                          renewBeforeHours: cfg.renewBeforeHours.ca,
-                      },
-                      { parent: this },
-                  )
-                : undefined;
-            const cas: CaMaterial[] = generations.map((gen) =>
-                external
-                    ? externalCaMaterial(external.find((e) => e.generation === gen)!)
-                    : inVault && vaultRoot
-                    ? new VaultIntermediateCa(
-                          generationName(entry.id, gen),
-                          {
-                              caId: entry.id,
-                              mountPath: gen === 0 ? inVault.mountPath : `${inVault.mountPath}-g${gen}`,
-                              keyMode: inVault.keyMode,
-                              commonName: entry.commonName,
-                              keyAlgorithm: cfg.keys[entry.id],
-                              validityHours: inVault.validityHours,
-                              renewBeforeHours: cfg.renewBeforeHours.ca,
-                              parentCertPem: vaultRoot.certPem,
-                              parentKeyPem: vaultRoot.keyPem,
-                              parentNotAfter: vaultRoot.notAfter,
-                              issuerUrls: inVault.issuerUrls,
-                              provider: this.vaultProvider(name, cfg),
-                          },
-                          { parent: this },
-                      )
-                    : new CertificateAuthority(
-                        generationName(entry.id, gen),
-                        {
-                            commonName: entry.commonName,
-                            keyAlgorithm: cfg.keys[entry.id],
-                            validityHours: cfg.validityHours.ca,
-                            renewBeforeHours: cfg.renewBeforeHours.ca,
-                        },
-                        { parent: this },
-                    ),
-            );
-            const ca = cas[0];
-            this.cas[entry.id] = ca;
-            this.caCertificates[entry.id] = ca.certPem;
-            // A Vault intermediate is trusted with its chain (intermediate, then its local root).
-            const trusted = cas.map((c) => (c instanceof VaultIntermediateCa ? c.chainPem : c.certPem));
-            this.trustBundles[entry.id] = cas.length === 1 && !inVault ? ca.certPem : bundle(trusted);
-            if (inVault && ca instanceof VaultIntermediateCa && inVault.leaves === "vault") {
-                const apiserver = LEAVES.find((l) => l.id === "apiserver")!;
-                this.vaultRoles[entry.id] = new VaultRoles(
-                    `${name}-${entry.id}-roles`,
-                    {
-                        caId: entry.id,
-                        mountPath: ca.mountPath,
-                        issuerRef: ca.issuerId,
-                        keyAlgorithm: cfg.keys.leaf,
-                        validityHours: cfg.validityHours.leaf,
-                        features: cfg.features,
-                        nodeNames: allNodes.map((n) => n.name),
-                        allowedDnsSans: {
-                            apiserver: [...new Set(cfg.controlPlanes.flatMap((cp) => identityOf(apiserver, cfg, cp).dnsNames))],
-                        },
-                        users: cfg.users.map((u) => ({ name: u.name, group: u.group, validityHours: u.validityHours })),
-                        provider: this.vaultProvider(name, cfg),
-                    },
-                    { parent: this, dependsOn: [ca] },
-                );
-            }
-            // Every node trusts the cluster CA (kubelet client CA); control planes hold all CA pairs (kubeadm join
-            // --control-plane). ca.crt is the bundle, active CA first: kubeadm pairs its first cert with ca.key.
-            put(entry.id === "ca" ? allNodes : cfg.controlPlanes, `${entry.file}.crt`, this.trustBundles[entry.id], false);
-            // With a Vault `internal` key there is no ca.key: kubeadm's external-CA mode.
-            if (!(ca instanceof VaultIntermediateCa) || ca.exported) put(cfg.controlPlanes, `${entry.file}.key`, ca.keyPem, true);
-            cas.forEach((c, i) => {
-                inventory.push(
-                    pulumi.all([c.notBefore, c.notAfter]).apply(([notBefore, notAfter]) => ({
-                        id: entry.id,
-                        file: `${entry.file}.crt`,
-                        commonName: entry.commonName,
-                        issuer: entry.id,
-                        isCa: true,
-                        generation: generations[i],
-                        active: i === 0,
-                        dnsNames: [],
-                        ipAddresses: [],
-                        extendedUsages: [],
-                        keyAlgorithm: cfg.keys[entry.id],
-                        validityHours: cfg.validityHours.ca,
-                        renewBeforeHours: cfg.renewBeforeHours.ca,
-                        notBefore: toSeconds(notBefore),
-                        notAfter: toSeconds(notAfter),
-                    })),
-                );
-                // CAs are never replaced by the clock: inside their window the operator is told to rotate.
-                c.notAfter.apply((notAfter) => {
-                    const renewAt = Date.parse(notAfter) - cfg.renewBeforeHours.ca * 3_600_000;
-                    if (!Number.isNaN(renewAt) && cfg.nowMs >= renewAt && cfg.caStates[entry.id].phase === "none") {
-                        pulumi.log.warn(
-                            `${entry.id} (generation ${generations[i]}) expires ${notAfter}: inside its renewal window; ` +
-                                `rotate it with caRotation.${entry.id}: stage → promote → distrust`,
-                            this,
-                        );
-                    }
-                });
-            });
+            sources[entry.id] = this.addCa(name, entry, args.externalCas?.[entry.id], inventory);
         }
-
-        // --- service-account signing key (no certificate): same phases; sa.pub holds every trusted public key ---
-        const saGenerations = trustedGenerations(cfg.caStates.sa);
-        const saKeys = saGenerations.map(
-            (gen) => new tls.PrivateKey(generationName(SERVICE_ACCOUNT_KEY.id, gen), privateKeyArgs(cfg.keys.sa), { parent: this }),
-        );
-        this.serviceAccountPublicKey = saKeys.length === 1 ? saKeys[0].publicKeyPem : bundle(saKeys.map((k) => k.publicKeyPem));
-        put(cfg.controlPlanes, SERVICE_ACCOUNT_KEY.keyFile, pulumi.secret(saKeys[0].privateKeyPem), true);
-        put(cfg.controlPlanes, SERVICE_ACCOUNT_KEY.publicKeyFile, this.serviceAccountPublicKey, false);
-
-        // --- leaves and kubeconfigs ---
-        const rotating: string[] = [];
-        /** Leaves issued in this run whose validity is capped at their CA's remaining life (as far as known at plan time). */
-        const shortened: string[] = [];
-        const nextDue: { key: string; at: number }[] = [];
-        const targets = (entry: LeafEntry): Target[] => {
-            switch (entry.scope) {
-                case "cluster":
-                    return [{}];
-                case "control-plane":
-                    return cfg.controlPlanes.map((node) => ({ node }));
-                case "etcd-member":
-                    return cfg.controlPlanes.filter((n) => cfg.etcdMembers.includes(n.name)).map((node) => ({ node }));
-                case "node":
-                    return allNodes.map((node) => ({ node }));
-                case "user":
-                    return cfg.users.map((user) => ({ user }));
-            }
-        };
-        const placement = (entry: LeafEntry, target: Target): ResolvedNode[] => {
-            if (target.node) return [target.node];
-            switch (entry.placement) {
-                case "control-planes":
-                    return cfg.controlPlanes;
-                case "first-control-plane":
-                    return cfg.controlPlanes.slice(0, 1);
-                case "all-nodes":
-                    return allNodes;
-                default:
-                    return [];
-            }
-        };
-
+        this.serviceAccountPublicKey = this.addServiceAccountKey(name);
+        const plan: LeafPlan = { rotating: [], shortened: [], nextDue: [] };
         for (const entry of LEAVES) {
-            if (entry.feature && !cfg.features[entry.feature]) continue;
-            const ca = this.cas[entry.ca];
-            if (!ca) continue;
-            for (const target of targets(entry)) {
-                const suffix = target.node?.name ?? target.user?.name;
-                const key = suffix ? `${entry.id}/${suffix}` : entry.id;
-                const id = identityOf(entry, cfg, target.node, target.user);
-                const validityHours = target.user?.validityHours ?? cfg.validityHours.leaf;
-                const renewBeforeHours = target.user?.renewBeforeHours ?? cfg.renewBeforeHours.leaf;
-                // Rotation: the clock's epoch plus the manual generations that select this cert.
-                const selectors = [
-                    entry.id,
-                    ...(suffix ? [key] : []),
-                    ...(target.node ? [`node:${target.node.name}`] : []),
-                    "group:all",
-                    `group:${entry.ca}`,
-                    `group:${entry.scope}`,
-                    entry.file ? "group:certificates" : "group:kubeconfigs",
-                ];
-                const generations = Object.fromEntries(selectors.filter((sel) => cfg.rotate[sel]).map((sel) => [sel, cfg.rotate[sel]]));
-                // Renewal anchored on this certificate: due at its previous notAfter − renewBefore (never before).
-                const previous = cfg.previous.leaves[key];
-                const renewal = leafRenewal({ previousToken: cfg.previous.tokens[key], previous, renewBeforeHours, nowMs: cfg.nowMs, generations });
-                const token = renewal.token;
-                this.rotationTokens[key] = token;
-                if (renewal.reason) rotating.push(`${key}: ${renewal.reason}`);
-                // A leaf never outlives its issuer. A certificate kept from the previous run keeps the validity it was
-                // issued with (an input that changed with the clock would replace it on every run); one issued in this
-                // run is capped at the CA's remaining life, and the run says so.
-                const issuerGeneration = trustedGenerations(cfg.caStates[entry.ca])[0];
-                const reissued = !previous || renewal.reason !== undefined || (previous.shortenedFromHours ?? previous.validityHours) !== validityHours ||
-                    (previous.issuerGeneration ?? issuerGeneration) !== issuerGeneration;
-                // Vault-issued leaves: Vault caps them at the issuer (its leaf_not_after_behavior).
-                const roles = this.vaultRoles[entry.ca];
-                const vaultIssued = !!roles && ca instanceof VaultIntermediateCa;
-                const effectiveValidity: number | pulumi.Output<number> = vaultIssued
-                    ? validityHours
-                    : !reissued && previous.validityHours !== undefined
-                    ? previous.validityHours
-                    : this.cappedValidity(key, entry.ca, issuerGeneration, ca.notAfter, validityHours, renewBeforeHours);
-                // The next renewal of this certificate: the previous one's when kept, else planned from the clock.
-                const caEnd = cfg.previous.caNotAfterMs[`${entry.ca}/${issuerGeneration}`] ??
-                    (args.externalCas?.[entry.ca] || cfg.vault.cas[entry.ca] ? undefined : cfg.nowMs + cfg.validityHours.ca * 3_600_000);
-                const plannedValidity = typeof effectiveValidity === "number"
-                    ? effectiveValidity
-                    : caEnd === undefined ? validityHours : Math.max(1, cappedValidityHours(validityHours, caEnd, cfg.nowMs));
-                if (reissued && plannedValidity < validityHours) shortened.push(`${key} (${validityHours}h → ${plannedValidity}h)`);
-                nextDue.push({
-                    key,
-                    at: !reissued && previous ? renewAtMs(previous.notAfterMs, renewBeforeHours) : renewAtMs(cfg.nowMs + plannedValidity * 3_600_000, renewBeforeHours),
-                });
-                const leafName = `${name}-${entry.id}${suffix ? `-${suffix}` : ""}`;
-                const leaf = vaultIssued
-                    ? new VaultLeafCertificate(
-                          leafName,
-                          {
-                              mountPath: ca.mountPath,
-                              roleName: roles.roleNames[target.user ? (target.user.group ? `user/${target.user.group}` : "user") : entry.id],
-                              commonName: id.commonName,
-                              dnsNames: id.dnsNames,
-                              ipAddresses: id.ipAddresses,
-                              validityHours,
-                              renewBeforeHours,
-                              rotationToken: token,
-                              provider: this.vaultProvider(name, cfg),
-                          },
-                          { parent: this },
-                      )
-                    : new LeafCertificate(
-                    leafName,
-                    {
-                        caCertPem: ca.certPem,
-                        caKeyPem: ca.keyPem,
-                        keyAlgorithm: cfg.keys.leaf,
-                        commonName: id.commonName,
-                        organization: id.organization,
-                        dnsNames: id.dnsNames,
-                        ipAddresses: id.ipAddresses,
-                        extendedUsages: entry.extendedUsages,
-                        validityHours: effectiveValidity,
-                        renewBeforeHours,
-                        rotationToken: token,
-                    },
-                    { parent: this },
-                );
-                this.leaves[key] = leaf;
-                const nodes = placement(entry, target);
-                let file: string;
-                if (entry.file) {
-                    file = `${entry.file}.crt`;
-                    put(nodes, file, leaf.certPem, false);
-                    put(nodes, `${entry.file}.key`, leaf.keyPem, true);
-                } else {
-                    file = target.user ? `users/${suffix}.conf` : target.node ? `${suffix}/${entry.id}` : entry.id;
-                    const server =
-                        entry.server === "local" && target.node?.role === "control-plane"
-                            ? serverUrl(target.node.addresses[0], cfg.apiServerBindPort)
-                            : cfg.endpoint.url;
-                    // Nested applies instead of pulumi.all([...]) (here and in the inventory below): same value, secrecy,
-                    // dependencies and unknowns, but pulumi.all first wraps each element in an Output + apply of its own:
-                    // 2–3× the memory per leaf until the values resolve (README "Performance"). The cert resolves last: outermost.
-                    const caBundle = this.trustBundles.ca;
-                    const kubeconfig = pulumi.secret(
-                        leaf.certPem.apply((certPem) =>
-                            leaf.keyPem.apply((keyPem) =>
-                                caBundle.apply((caPem) =>
-                                    renderKubeconfig({ clusterName: cfg.clusterName, server, caPem, userName: id.commonName, certPem, keyPem }),
-                                ),
-                            ),
-                        ),
-                    );
-                    this.kubeconfigs[file] = kubeconfig;
-                    if (entry.kubeconfig) put(nodes, entry.kubeconfig, kubeconfig, true);
-                }
-                const entryOf = (notBefore: string, notAfter: string, issued: number): InventoryEntry => ({
-                    id: entry.id,
-                    ...(target.node ? { node: target.node.name } : {}),
-                    ...(target.user ? { user: target.user.name } : {}),
-                    file,
-                    commonName: id.commonName,
-                    ...(id.organization ? { organization: id.organization } : {}),
-                    issuer: entry.ca,
-                    isCa: false,
-                    dnsNames: id.dnsNames,
-                    ipAddresses: id.ipAddresses,
-                    extendedUsages: entry.extendedUsages,
-                    keyAlgorithm: cfg.keys.leaf,
-                    validityHours: issued,
-                    ...(issued < validityHours ? { shortenedFromHours: validityHours } : {}),
-                    issuerGeneration,
-                    renewBeforeHours,
-                    notBefore: toSeconds(notBefore),
-                    notAfter: toSeconds(notAfter),
-                });
-                // A kept certificate's validity is a number: no extra Output per leaf (README "Performance").
-                const validityOutput = typeof effectiveValidity === "number" ? undefined : effectiveValidity;
-                inventory.push(
-                    validityOutput
-                        ? validityOutput.apply((issued) => leaf.notBefore.apply((nb) => leaf.notAfter.apply((na) => entryOf(nb, na, issued))))
-                        : leaf.notBefore.apply((nb) => leaf.notAfter.apply((na) => entryOf(nb, na, effectiveValidity as number))),
-                );
-            }
+            const source = sources[entry.ca];
+            if (!source || (entry.feature && !cfg.features[entry.feature])) continue;
+            for (const target of this.targets(entry)) this.addLeaf(name, entry, target, source, plan, inventory);
         }
+
         this.inventory = pulumi.all(inventory);
         this.rotationState = cfg.caStates;
-        const soonest = Math.min(...nextDue.map((d) => d.at));
+        const soonest = Math.min(...plan.nextDue.map((d) => d.at));
         this.nextRotation = {
             at: new Date(soonest).toISOString(),
-            certificates: nextDue.filter((d) => d.at === soonest).map((d) => d.key),
+            certificates: plan.nextDue.filter((d) => d.at === soonest).map((d) => d.key),
             clock: new Date(cfg.nowMs).toISOString(),
         };
-        this.rotationSummaryText = this.rotationSummary(args.previous?.rotationState ?? {}, rotating, shortened);
+        this.rotationSummaryText = this.rotationSummary(args.previous?.rotationState ?? {}, plan.rotating, plan.shortened);
         pulumi.log.info(this.rotationSummaryText, this);
 
         // The component's recorded outputs stay small: the contents of nodeFiles and kubeconfigs (one Output per file,
@@ -503,6 +191,230 @@ export class ClusterPki extends pulumi.ComponentResource {
             rotationTokens: this.rotationTokens,
             nextRotation: this.nextRotation,
         });
+    }
+
+    /** Writes one file into the trees of `nodes`: secret ones 0600, public ones 0644. */
+    private put(nodes: ResolvedNode[], path: string, content: pulumi.Output<string>, secret: boolean): void {
+        for (const node of nodes) this.nodeFiles[node.name][path] = { content, mode: secret ? "0600" : "0644", secret };
+    }
+
+    /** One catalog CA: every trusted generation exists; the active one (first) signs; the bundle holds them all. */
+    private addCa(name: string, entry: CaEntry, external: ExternalCa[] | undefined, inventory: pulumi.Output<InventoryEntry>[]): CaSource {
+        const cfg = this.config;
+        const generationIds = trustedGenerations(cfg.caStates[entry.id]);
+        const source = caSourceFor({
+            parent: this,
+            name,
+            entry,
+            cfg,
+            generations: generationIds,
+            allNodes: this.allNodes,
+            external,
+            vaultProvider: () => this.vaultProvider(name, cfg),
+        });
+        const roles = (source as { roles?: VaultRoles }).roles;
+        if (roles) this.vaultRoles[entry.id] = roles;
+        const generations = source.generations;
+        const ca = generations[0];
+        this.cas[entry.id] = ca;
+        this.caCertificates[entry.id] = ca.certPem;
+        this.trustBundles[entry.id] = generations.length === 1 && ca.trustPem === ca.certPem ? ca.certPem : bundle(generations.map((g) => g.trustPem));
+        // Every node trusts the cluster CA (kubelet client CA); control planes hold all CA pairs (kubeadm join
+        // --control-plane). ca.crt is the bundle, active CA first: kubeadm pairs its first cert with ca.key.
+        this.put(entry.id === "ca" ? this.allNodes : cfg.controlPlanes, `${entry.file}.crt`, this.trustBundles[entry.id], false);
+        if (source.keyInTree) this.put(cfg.controlPlanes, `${entry.file}.key`, ca.keyPem, true);
+        generations.forEach((c, i) => {
+            inventory.push(
+                pulumi.all([c.notBefore, c.notAfter]).apply(([notBefore, notAfter]) => ({
+                    id: entry.id,
+                    file: `${entry.file}.crt`,
+                    commonName: entry.commonName,
+                    issuer: entry.id,
+                    isCa: true,
+                    generation: generationIds[i],
+                    active: i === 0,
+                    dnsNames: [],
+                    ipAddresses: [],
+                    extendedUsages: [],
+                    keyAlgorithm: cfg.keys[entry.id],
+                    validityHours: cfg.validityHours.ca,
+                    renewBeforeHours: cfg.renewBeforeHours.ca,
+                    notBefore: toSeconds(notBefore),
+                    notAfter: toSeconds(notAfter),
+                })),
+            );
+            // CAs are never replaced by the clock: inside their window the operator is told to rotate.
+            c.notAfter.apply((notAfter) => {
+                const renewAt = Date.parse(notAfter) - cfg.renewBeforeHours.ca * 3_600_000;
+                if (!Number.isNaN(renewAt) && cfg.nowMs >= renewAt && cfg.caStates[entry.id].phase === "none") {
+                    pulumi.log.warn(
+                        `${entry.id} (generation ${generationIds[i]}) expires ${notAfter}: inside its renewal window; ` +
+                            `rotate it with caRotation.${entry.id}: stage → promote → distrust`,
+                        this,
+                    );
+                }
+            });
+        });
+        return source;
+    }
+
+    /** The service-account signing key (no certificate): same phases; sa.pub holds every trusted public key. */
+    private addServiceAccountKey(name: string): pulumi.Output<string> {
+        const cfg = this.config;
+        const saKeys = trustedGenerations(cfg.caStates.sa).map(
+            (gen) => new tls.PrivateKey(`${name}-${SERVICE_ACCOUNT_KEY.id}${gen === 0 ? "" : `-g${gen}`}`, privateKeyArgs(cfg.keys.sa), { parent: this }),
+        );
+        const publicKeys = saKeys.length === 1 ? saKeys[0].publicKeyPem : bundle(saKeys.map((k) => k.publicKeyPem));
+        this.put(cfg.controlPlanes, SERVICE_ACCOUNT_KEY.keyFile, pulumi.secret(saKeys[0].privateKeyPem), true);
+        this.put(cfg.controlPlanes, SERVICE_ACCOUNT_KEY.publicKeyFile, publicKeys, false);
+        return publicKeys;
+    }
+
+    /** Who gets one certificate of this catalog entry: the cluster, each control plane / etcd member / node, each user. */
+    private targets(entry: LeafEntry): Target[] {
+        const cfg = this.config;
+        switch (entry.scope) {
+            case "cluster":
+                return [{}];
+            case "control-plane":
+                return cfg.controlPlanes.map((node) => ({ node }));
+            case "etcd-member":
+                return cfg.controlPlanes.filter((n) => cfg.etcdMembers.includes(n.name)).map((node) => ({ node }));
+            case "node":
+                return this.allNodes.map((node) => ({ node }));
+            case "user":
+                return cfg.users.map((user) => ({ user }));
+        }
+    }
+
+    /** Which node trees hold a certificate: its own node, or the entry's placement for cluster-wide ones. */
+    private placement(entry: LeafEntry, target: Target): ResolvedNode[] {
+        if (target.node) return [target.node];
+        switch (entry.placement) {
+            case "control-planes":
+                return this.config.controlPlanes;
+            case "first-control-plane":
+                return this.config.controlPlanes.slice(0, 1);
+            case "all-nodes":
+                return this.allNodes;
+            default:
+                return [];
+        }
+    }
+
+    /** One leaf (certificate or kubeconfig): its renewal, validity, issue, files and inventory entry. */
+    private addLeaf(name: string, entry: LeafEntry, target: Target, source: CaSource, plan: LeafPlan, inventory: pulumi.Output<InventoryEntry>[]): void {
+        const cfg = this.config;
+        const ca = source.generations[0];
+        const suffix = target.node?.name ?? target.user?.name;
+        const key = suffix ? `${entry.id}/${suffix}` : entry.id;
+        const id = identityOf(entry, cfg, target.node, target.user);
+        const validityHours = target.user?.validityHours ?? cfg.validityHours.leaf;
+        const renewBeforeHours = target.user?.renewBeforeHours ?? cfg.renewBeforeHours.leaf;
+        // Rotation: the clock's epoch plus the manual generations that select this cert.
+        const selectors = [
+            entry.id,
+            ...(suffix ? [key] : []),
+            ...(target.node ? [`node:${target.node.name}`] : []),
+            "group:all",
+            `group:${entry.ca}`,
+            `group:${entry.scope}`,
+            entry.file ? "group:certificates" : "group:kubeconfigs",
+        ];
+        const generations = Object.fromEntries(selectors.filter((sel) => cfg.rotate[sel]).map((sel) => [sel, cfg.rotate[sel]]));
+        // Renewal anchored on this certificate: due at its previous notAfter − renewBefore (never before).
+        const previous = cfg.previous.leaves[key];
+        const renewal = leafRenewal({ previousToken: cfg.previous.tokens[key], previous, renewBeforeHours, nowMs: cfg.nowMs, generations });
+        const token = renewal.token;
+        this.rotationTokens[key] = token;
+        if (renewal.reason) plan.rotating.push(`${key}: ${renewal.reason}`);
+        // A leaf never outlives its issuer. A certificate kept from the previous run keeps the validity it was
+        // issued with (an input that changed with the clock would replace it on every run); one issued in this
+        // run is capped at the CA's remaining life, and the run says so. An issuer that caps by itself (Vault) is
+        // asked for the configured validity.
+        const issuerGeneration = trustedGenerations(cfg.caStates[entry.ca])[0];
+        const reissued = !previous || renewal.reason !== undefined || (previous.shortenedFromHours ?? previous.validityHours) !== validityHours ||
+            (previous.issuerGeneration ?? issuerGeneration) !== issuerGeneration;
+        const effectiveValidity: number | pulumi.Output<number> = source.issuer.capsValidity
+            ? validityHours
+            : !reissued && previous.validityHours !== undefined
+            ? previous.validityHours
+            : this.cappedValidity(key, entry.ca, issuerGeneration, ca.notAfter, validityHours, renewBeforeHours);
+        // The next renewal of this certificate: the previous one's when kept, else planned from the clock.
+        const caEnd = cfg.previous.caNotAfterMs[`${entry.ca}/${issuerGeneration}`] ?? source.plannedNotAfterMs;
+        const plannedValidity = typeof effectiveValidity === "number"
+            ? effectiveValidity
+            : caEnd === undefined ? validityHours : Math.max(1, cappedValidityHours(validityHours, caEnd, cfg.nowMs));
+        if (reissued && plannedValidity < validityHours) plan.shortened.push(`${key} (${validityHours}h → ${plannedValidity}h)`);
+        plan.nextDue.push({
+            key,
+            at: !reissued && previous ? renewAtMs(previous.notAfterMs, renewBeforeHours) : renewAtMs(cfg.nowMs + plannedValidity * 3_600_000, renewBeforeHours),
+        });
+        const leaf = source.issuer.issue({
+            name: `${name}-${entry.id}${suffix ? `-${suffix}` : ""}`,
+            entry,
+            identity: id,
+            user: target.user,
+            validityHours: effectiveValidity,
+            renewBeforeHours,
+            rotationToken: token,
+        });
+        this.leaves[key] = leaf;
+        const nodes = this.placement(entry, target);
+        let file: string;
+        if (entry.file) {
+            file = `${entry.file}.crt`;
+            this.put(nodes, file, leaf.certPem, false);
+            this.put(nodes, `${entry.file}.key`, leaf.keyPem, true);
+        } else {
+            file = target.user ? `users/${suffix}.conf` : target.node ? `${suffix}/${entry.id}` : entry.id;
+            const server =
+                entry.server === "local" && target.node?.role === "control-plane"
+                    ? serverUrl(target.node.addresses[0], cfg.apiServerBindPort)
+                    : cfg.endpoint.url;
+            // Nested applies instead of pulumi.all([...]) (here and in the inventory below): same value, secrecy,
+            // dependencies and unknowns, but pulumi.all first wraps each element in an Output + apply of its own:
+            // 2–3× the memory per leaf until the values resolve (README "Performance"). The cert resolves last: outermost.
+            const caBundle = this.trustBundles.ca;
+            const kubeconfig = pulumi.secret(
+                leaf.certPem.apply((certPem) =>
+                    leaf.keyPem.apply((keyPem) =>
+                        caBundle.apply((caPem) =>
+                            renderKubeconfig({ clusterName: cfg.clusterName, server, caPem, userName: id.commonName, certPem, keyPem }),
+                        ),
+                    ),
+                ),
+            );
+            this.kubeconfigs[file] = kubeconfig;
+            if (entry.kubeconfig) this.put(nodes, entry.kubeconfig, kubeconfig, true);
+        }
+        const entryOf = (notBefore: string, notAfter: string, issued: number): InventoryEntry => ({
+            id: entry.id,
+            ...(target.node ? { node: target.node.name } : {}),
+            ...(target.user ? { user: target.user.name } : {}),
+            file,
+            commonName: id.commonName,
+            ...(id.organization ? { organization: id.organization } : {}),
+            issuer: entry.ca,
+            isCa: false,
+            dnsNames: id.dnsNames,
+            ipAddresses: id.ipAddresses,
+            extendedUsages: entry.extendedUsages,
+            keyAlgorithm: cfg.keys.leaf,
+            validityHours: issued,
+            ...(issued < validityHours ? { shortenedFromHours: validityHours } : {}),
+            issuerGeneration,
+            renewBeforeHours,
+            notBefore: toSeconds(notBefore),
+            notAfter: toSeconds(notAfter),
+        });
+        // A kept certificate's validity is a number: no extra Output per leaf (README "Performance").
+        const validityOutput = typeof effectiveValidity === "number" ? undefined : effectiveValidity;
+        inventory.push(
+            validityOutput
+                ? validityOutput.apply((issued) => leaf.notBefore.apply((nb) => leaf.notAfter.apply((na) => entryOf(nb, na, issued))))
+                : leaf.notBefore.apply((nb) => leaf.notAfter.apply((na) => entryOf(nb, na, effectiveValidity as number))),
+        );
     }
 
     /**

@@ -9,6 +9,7 @@ import { z } from "zod";
 import { Feature, KeyAlgorithm } from "./catalog";
 import { CA_PHASES, CaRotationState, RotatableCa } from "./rotation";
 import type { ResolvedVaultConfig, VaultConfig } from "./vault";
+import type { ExternalCa } from "./ca-sources";
 import { validateKeys } from "./validation/keys";
 import { NetworkSection, validateNetwork } from "./validation/network";
 import { validateNodes } from "./validation/nodes";
@@ -123,7 +124,7 @@ export interface ClusterPkiArgs extends ClusterPkiSettings {
      * CAs provided from outside instead of created here, per CA id: e.g. a root stack's intermediates, one entry
      * per generation (see caRotation). Keys must be Pulumi secrets.
      */
-    externalCas?: Record<string, { generation: number; certPem: pulumi.Input<string>; keyPem: pulumi.Input<string> }[]>;
+    externalCas?: Record<string, ExternalCa[]>;
     /**
      * CAs in HashiCorp Vault's PKI engine instead of local keys, per CA id, plus the connection:
      * `{address?, namespace?, caCertFile?, issuerUrls?, ca?: {mountPath, keyMode: internal|exported, leaves: vault|local, validity?}, ...}`.

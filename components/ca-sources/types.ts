@@ -1,0 +1,103 @@
+/** The interfaces every CA source and leaf issuer implements (see index.ts). */
+import * as pulumi from "@pulumi/pulumi";
+import * as vault from "@pulumi/vault";
+import { CaEntry, LeafEntry } from "../catalog";
+import { ResolvedConfig, ResolvedNode, ResolvedUser } from "../config";
+import { Identity } from "../identity";
+
+/** A CA whose certificate and key come from elsewhere (a root stack's intermediate). */
+export interface ExternalCa {
+    generation: number;
+    certPem: pulumi.Input<string>;
+    /** Must be a Pulumi secret. */
+    keyPem: pulumi.Input<string>;
+}
+
+/** What the component needs of a CA: its certificate, key and validity. */
+export interface CaMaterial {
+    certPem: pulumi.Output<string>;
+    /** Always a Pulumi secret; "" (secret) when the key never leaves its keeper (Vault `internal`). */
+    keyPem: pulumi.Output<string>;
+    notBefore: pulumi.Output<string>;
+    notAfter: pulumi.Output<string>;
+}
+
+/** One trusted generation of a CA. */
+export interface CaGeneration extends CaMaterial {
+    /** What trust bundles carry for it: its certificate, or its chain up to a root we hold (a Vault intermediate). */
+    trustPem: pulumi.Output<string>;
+}
+
+/** A leaf the component asks an issuer for. */
+export interface LeafRequest {
+    /** The resource name (`<cluster>-<id>[-<node|user>]`). */
+    name: string;
+    entry: LeafEntry;
+    identity: Identity;
+    /** The extra user it belongs to, for issuers that pick a template per user group (Vault roles). */
+    user?: ResolvedUser;
+    /** An Output when capped at the CA's remaining life (issuers with `capsValidity: false`). */
+    validityHours: pulumi.Input<number>;
+    renewBeforeHours: number;
+    /** Changing it replaces the key and certificate (the rotation hook). */
+    rotationToken: string;
+}
+
+/** An issued leaf: what the sinks, kubeconfigs and inventory read. */
+export interface IssuedLeaf {
+    certPem: pulumi.Output<string>;
+    /** Always a Pulumi secret. */
+    keyPem: pulumi.Output<string>;
+    notBefore: pulumi.Output<string>;
+    notAfter: pulumi.Output<string>;
+}
+
+/** Who signs a CA's leaves. */
+export interface LeafIssuer {
+    /**
+     * True when the issuer itself caps a leaf at its CA's remaining life (Vault's leaf_not_after_behavior): the
+     * component then asks for the configured validity. False: the component caps it (a leaf never outlives its CA).
+     */
+    readonly capsValidity: boolean;
+    issue(request: LeafRequest): IssuedLeaf;
+}
+
+/** A catalog CA, whatever keeps it. */
+export interface CaSource {
+    /** Every trusted generation, the active (signing) one first. */
+    readonly generations: CaGeneration[];
+    /** Whether `<file>.key` goes to the control planes (false: kubeadm's external-CA mode). */
+    readonly keyInTree: boolean;
+    /** When the active generation expires if this run creates it, known at plan time; undefined when it comes from elsewhere. */
+    readonly plannedNotAfterMs?: number;
+    /** Who signs this CA's leaves. */
+    readonly issuer: LeafIssuer;
+}
+
+/** What a source is built from. */
+export interface CaSourceContext {
+    /** The ClusterPki: every resource a source creates is its child. */
+    parent: pulumi.ComponentResource;
+    /** The ClusterPki's name: resource names start with it. */
+    name: string;
+    entry: CaEntry;
+    cfg: ResolvedConfig;
+    /** The generations to keep (active first), from the rotation phase. */
+    generations: number[];
+    /** Control planes, then workers. */
+    allNodes: ResolvedNode[];
+    /** The root stack's intermediates of this CA, when the cluster is under a RootPki. */
+    external?: ExternalCa[];
+    /** The cluster's Vault provider (created on first use), or undefined for the ambient provider. */
+    vaultProvider: () => vault.Provider | undefined;
+}
+
+/** `<cluster>-<ca>` for generation 0, `<cluster>-<ca>-g<n>` after: the names stay put across rotations. */
+export function generationName(ctx: CaSourceContext, gen: number): string {
+    return `${ctx.name}-${ctx.entry.id}${gen === 0 ? "" : `-g${gen}`}`;
+}
+
+/** A CA generation whose trust is its own certificate. */
+export function selfTrusted(ca: CaMaterial): CaGeneration {
+    return { certPem: ca.certPem, keyPem: ca.keyPem, notBefore: ca.notBefore, notAfter: ca.notAfter, trustPem: ca.certPem };
+}
