@@ -17,7 +17,7 @@ import {
     RootPki,
     STACK_CONFIG_KEYS,
     validateClusterPkiArgs,
-} from "./components";
+} from "./components/internal";
 import { buildSinks, readSinksConfig, SINK_CONFIG_KEYS } from "./components/sinks";
 
 const PROGRAM_KEYS = ["role", "rootStack", "rootCa", "clusters", ...SINK_CONFIG_KEYS];

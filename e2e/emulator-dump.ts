@@ -9,7 +9,7 @@
  */
 import * as fs from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterPki, RootPki } from "../components";
+import { ClusterPki, RootPki } from "../components/internal";
 import { resolve } from "../test/support/resolve";
 import { setupMocks } from "../test/support/tls-emulator";
 

@@ -13,7 +13,7 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { componentProviderHost } from "@pulumi/pulumi/provider/experimental";
-import * as lib from "../components";
+import * as lib from "../components/internal";
 
 /**
  * Arguments of ClusterPki: a kubeadm cluster's PKI (the library's ClusterPkiSettings, documented there: ClusterPkiArgs

@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
-import { ClusterPki, ClusterPkiArgs, ConfigError } from "../components";
+import { ClusterPki, ClusterPkiArgs, ConfigError } from "../components/internal";
 import { setupMocks, TlsEmulator } from "./support/tls-emulator";
 import { opensslVerify, parseCert } from "./support/x509";
 import { resolve, valueOf, valuesOf } from "./support/resolve";
@@ -397,7 +397,7 @@ describe("ClusterPki variants", function () {
         const project = parseYaml(fs.readFileSync(path.join(__dirname, "..", "Pulumi.yaml"), "utf8"));
         assert.equal(project.name, "kube-pki");
         assert.equal(project.stackConfigDir, "stacks");
-        const { STACK_CONFIG_KEYS, SINK_CONFIG_KEYS } = require("../components");
+        const { STACK_CONFIG_KEYS, SINK_CONFIG_KEYS } = require("../components/internal");
         for (const [key, decl] of Object.entries<any>(project.config)) {
             assert.ok(key in STACK_CONFIG_KEYS || SINK_CONFIG_KEYS.includes(key), `Pulumi.yaml declares ${key}, which the program does not read`);
             assert.ok(decl.description, `${key} has a description`);
@@ -405,7 +405,7 @@ describe("ClusterPki variants", function () {
         const defaults = Object.fromEntries(
             Object.entries<any>(project.config).filter(([k, d]) => d.default !== undefined && k in STACK_CONFIG_KEYS).map(([k, d]) => [k, d.default]),
         );
-        const { validateClusterPkiArgs } = require("../components");
+        const { validateClusterPkiArgs } = require("../components/internal");
         const base = { clusterName: "x", controlPlaneEndpoint: "x.example", controlPlanes: [{ name: "a", advertiseAddress: "10.0.0.1" }], now: "2030-01-01T00:00:00Z" };
         assert.deepEqual(validateClusterPkiArgs({ ...base, ...defaults }), validateClusterPkiArgs(base));
     });

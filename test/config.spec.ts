@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { ClusterPkiArgs, ConfigError, firstIp, parseHours, validateClusterPkiArgs } from "../components";
+import { ClusterPkiArgs, ConfigError, firstIp, parseHours, validateClusterPkiArgs } from "../components/internal";
 import { findKubeadm, KubeadmNetworkInput, kubeadmConfig, kubeadmValidate } from "./support/kubeadm";
 
 export const baseArgs = (): ClusterPkiArgs => ({

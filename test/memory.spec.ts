@@ -5,7 +5,7 @@
  */
 import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterPki, ClusterPkiArgs, ConfigError, MEMORY_OUTPUT, memoryOf, PREVIOUS_RUN_OUTPUTS } from "../components";
+import { ClusterPki, ClusterPkiArgs, ConfigError, MEMORY_OUTPUT, memoryOf, PREVIOUS_RUN_OUTPUTS } from "../components/internal";
 import { TlsEmulator } from "./support/tls-emulator";
 import { valueOf } from "./support/resolve";
 

@@ -4,7 +4,7 @@
  */
 import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
-import { checkRootOutputs, ClusterPki, ClusterPkiArgs, ConfigError, readPreviousRootIntermediates, readRootStack, RootPki } from "../components";
+import { checkRootOutputs, ClusterPki, ClusterPkiArgs, ConfigError, readPreviousRootIntermediates, readRootStack, RootPki } from "../components/internal";
 import { setupMocks } from "./support/tls-emulator";
 import { opensslVerify, parseCert } from "./support/x509";
 import { valueOf, valuesOf } from "./support/resolve";

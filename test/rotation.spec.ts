@@ -3,7 +3,7 @@
  * replacementTrigger), so each spec runs the component repeatedly and checks exactly what is replaced.
  */
 import { strict as assert } from "node:assert";
-import { ClusterPki, ConfigError, leafRenewal, nextCaState } from "../components";
+import { ClusterPki, ConfigError, leafRenewal, nextCaState } from "../components/internal";
 import { parseCert } from "./support/x509";
 import { valueOf } from "./support/resolve";
 import { ALICE_PERIOD, at, BASE, HOUR, PERIOD, Rig, Run, T0, verifyAt } from "./support/rotation-rig";

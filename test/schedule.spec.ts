@@ -9,7 +9,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { InventoryEntry } from "../components";
+import type { InventoryEntry } from "../components/internal";
 import { readCertDir, rowsFromInventory } from "../components/report";
 import { ALICE_PERIOD, at, Rig, Run } from "./support/rotation-rig";
 

@@ -3,7 +3,7 @@ import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
 import * as zlib from "node:zlib";
 import { parse as parseYaml } from "yaml";
-import { ClusterPki, ConfigError, FileMap } from "../components";
+import { ClusterPki, ConfigError, FileMap } from "../components/internal";
 import { cloudInit, cloudInitByNode } from "../components/sinks/cloud-init";
 import { setupMocks } from "./support/tls-emulator";
 import { resolve, valueOf } from "./support/resolve";

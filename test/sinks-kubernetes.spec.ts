@@ -5,7 +5,7 @@
 import { strict as assert } from "node:assert";
 import * as crypto from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterPki, ConfigError } from "../components";
+import { ClusterPki, ConfigError } from "../components/internal";
 import { kubeconfigProblems, KubernetesSecrets, KubernetesSecretsArgs, validatedKubeconfig } from "../components/sinks/secrets";
 import { RecordedResource, setupMocks, TlsEmulator } from "./support/tls-emulator";
 import { resolve, valueOf } from "./support/resolve";

@@ -11,7 +11,7 @@ import Module from "node:module";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterPki, ConfigError, FileMap } from "../components";
+import { ClusterPki, ConfigError, FileMap } from "../components/internal";
 import {
     inspectTree,
     nodeFilesArgsProblems,

@@ -3,7 +3,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ClusterPki, ConfigError } from "../components";
+import { ClusterPki, ConfigError } from "../components/internal";
 import { buildSinks, nodeFilesProvider, SinksConfig } from "../components/sinks";
 import { setupMocks, TlsEmulator } from "./support/tls-emulator";
 import { resolve, valueOf } from "./support/resolve";

@@ -3,7 +3,7 @@
  * `vault: {ca: {...}}` is the only change; certificates chain local root → Vault intermediate → leaf.
  */
 import { strict as assert } from "node:assert";
-import { ClusterPki, ClusterPkiArgs } from "../components";
+import { ClusterPki, ClusterPkiArgs } from "../components/internal";
 import { setupMocks } from "./support/tls-emulator";
 import { registerVault } from "./support/vault-emulator";
 import { opensslVerify, parseCert } from "./support/x509";

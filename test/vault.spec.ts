@@ -9,7 +9,7 @@ import * as crypto from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import * as vault from "@pulumi/vault";
-import { CaMaterial, ConfigError, identityOf, LEAVES, validateClusterPkiArgs } from "../components";
+import { CaMaterial, ConfigError, identityOf, LEAVES, validateClusterPkiArgs } from "../components/internal";
 import { CertificateAuthority } from "../components/ca";
 import {
     validateVaultConfig,

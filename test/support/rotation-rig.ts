@@ -2,7 +2,7 @@
  * The rotation rig: runs ClusterPki repeatedly on the tls emulator (state kept between runs like the engine's:
  * same / replace ops, replacementTrigger), passing each run's outputs back as `previous` like the program does.
  */
-import { ClusterPki, ClusterPkiArgs, InventoryEntry } from "../../components";
+import { ClusterPki, ClusterPkiArgs, InventoryEntry } from "../../components/internal";
 import { setupMocks, TlsEmulator } from "./tls-emulator";
 import { opensslVerify } from "./x509";
 import { valueOf, valuesOf } from "./resolve";
