@@ -55,7 +55,10 @@ async function consumerProject(ctx: Ctx, name: string, files: Record<string, str
     fs.mkdirSync(dir, { recursive: true });
     for (const [rel, content] of Object.entries(files)) fs.writeFileSync(path.join(dir, rel), content);
     const started = Date.now();
-    await runOk("npm", ["install", "--no-audit", "--no-fund", ...installSpecs], { cwd: dir, env: ctx.env, log: `npm-install-${name}`, timeoutMs: 600_000, signal });
+    // As from the user's shell: without the npm_config_* / npm_package_* variables `npm run e2e` puts in the
+    // environment (they carry this checkout's local prefix and .npmrc, and stop npm from installing a link's peers).
+    const env = Object.fromEntries(Object.entries(ctx.env).filter(([k]) => !/^npm_/i.test(k)));
+    await runOk("npm", ["install", "--no-audit", "--no-fund", ...installSpecs], { cwd: dir, env, log: `npm-install-${name}`, timeoutMs: 600_000, signal });
     ctx.suite.info(`${name}: npm install ${installSpecs.map((s) => path.basename(s)).join(" ")}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return dir;
 }
@@ -330,6 +333,55 @@ export async function stepConsumerYaml(ctx: Ctx, signal: AbortSignal) {
                 `${pemCount(bundle)} certs, state ${JSON.stringify(state)}`,
             );
         }
+    } finally {
+        await destroyConsumer(ctx, stack, signal);
+    }
+}
+
+/**
+ * consumer-path: the same program with a path install, `npm install @pulumi/pulumi @pulumi/tls <path to a checkout>`,
+ * no flags (npm makes a symlink). kube-pki then loads the checkout's own copy of @pulumi/pulumi beside the
+ * program's: the SDK keeps its run state in process globals, so both copies register into one stack.
+ */
+export async function stepConsumerPath(ctx: Ctx, signal: AbortSignal) {
+    const s = ctx.suite;
+    await packKubePki(ctx); // builds dist/ in the checkout (a path install uses it as it is)
+    const dir = await consumerProject(
+        ctx,
+        "consumer-path",
+        {
+            "Pulumi.yaml": "name: consumer-path\nruntime:\n  name: nodejs\n  options:\n    typescript: false\n",
+            "package.json": JSON.stringify({ name: "consumer-path", version: "1.0.0", private: true, main: "index.js" }, null, 2),
+            "index.js": CONSUMER_JS,
+        },
+        [...peerPins(), REPO_DIR],
+        signal,
+    );
+    const link = path.join(dir, "node_modules/kube-pki");
+    s.check("consumer-path: npm install <checkout> made node_modules/kube-pki a link to the checkout", fs.lstatSync(link).isSymbolicLink() && fs.realpathSync(link) === fs.realpathSync(REPO_DIR));
+    const sdks = [dir, REPO_DIR].map((d) => fs.realpathSync(path.join(d, "node_modules/@pulumi/pulumi")));
+    s.check("consumer-path: two copies of @pulumi/pulumi (the program's and the checkout's), as a user's path install has", sdks[0] !== sdks[1], sdks.join(" vs "));
+
+    const ws = await workspace({ workDir: dir, backendUrl: ctx.ws.envVars.PULUMI_BACKEND_URL, pulumiHome: ctx.env.PULUMI_HOME!, env: ctx.env });
+    const nodesDir = path.join(ctx.work, "consumer-path-nodes");
+    const stack = await Stack.create("consumer-path", ws);
+    await stack.setAllConfig({
+        "consumer-path:endpoint": { value: "127.0.0.1:6443" },
+        "consumer-path:bindPort": { value: "6443" },
+        "consumer-path:nodesDir": { value: nodesDir },
+    });
+    try {
+        const started = Date.now();
+        const res = await pulumiOp("up-consumer-path", signal, (o) => stack.up(o));
+        s.info(`consumer-path: pulumi up ${((Date.now() - started) / 1000).toFixed(1)} s, ${JSON.stringify(res.summary.resourceChanges)}`);
+        s.check("consumer-path: pulumi up succeeded", res.summary.result === "succeeded", JSON.stringify(res.summary));
+        const nodeFiles = plainOutputs(res.outputs).nodeFiles as NodeFiles;
+        const problems = checkModes(nodesDir, nodeFiles);
+        s.check("consumer-path: the NodeFiles sink wrote every file of both nodes with its mode", Object.keys(nodeFiles).length === 2 && problems.length === 0, problems.join("\n"));
+        const ops: Op[] = [];
+        const pre = await pulumiOp("preview-consumer-path", signal, (o) => stack.preview({ ...o, onEvent: recordOps(ops) }));
+        const changed = ops.filter((o) => o.op !== "same" && !isSelfRead(o));
+        s.check("consumer-path: second preview: nothing changes, 'no leaf certificate rotates'", changed.length === 0 && pre.stdout.includes("no leaf certificate rotates"), changed.map((c) => `${c.op} ${c.urn}`).join("\n") || pre.stdout.slice(-600));
     } finally {
         await destroyConsumer(ctx, stack, signal);
     }

@@ -14,7 +14,7 @@ import { Command } from "commander";
 import { Suite } from "./harness";
 import { killAll, killAllSync, runOk, setLogDir, which } from "./procs";
 import { installPlugins, snapshotProject, toolsEnv, workspace } from "./pulumi";
-import { stepConsumerJs, stepConsumerYaml } from "./consumer";
+import { stepConsumerJs, stepConsumerPath, stepConsumerYaml } from "./consumer";
 import { stepControllers } from "./controllers";
 import { stepFirstHour } from "./first-hour";
 import { stepFaults } from "./faults";
@@ -49,6 +49,7 @@ const STEPS: StepDef[] = [
     { name: "first-hour", title: "13. the npm scripts as a new user meets them: own passphrase, wrong passphrase, planted mistakes, output length, npm run pulumi, check-expiration --json", limitS: 900, needs: [], fn: stepFirstHour },
     { name: "faults", title: "14. faults: kill -9 during node-file writes, engine-only kill, cross-node symlink, drift, root-stack destroy", limitS: 900, needs: [], fn: stepFaults },
     { name: "consumer-js", title: "15. a JavaScript Pulumi program installs the npm tarball: ClusterPki + NodeFiles up, kubeadm reads the tree, apiserver boots, stage → promote → distrust from its own config", limitS: 900, needs: [], fn: stepConsumerJs },
+    { name: "consumer-path", title: "15b. the same program installed from a checkout's path (`npm install @pulumi/pulumi @pulumi/tls <checkout>`, a symlink, no flags): up, files, a quiet second preview", limitS: 600, needs: [], fn: stepConsumerPath },
     { name: "consumer-yaml", title: "16. the component package: pulumi package get-schema; a Pulumi YAML program runs pulumi package add and up with kube-pki:index:ClusterPki; kubeadm reads its tree", limitS: 900, needs: [], fn: stepConsumerYaml },
 ];
 
