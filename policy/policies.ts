@@ -406,20 +406,17 @@ export const earlyRenewal: ResourceValidationPolicy = {
 // ---------------------------------------------------------------------------------------------------------------
 // Secrecy
 
-const PEM_PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----|client-key-data:\s*\S/;
-const KEYISH_NAME = /private[-_]?key|key[-_]?pem|\.key$|^(tls\.)?key$|client-key/i;
+const PEM_PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----|client-key-data:\s*[A-Za-z0-9+/=]{16}/;
 
-interface PlainKey {
-    path: string;
-    known: boolean;
-}
-
-/** Plain (not secret) values under `value` that hold, or by their name would hold, private key material. */
-export function plainKeyMaterial(value: unknown, secretPaths: Set<string>, path: string[] = []): PlainKey[] {
-    const at = path.join(".");
-    if (path.length && secretPaths.has(at)) return [];
-    if (isUnknown(value)) return path.some((s) => KEYISH_NAME.test(s)) ? [{ path: at, known: false }] : [];
-    if (typeof value === "string") return PEM_PRIVATE_KEY.test(value) ? [{ path: at, known: true }] : [];
+/**
+ * Paths of the plain (not secret) strings under `value` that hold private key material: a PEM private key, or a
+ * kubeconfig's client-key-data. Values not known yet are skipped: the Node.js SDK sends an unknown Output as the bare
+ * unknown sentinel, secret or not, so during a preview of new resources secrecy cannot be judged (README).
+ */
+export function plainKeyMaterial(value: unknown, secretPaths: Set<string>, path: string[] = []): string[] {
+    if (path.length && secretPaths.has(path.join("."))) return [];
+    if (isUnknown(value)) return [];
+    if (typeof value === "string") return PEM_PRIVATE_KEY.test(value) ? [path.join(".")] : [];
     if (Array.isArray(value)) return value.flatMap((v, i) => plainKeyMaterial(v, secretPaths, [...path, String(i)]));
     if (value && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => plainKeyMaterial(v, secretPaths, [...path, k]));
     return [];
@@ -439,13 +436,8 @@ export const plainKeyOutput: StackValidationPolicy = {
             return;
         }
         const secretPaths = new Set<string>(recorded);
-        for (const hit of plainKeyMaterial(outputs, secretPaths)) {
-            report(
-                hit.known
-                    ? `stack output "${hit.path}" holds a private key in plain text (it is stored unencrypted in the state); export it with pulumi.secret()`
-                    : `stack output "${hit.path}" is named like a private key and is not a secret; export it with pulumi.secret()`,
-                stack.urn,
-            );
+        for (const at of plainKeyMaterial(outputs, secretPaths)) {
+            report(`stack output "${at}" holds a private key in plain text (stored unencrypted in the state and printed by \`pulumi stack output\`); export it with pulumi.secret()`, stack.urn);
         }
     },
 };
@@ -552,4 +544,4 @@ export const POLICIES = [
     caRotationStaged,
 ];
 
-export type { EnforcementLevel, ReportViolation, ResourceValidationArgs, StackValidationArgs };
+export type { EnforcementLevel, PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy };
