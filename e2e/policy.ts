@@ -6,6 +6,8 @@
  *      curve, a 20-year CA without cert_signing, a 10-year SAN-less server leaf with cert_signing under a 1000 h CA,
  *      a system:masters client cert, a private key in a plain stack output) fails, naming each violation on its
  *      resource, and names nothing else (not the sound CA, not the secret copy of the key);
+ *  (a2) the same preview with --policy-pack-config (a threshold raised, a policy disabled, an allow-list, a level
+ *      lowered) names exactly the other violations, at the configured levels;
  *  (b) the project's dev stack (the program in the repo root, stacks/Pulumi.dev.yaml) on a temp backend passes:
  *      `pulumi preview` (outputs unknown) and `pulumi up` (the policies see the final outputs and their secrecy),
  *      both with the pack; super-admin.conf's O=system:masters is on the pack's default allow-list.
@@ -81,6 +83,34 @@ export async function stepPolicy(ctx: Ctx, signal: AbortSignal) {
     }
     const extra = found.filter((v) => !EXPECTED.some((e) => e.policy === v.policy && e.name === v.name && e.says.test(v.message)));
     suite.check(`(a) no other violation (the sound CA short-ca and the secret output secretKey pass): ${found.length} named`, extra.length === 0, JSON.stringify(extra, null, 1));
+
+    // (a2) the same program with a policy config (--policy-pack-config): thresholds, an allow-list and levels apply
+    const relaxed = path.join(weak, "policy-config.json");
+    fs.writeFileSync(
+        relaxed,
+        JSON.stringify({
+            "pki-leaf-max-lifetime": { leafMaxHours: 87600 },
+            "pki-key-strength": "disabled",
+            "pki-system-masters": { systemMastersAllowList: ["admin-*"] },
+            "pki-server-cert-sans": "advisory",
+        }),
+    );
+    const a2 = await pulumi(weak, ["preview", "--stack", "weak", "--policy-pack", PACK, "--policy-pack-config", relaxed], "policy-weak-config");
+    const found2 = parseViolations(a2.stdout);
+    const names2 = found2.map((v) => `${v.level} ${v.policy}`).sort();
+    suite.equal(
+        "(a2) with --policy-pack-config (leafMaxHours 87600, key strength disabled, admin-* allowed, SANs advisory): the other 7 remain",
+        names2.join(", "),
+        [
+            "advisory pki-early-renewal",
+            "advisory pki-server-cert-sans",
+            "mandatory pki-ca-cert-signing",
+            "mandatory pki-ca-max-lifetime",
+            "mandatory pki-leaf-cert-signing",
+            "mandatory pki-leaf-outlives-ca",
+            "mandatory pki-plain-key-output",
+        ].join(", "),
+    );
 
     // (b) the project's dev stack, preview then up, both with the pack
     // (its own snapshot of the program: its NodeFiles sink writes out/nodes/ there)

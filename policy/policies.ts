@@ -395,7 +395,7 @@ export const earlyRenewal: ResourceValidationPolicy = {
         if (TLS_CERTS.includes(args.type)) {
             const h = p.earlyRenewalHours;
             if (isUnknown(h)) return;
-            if (!h) report(`no early renewal (earlyRenewalHours is ${h ?? "unset"}): the certificate is replaced only after it has expired; set earlyRenewalHours (kube-pki: renewBefore, kubeadm renews at 90 days left)`);
+            if (!h) report(`no early renewal (earlyRenewalHours is ${h ?? "unset"}): the certificate is replaced only after it has expired; set earlyRenewalHours (kube-pki: leafRenewBefore / caRenewBefore)`);
         }
         if ((args.type === T.vaultCert || args.type === T.vaultSign) && known(p.autoRenew) !== true && !isUnknown(p.autoRenew)) {
             report(`Vault certificate without autoRenew: set autoRenew: true and minSecondsRemaining`);
