@@ -215,33 +215,32 @@ function certLifetime(type: string, p: Record<string, any>): { isCa: boolean; ho
     return undefined;
 }
 
-export const leafMaxLifetime: ResourceValidationPolicy = {
-    name: "pki-leaf-max-lifetime",
-    description: "Leaf certificates live at most leafMaxHours (default 8760h, kubeadm's 1 year).",
-    enforcementLevel: "mandatory",
-    configSchema: schema("leafMaxHours"),
-    validateResource: (args, report) => {
-        const life = certLifetime(args.type, raw(args.props));
-        const max = config(args).leafMaxHours;
-        if (life && !life.isCa && life.hours !== undefined && life.hours > max) {
-            report(`leaf certificate valid for ${fmtHours(life.hours)} (${life.field}); the maximum is ${max}h: shorten it and renew instead`);
-        }
-    },
-};
+/** A maximum-lifetime policy for leaves or for CAs: the same check with its own threshold and advice. */
+function maxLifetime(name: string, description: string, kind: "leaf" | "CA", key: "leafMaxHours" | "caMaxHours", advice: string): ResourceValidationPolicy {
+    return {
+        name,
+        description,
+        enforcementLevel: "mandatory",
+        configSchema: schema(key),
+        validateResource: (args, report) => {
+            const life = certLifetime(args.type, raw(args.props));
+            const max = config(args)[key];
+            if (life && life.isCa === (kind === "CA") && life.hours !== undefined && life.hours > max) {
+                report(`${kind} certificate valid for ${fmtHours(life.hours)} (${life.field}); the maximum is ${max}h${advice}`);
+            }
+        },
+    };
+}
 
-export const caMaxLifetime: ResourceValidationPolicy = {
-    name: "pki-ca-max-lifetime",
-    description: "CA certificates live at most caMaxHours (default 87600h, kubeadm's 10 years).",
-    enforcementLevel: "mandatory",
-    configSchema: schema("caMaxHours"),
-    validateResource: (args, report) => {
-        const life = certLifetime(args.type, raw(args.props));
-        const max = config(args).caMaxHours;
-        if (life && life.isCa && life.hours !== undefined && life.hours > max) {
-            report(`CA certificate valid for ${fmtHours(life.hours)} (${life.field}); the maximum is ${max}h`);
-        }
-    },
-};
+export const leafMaxLifetime = maxLifetime(
+    "pki-leaf-max-lifetime",
+    "Leaf certificates live at most leafMaxHours (default 8760h, kubeadm's 1 year).",
+    "leaf",
+    "leafMaxHours",
+    ": shorten it and renew instead",
+);
+
+export const caMaxLifetime = maxLifetime("pki-ca-max-lifetime", "CA certificates live at most caMaxHours (default 87600h, kubeadm's 10 years).", "CA", "caMaxHours", "");
 
 /** notAfter (ms) of a tls certificate: its validityEndTime when known, else now + validityPeriodHours. */
 function tlsNotAfter(p: Record<string, any>, nowMs: number): number | undefined {

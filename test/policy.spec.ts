@@ -6,6 +6,8 @@
  * runs the same pack on the real engine.
  */
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import {
     caCertSigning,
     caKeySecret,
@@ -342,15 +344,19 @@ describe("policy pack (policy/)", () => {
         });
     });
 
-    it("states each default threshold (kubeadm-like)", () => {
-        assert.deepEqual(DEFAULTS, {
-            minRsaBits: 2048,
-            minEcdsaBits: 256,
-            leafMaxHours: 8760,
-            caMaxHours: 87600,
-            systemMastersAllowList: ["*super-admin.conf*"],
-            caKeySecretAllowList: [],
-            maxStagedHours: 720,
-        });
+    it("policy-config.example.json spells out every default level and threshold", () => {
+        const example = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "policy", "policy-config.example.json"), "utf8"));
+        assert.deepEqual(Object.keys(example), POLICIES.map((p) => p.name));
+        const thresholds: Record<string, unknown> = {};
+        for (const p of POLICIES) {
+            const c = example[p.name];
+            assert.equal(typeof c === "string" ? c : c.enforcementLevel, p.enforcementLevel, p.name);
+            const keys = Object.keys(p.configSchema?.properties ?? {});
+            if (typeof c === "object") assert.deepEqual(Object.keys(c).filter((k) => k !== "enforcementLevel").sort(), keys.sort(), p.name);
+            for (const k of keys) thresholds[k] = c[k];
+        }
+        assert.deepEqual(thresholds, { ...DEFAULTS });
+        assert.equal(DEFAULTS.leafMaxHours, 8760); // kubeadm's CertificateValidityPeriod
+        assert.equal(DEFAULTS.caMaxHours, 87600); // kubeadm's CACertificateValidityPeriod
     });
 });
