@@ -109,7 +109,7 @@ export function raw(props: Record<string, any>): Record<string, any> {
     return (props as any)?.["__getSpecialProxyTarget"] ?? props ?? {};
 }
 
-/** The name of the property under which index.ts's hook records the paths of secret values. */
+/** The name of the property under which secret-markers.ts records the paths of secret values. */
 export const SECRET_PATHS = "__kubePkiSecretPaths";
 
 function strings(v: unknown): string[] | undefined {
@@ -159,7 +159,7 @@ const fmtHours = (h: number) => `${Math.round(h * 100) / 100}h`;
 
 const CURVE_BITS: Record<string, number> = { P224: 224, P256: 256, P384: 384, P521: 521 };
 
-/** Problems of one resource's key, or [] — shared by the resource policy and the tests. */
+/** Problems of one resource's key (tls PrivateKey, Vault keys and roles), or []. */
 function keyStrengthProblems(type: string, p: Record<string, any>, cfg: PkiPolicyConfig): string[] {
     if (type === T.privateKey) {
         const algorithm = known(p.algorithm);
@@ -168,6 +168,7 @@ function keyStrengthProblems(type: string, p: Record<string, any>, cfg: PkiPolic
             return bits < cfg.minRsaBits ? [`RSA key of ${bits} bits; use rsaBits >= ${cfg.minRsaBits} (kubeadm: RSA-2048)`] : [];
         }
         if (algorithm === "ECDSA") {
+            if (isUnknown(p.ecdsaCurve)) return [];
             const curve = known(p.ecdsaCurve) ?? "P224"; // the tls provider's default curve
             const bits = CURVE_BITS[curve] ?? 0;
             const dflt = p.ecdsaCurve === undefined ? " (the tls provider's default when ecdsaCurve is not set)" : "";

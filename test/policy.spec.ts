@@ -145,6 +145,7 @@ describe("policy pack (policy/)", () => {
             assert.deepEqual(resourceViolations(keyStrength, T.privateKey, { algorithm: "RSA" }), []);
             assert.deepEqual(resourceViolations(keyStrength, T.privateKey, { algorithm: "ECDSA", ecdsaCurve: "P256" }), []);
             assert.deepEqual(resourceViolations(keyStrength, T.privateKey, { algorithm: "ED25519" }), []);
+            assert.deepEqual(resourceViolations(keyStrength, T.privateKey, { algorithm: "ECDSA", ecdsaCurve: UNKNOWN_STRING }), []);
             assert.deepEqual(resourceViolations(keyStrength, T.vaultIntermediateCsr, { type: "internal" }), []);
             assert.deepEqual(resourceViolations(keyStrength, T.vaultRoot, { type: "existing", keyBits: 1024 }), []);
             assert.equal(resourceViolations(keyStrength, T.privateKey, { algorithm: "RSA", rsaBits: 2048 }, { minRsaBits: 3072 }).length, 1);
