@@ -18,6 +18,7 @@ import { stepConsumerJs, stepConsumerPath, stepConsumerYaml } from "./consumer";
 import { stepControllers } from "./controllers";
 import { stepFirstHour } from "./first-hour";
 import { stepFaults } from "./faults";
+import { stepPolicy } from "./policy";
 import { stepHa } from "./ha";
 import { stepCaRotation } from "./rotation";
 import { stepSecretsSink } from "./secrets-sink";
@@ -51,10 +52,11 @@ const STEPS: StepDef[] = [
     { name: "consumer-js", title: "15. a JavaScript Pulumi program installs the npm tarball: ClusterPki + NodeFiles up, kubeadm reads the tree, apiserver boots, stage → promote → distrust from its own config", limitS: 900, needs: [], fn: stepConsumerJs },
     { name: "consumer-path", title: "15b. the same program installed from a checkout's path (`npm install @pulumi/pulumi @pulumi/tls <checkout>`, a symlink, no flags): up, files, a quiet second preview", limitS: 600, needs: [], fn: stepConsumerPath },
     { name: "consumer-yaml", title: "16. the component package: pulumi package get-schema; a Pulumi YAML program runs pulumi package add and up with kube-pki:index:ClusterPki; kubeadm reads its tree", limitS: 900, needs: [], fn: stepConsumerYaml },
+    { name: "policy", title: "17. CrossGuard pack policy/: a weak tls program fails naming each violation; the dev stack passes preview and up", limitS: 900, needs: [], fn: stepPolicy },
 ];
 
 /** Steps that need only the Pulumi CLI and the tls provider (no kubeadm, etcd or kubernetes provider). */
-const ENGINE_ONLY_STEPS = new Set(["faults"]);
+const ENGINE_ONLY_STEPS = new Set(["faults", "policy"]);
 
 class UsageError extends Error {}
 
@@ -159,9 +161,9 @@ async function main() {
 
     if (ctx && !opts.keep) {
         const c = ctx;
-        await suite.step("teardown", "17. pulumi destroy every stack, stop every process", limit(600), (signal) => steps.stepTeardown(c, signal));
+        await suite.step("teardown", "18. pulumi destroy every stack, stop every process", limit(600), (signal) => steps.stepTeardown(c, signal));
     } else if (ctx && opts.keep) {
-        suite.skip("teardown", "17. teardown", "--keep");
+        suite.skip("teardown", "18. teardown", "--keep");
         console.log(
             `inspect: cd ${ctx.projectDir} && PULUMI_HOME=${ctx.env.PULUMI_HOME} PULUMI_BACKEND_URL=file://${tmp}/state ` +
                 `PULUMI_CONFIG_PASSPHRASE=kube-pki-e2e-passphrase pulumi stack ls`,

@@ -14,9 +14,11 @@
 //     RuntimeOptionsPrompts;
 //   - RunPlugin: a Node.js resource plugin from source (a PulumiPlugin.yaml with `runtime: nodejs`, e.g. kube-pki's
 //     component package in provider/, served by @pulumi/pulumi's componentProviderHost): `node <cmd/run-plugin>
-//     <plugin dir> <args>` with the engine's environment, its output streamed back (the port on stdout).
+//     <plugin dir> <args>` with the engine's environment, its output streamed back (the port on stdout); and a
+//     CrossGuard policy pack (kind "analyzer", a PulumiPolicy.yaml with `runtime: nodejs`, e.g. kube-pki's policy/):
+//     `node <cmd/run-policy-pack> --pwd=<pack dir> <engine address> <pack dir>`, from the pack's own node_modules.
 //
-// Everything else (code generation, packing SDKs, analyzer plugins) answers Unimplemented.
+// Everything else (code generation, packing SDKs) answers Unimplemented.
 //
 // Environment knobs (all optional):
 //
@@ -274,8 +276,9 @@ func (h *nodeHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumir
 // script with the plugin directory as the program (package.json `main` is the entry point) and the engine's
 // arguments after it. The plugin prints its port on stdout, which is streamed back to the engine.
 func (h *nodeHost) RunPlugin(req *pulumirpc.RunPluginRequest, server pulumirpc.LanguageRuntime_RunPluginServer) error {
-	if req.GetKind() != "" && req.GetKind() != "resource" {
-		return status.Errorf(codes.Unimplemented, "pulumi-language-nodejs (kube-pki): %s plugins are not supported", req.GetKind())
+	kind := req.GetKind()
+	if kind != "" && kind != "resource" && kind != "analyzer" {
+		return status.Errorf(codes.Unimplemented, "pulumi-language-nodejs (kube-pki): %s plugins are not supported", kind)
 	}
 	p := infoFrom(req.GetInfo(), req.GetPwd(), req.GetProgram()) //nolint:staticcheck // older engines
 	closer, stdout, stderr, err := rpcutil.MakeRunPluginStreams(server, false)
@@ -287,10 +290,15 @@ func (h *nodeHost) RunPlugin(req *pulumirpc.RunPluginRequest, server pulumirpc.L
 	if err != nil {
 		return fmt.Errorf("could not find node on the $PATH: %w", err)
 	}
-	// @pulumi/pulumi's cmd/run-plugin (not cmd/run, which wants an engine monitor), from the plugin's node_modules
-	runPath, ok := findUp(p.dir, filepath.Join("node_modules", "@pulumi", "pulumi", "cmd", "run-plugin"))
+	// @pulumi/pulumi's cmd/run-plugin (not cmd/run, which wants an engine monitor), or cmd/run-policy-pack for a
+	// policy pack, from the plugin's own node_modules
+	script := "run-plugin"
+	if kind == "analyzer" {
+		script = "run-policy-pack"
+	}
+	runPath, ok := findUp(p.dir, filepath.Join("node_modules", "@pulumi", "pulumi", "cmd", script))
 	if !ok {
-		return fmt.Errorf("no node_modules/@pulumi/pulumi/cmd/run-plugin above %s: run npm install there", p.dir)
+		return fmt.Errorf("no node_modules/@pulumi/pulumi/cmd/%s above %s: run npm install there", script, p.dir)
 	}
 	env := req.GetEnv()
 	if v, ok := p.option("typescript"); ok {
@@ -304,9 +312,15 @@ func (h *nodeHost) RunPlugin(req *pulumirpc.RunPluginRequest, server pulumirpc.L
 		}
 	}
 	args := append([]string{runPath, p.dir}, req.GetArgs()...)
+	if kind == "analyzer" {
+		// run-policy-pack <engine address> <program>; the engine passes its address as the only argument. The pack
+		// runs in its own directory (the engine's pwd is the program's), so that its tsconfig.json is the one
+		// ts-node reads, like the pulumi-analyzer-policy shim that older engines start there.
+		args = append(append([]string{runPath, "--pwd=" + p.dir}, req.GetArgs()...), p.dir)
+	}
 	cmd := exec.CommandContext(server.Context(), nodeBin, args...)
 	cmd.Dir = req.GetPwd()
-	if cmd.Dir == "" {
+	if cmd.Dir == "" || kind == "analyzer" {
 		cmd.Dir = p.dir
 	}
 	cmd.Env = env
