@@ -388,7 +388,7 @@ func main() {
 		}
 		ctx.Export("kubePkiMemory", pki.Memory) // the component's memory: required for CA rotation
 		ctx.Export("nodeFiles", pki.NodeFiles)
-		ctx.Export("kubeconfigs", pki.Kubeconfigs)                                   // secret
+		ctx.Export("kubeconfigs", pki.Kubeconfigs)                                      // secret
 		ctx.Export("workerUserData", pki.CloudInit.MapIndex(pulumi.String("worker-1"))) // secret
 		return nil
 	})
