@@ -13,6 +13,10 @@
  *    `pulumi up`s it through the YAML language host (built by tools.sh); secrets stay secret in its state, the
  *    nodeFiles output makes a tree kubeadm reads; its config takes the cluster CA through stage → promote → distrust
  *    (the component reads its memory, exported by the program as kubePkiMemory, inside the provider).
+ *  - consumer-go: a Go program runs `pulumi package add <provider dir>` through the Go language host (built by
+ *    tools.sh): the generated kubepki SDK is linked by a go.mod replace, the pulumi Go SDK comes from the Go module
+ *    proxy into the tools' module cache; then the same `up`, secrecy, tree, kubeadm and stage → promote → distrust
+ *    checks as consumer-yaml (upAndCheckPackageConsumer).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -216,14 +220,18 @@ async function componentPackageDir(ctx: Ctx): Promise<string> {
 const OFFLINE_PLUGINS = { KUBE_PKI_LANGHOST_SKIP_REQUIRED_PLUGINS: "true" };
 
 /** The pulumi CLI in a consumer dir, with the suite's backend, passphrase and plugins. */
-function cli(ctx: Ctx, dir: string, args: string[], label: string, signal: AbortSignal) {
-    return run("pulumi", [...args, "--non-interactive"], { cwd: dir, env: { ...ctx.env, ...ctx.ws.envVars, ...OFFLINE_PLUGINS }, log: label, timeoutMs: 600_000, signal });
+function cli(ctx: Ctx, dir: string, args: string[], label: string, signal: AbortSignal, env: Record<string, string> = {}) {
+    return run("pulumi", [...args, "--non-interactive"], { cwd: dir, env: { ...ctx.env, ...ctx.ws.envVars, ...OFFLINE_PLUGINS, ...env }, log: label, timeoutMs: 600_000, signal });
 }
 
-const CONSUMER_YAML = (apiPort: number) => `name: consumer-yaml
+const CONSUMER_YAML = `name: consumer-yaml
 runtime: yaml
 description: Someone else's Pulumi YAML program, with kube-pki added by \`pulumi package add\`.
 config:
+  endpoint:
+    type: string
+  bindPort:
+    type: integer
   caPhase:
     type: string
     default: none
@@ -232,8 +240,8 @@ resources:
     type: kube-pki:index:ClusterPki
     properties:
       clusterName: consumer-yaml
-      controlPlaneEndpoint: 127.0.0.1:${apiPort}
-      apiServerBindPort: ${apiPort}
+      controlPlaneEndpoint: \${endpoint}
+      apiServerBindPort: \${bindPort}
       controlPlanes:
         - name: cp-1
           advertiseAddress: 127.0.0.1
@@ -287,48 +295,61 @@ export async function stepConsumerYaml(ctx: Ctx, signal: AbortSignal) {
     const apiPort = await freePort();
     const dir = path.join(ctx.work, "consumer-yaml");
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), CONSUMER_YAML(apiPort));
+    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), CONSUMER_YAML);
     started = Date.now();
     const add = await cli(ctx, dir, ["package", "add", pluginDir], "pulumi-package-add-yaml", signal);
     s.info(`pulumi package add (yaml): ${((Date.now() - started) / 1000).toFixed(1)} s`);
     const projectFile = fs.readFileSync(path.join(dir, "Pulumi.yaml"), "utf8");
     s.check("consumer-yaml: pulumi package add <provider dir> records kube-pki in Pulumi.yaml", add.code === 0 && /packages:\s*\n\s+kube-pki:/.test(projectFile), `${add.output.slice(-2000)}\n---\n${projectFile.slice(-400)}`);
 
+    await upAndCheckPackageConsumer(ctx, "consumer-yaml", dir, apiPort, {}, signal);
+}
+
+/**
+ * What every `pulumi package add` consumer (YAML, Go) proves: a stack in `dir` (its program takes the config keys
+ * bindPort, endpoint and caPhase, and exports kubePkiMemory, nodeFiles, kubeconfigs and workerUserData from a
+ * ClusterPki named "pki" of cluster `name`) is `pulumi up`ed; the secret outputs are secret and no key is in plain text
+ * in its state; the nodeFiles output makes a tree with the map's modes that kubeadm reads; the component's memory is
+ * exported; then the program's caPhase takes the cluster CA through stage → promote → distrust. Destroys the stack.
+ */
+async function upAndCheckPackageConsumer(ctx: Ctx, name: string, dir: string, apiPort: number, env: Record<string, string>, signal: AbortSignal) {
+    const s = ctx.suite;
     const ws = await workspace({ workDir: dir, backendUrl: ctx.ws.envVars.PULUMI_BACKEND_URL, pulumiHome: ctx.env.PULUMI_HOME!, env: ctx.env });
-    Object.assign(ws.envVars, OFFLINE_PLUGINS);
-    const stack = await Stack.create("consumer-yaml", ws);
+    Object.assign(ws.envVars, OFFLINE_PLUGINS, env);
+    const stack = await Stack.create(name, ws);
+    await stack.setAllConfig({ bindPort: { value: String(apiPort) }, endpoint: { value: `127.0.0.1:${apiPort}` } });
     try {
-        started = Date.now();
-        const res = await pulumiOp("up-consumer-yaml", signal, (o) => stack.up(o));
-        s.info(`consumer-yaml: pulumi up ${((Date.now() - started) / 1000).toFixed(1)} s, ${JSON.stringify(res.summary.resourceChanges)}`);
-        s.check("consumer-yaml: pulumi up succeeded", res.summary.result === "succeeded", JSON.stringify(res.summary));
+        let started = Date.now();
+        const res = await pulumiOp(`up-${name}`, signal, (o) => stack.up(o));
+        s.info(`${name}: pulumi up ${((Date.now() - started) / 1000).toFixed(1)} s, ${JSON.stringify(res.summary.resourceChanges)}`);
+        s.check(`${name}: pulumi up succeeded`, res.summary.result === "succeeded", JSON.stringify(res.summary));
         const outputs = plainOutputs(res.outputs);
-        s.check("consumer-yaml: kubeconfigs and the cloud-init user data are secret stack outputs", res.outputs.kubeconfigs?.secret === true && res.outputs.workerUserData?.secret === true, JSON.stringify({ k: res.outputs.kubeconfigs?.secret, c: res.outputs.workerUserData?.secret }));
-        s.check("consumer-yaml: worker-1 user data is a #cloud-config document", String(outputs.workerUserData).startsWith("#cloud-config"));
-        const exported = await exportEncrypted(ws, "consumer-yaml");
+        s.check(`${name}: kubeconfigs and the cloud-init user data are secret stack outputs`, res.outputs.kubeconfigs?.secret === true && res.outputs.workerUserData?.secret === true, JSON.stringify({ k: res.outputs.kubeconfigs?.secret, c: res.outputs.workerUserData?.secret }));
+        s.check(`${name}: worker-1 user data is a #cloud-config document`, String(outputs.workerUserData).startsWith("#cloud-config"));
+        const exported = await exportEncrypted(ws, name);
         const plain = JSON.stringify(exported).split("PRIVATE KEY").length - 1;
-        s.check("consumer-yaml: no private key in plain text in the stack's state (secrets kept across the component boundary)", plain === 0, `${plain} occurrence(s)`);
+        s.check(`${name}: no private key in plain text in the stack's state (secrets kept across the component boundary)`, plain === 0, `${plain} occurrence(s)`);
         const nodeFiles = outputs.nodeFiles as NodeFiles;
-        const root = path.join(ctx.work, "trees-consumer-yaml");
+        const root = path.join(ctx.work, `trees-${name}`);
         fs.mkdirSync(root, { mode: 0o700 });
         writeTrees(root, nodeFiles);
         const problems = checkModes(root, nodeFiles);
-        s.check("consumer-yaml: the nodeFiles output writes a tree with the map's modes", problems.length === 0, problems.join("\n"));
-        const config = { clusterName: "consumer-yaml", controlPlaneEndpoint: `127.0.0.1:${apiPort}`, apiServerBindPort: apiPort, controlPlanes: [{ name: "cp-1", advertiseAddress: "127.0.0.1" }] };
-        await checkExpiration(s, "consumer-yaml cp-1", path.join(root, "cp-1"), kubeadmParams(ctx, config), { leafHours: 8760, caHours: 87600 }, ctx.env);
-        s.check("consumer-yaml: kubePkiMemory output from the component's memory", outputs.kubePkiMemory?.pki?.rotationState?.ca?.phase === "none", JSON.stringify(outputs.kubePkiMemory).slice(0, 300));
+        s.check(`${name}: the nodeFiles output writes a tree with the map's modes`, problems.length === 0, problems.join("\n"));
+        const config = { clusterName: name, controlPlaneEndpoint: `127.0.0.1:${apiPort}`, apiServerBindPort: apiPort, controlPlanes: [{ name: "cp-1", advertiseAddress: "127.0.0.1" }] };
+        await checkExpiration(s, `${name} cp-1`, path.join(root, "cp-1"), kubeadmParams(ctx, config), { leafHours: 8760, caHours: 87600 }, ctx.env);
+        s.check(`${name}: kubePkiMemory output from the component's memory`, outputs.kubePkiMemory?.pki?.rotationState?.ca?.phase === "none", JSON.stringify(outputs.kubePkiMemory).slice(0, 300));
 
-        // the component remembers through the package boundary: stage → promote → distrust from the YAML program's config
+        // the component remembers through the package boundary: stage → promote → distrust from the program's config
         for (const [phase, certs, generation] of [["stage", 2, 0], ["promote", 2, 1], ["distrust", 1, 1]] as const) {
             await stack.setConfig("caPhase", { value: phase });
             started = Date.now();
-            const r = await pulumiOp(`up-consumer-yaml-${phase}`, signal, (o) => stack.up(o));
+            const r = await pulumiOp(`up-${name}-${phase}`, signal, (o) => stack.up(o));
             const out = plainOutputs(r.outputs);
             const bundle = String((out.nodeFiles as NodeFiles)["cp-1"]["etc/kubernetes/pki/ca.crt"].content);
             const state = out.kubePkiMemory?.pki?.rotationState?.ca;
-            s.info(`consumer-yaml ${phase}: pulumi up ${((Date.now() - started) / 1000).toFixed(1)} s, ${JSON.stringify(r.summary.resourceChanges)}`);
+            s.info(`${name} ${phase}: pulumi up ${((Date.now() - started) / 1000).toFixed(1)} s, ${JSON.stringify(r.summary.resourceChanges)}`);
             s.check(
-                `consumer-yaml ${phase}: ca.crt holds ${certs} certificate(s), memory says ${phase} generation ${generation}`,
+                `${name} ${phase}: ca.crt holds ${certs} certificate(s), memory says ${phase} generation ${generation}`,
                 r.summary.result === "succeeded" && pemCount(bundle) === certs && state?.phase === phase && state?.generation === generation,
                 `${pemCount(bundle)} certs, state ${JSON.stringify(state)}`,
             );
@@ -385,4 +406,81 @@ export async function stepConsumerPath(ctx: Ctx, signal: AbortSignal) {
     } finally {
         await destroyConsumer(ctx, stack, signal);
     }
+}
+
+/** The Go program of step consumer-go (and of README "Go"): `pulumi package add` generated its kubepki SDK. */
+const CONSUMER_GO = `// Someone else's Pulumi program (Go), with kube-pki added by \`pulumi package add <kube-pki>/provider\`.
+package main
+
+import (
+	"github.com/kube-pki/pulumi-kube-pki/sdk/go/kubepki"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+)
+
+func main() {
+	pulumi.Run(func(ctx *pulumi.Context) error {
+		cfg := config.New(ctx, "")
+		caPhase := cfg.Get("caPhase") // \`pulumi config set caPhase stage\`, then promote, distrust
+		if caPhase == "" {
+			caPhase = "none"
+		}
+		bindPort := float64(cfg.RequireInt("bindPort"))
+		pki, err := kubepki.NewClusterPki(ctx, "pki", &kubepki.ClusterPkiArgs{
+			ClusterName:          "consumer-go",
+			ControlPlaneEndpoint: cfg.Require("endpoint"),
+			ApiServerBindPort:    &bindPort,
+			ControlPlanes:        []kubepki.ControlPlaneNodeArgs{{Name: "cp-1", AdvertiseAddress: "127.0.0.1"}},
+			Workers:              []kubepki.WorkerNodeArgs{{Name: "worker-1", Addresses: []string{"127.0.0.2"}}},
+			Users:                []kubepki.ExtraUserArgs{{Name: "alice", Group: pulumi.StringRef("dev-team")}},
+			CaRotation:           map[string]string{"ca": caPhase},
+		})
+		if err != nil {
+			return err
+		}
+		ctx.Export("kubePkiMemory", pki.Memory) // the component's memory: required for CA rotation
+		ctx.Export("nodeFiles", pki.NodeFiles)
+		ctx.Export("kubeconfigs", pki.Kubeconfigs)                                      // secret
+		ctx.Export("workerUserData", pki.CloudInit.MapIndex(pulumi.String("worker-1"))) // secret
+		return nil
+	})
+}
+`;
+
+/**
+ * Step consumer-go: a Go program in a temp dir (go.mod requiring the pulumi Go SDK of the CLI's version, main.go,
+ * Pulumi.yaml `runtime: go`) runs `pulumi package add <provider dir>` through the Go language host (tools.sh builds
+ * it): the host generates the kubepki SDK into sdks/, links it with a go.mod replace and runs `go mod tidy`, which
+ * fetches the pulumi SDK's modules from the Go module proxy into the tools' module cache. Then the checks of every
+ * package consumer (upAndCheckPackageConsumer); each `up` compiles the program with `go build`.
+ */
+export async function stepConsumerGo(ctx: Ctx, signal: AbortSignal) {
+    const s = ctx.suite;
+    const pluginDir = await componentPackageDir(ctx);
+    // the Go module cache of scripts/tools.sh (the environment's), named explicitly; never another Go toolchain
+    const gomodcache = (await runOk("go", ["env", "GOMODCACHE"], { env: ctx.env, log: "consumer-go-env" })).stdout.trim();
+    const goEnv = { GOMODCACHE: gomodcache, GOTOOLCHAIN: "local", GOFLAGS: "-mod=mod" };
+    const dir = path.join(ctx.work, "consumer-go");
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: consumer-go\nruntime: go\ndescription: Someone else's Go Pulumi program, with kube-pki added by `pulumi package add`.\n");
+    fs.writeFileSync(path.join(dir, "go.mod"), `module consumer-go\n\ngo 1.25\n\nrequire github.com/pulumi/pulumi/sdk/v3 v${pulumiVersion()}\n`);
+    fs.writeFileSync(path.join(dir, "main.go"), CONSUMER_GO);
+
+    const started = Date.now();
+    const add = await cli(ctx, dir, ["package", "add", pluginDir], "pulumi-package-add-go", signal, goEnv);
+    s.info(`pulumi package add (go, module cache ${gomodcache}): ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const gomod = fs.readFileSync(path.join(dir, "go.mod"), "utf8");
+    s.check(
+        "consumer-go: pulumi package add generated the kubepki Go SDK, replaced its module with it in go.mod and recorded kube-pki in Pulumi.yaml",
+        add.code === 0 && fs.existsSync(path.join(dir, "sdks/kube-pki-kube-pki/kubepki/clusterPki.go")) && /replace github\.com\/kube-pki\/pulumi-kube-pki\/sdk\/go => \.\/sdks\//.test(gomod) && /packages:\s*\n\s+kube-pki:/.test(fs.readFileSync(path.join(dir, "Pulumi.yaml"), "utf8")),
+        `${add.output.slice(-2000)}\n---\n${gomod.slice(0, 600)}`,
+    );
+    await upAndCheckPackageConsumer(ctx, "consumer-go", dir, await freePort(), goEnv, signal);
+}
+
+/** The CLI's version (tools/versions.env PULUMI_VERSION): the Go consumer requires the pulumi Go SDK of that version. */
+function pulumiVersion(): string {
+    const m = /^PULUMI_VERSION=(\S+)$/m.exec(fs.readFileSync(path.join(REPO_DIR, "tools/versions.env"), "utf8"));
+    if (!m) throw new Error("tools/versions.env: no PULUMI_VERSION");
+    return m[1];
 }

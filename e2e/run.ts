@@ -14,7 +14,7 @@ import { Command } from "commander";
 import { Suite } from "./harness";
 import { killAll, killAllSync, runOk, setLogDir, which } from "./procs";
 import { installPlugins, snapshotProject, toolsEnv, workspace } from "./pulumi";
-import { stepConsumerJs, stepConsumerPath, stepConsumerYaml } from "./consumer";
+import { stepConsumerGo, stepConsumerJs, stepConsumerPath, stepConsumerYaml } from "./consumer";
 import { stepControllers } from "./controllers";
 import { stepFirstHour } from "./first-hour";
 import { stepFaults } from "./faults";
@@ -35,24 +35,25 @@ interface StepDef {
 }
 
 const STEPS: StepDef[] = [
-    { name: "up", title: "1. pulumi up of stack e2e (1 control plane, 2 workers, user alice)", limitS: 600, needs: [], fn: steps.stepUp },
-    { name: "preview", title: "2. second pulumi preview: no changes", limitS: 300, needs: ["up"], fn: steps.stepPreview },
-    { name: "secrets", title: "3. pulumi stack export: no plaintext key or kubeconfig", limitS: 120, needs: ["up"], fn: (c) => steps.stepSecrets(c) },
-    { name: "kubeadm", title: "4. kubeadm accepts the trees untouched", limitS: 600, needs: ["up"], fn: steps.stepKubeadm },
-    { name: "boot", title: "5. etcd + kube-apiserver from the cp-1 tree", limitS: 300, needs: ["up"], fn: steps.stepBoot },
-    { name: "identities", title: "6. every kubeconfig's identity, RBAC, front proxy, negatives", limitS: 300, needs: ["boot"], fn: (c) => steps.stepIdentities(c) },
-    { name: "controllers", title: "7. kube-controller-manager and kube-scheduler from the tree: leader Leases, CSR signing with ca.key, root CA publishing", limitS: 300, needs: ["boot"], fn: stepControllers },
-    { name: "secrets-sink", title: "8. Secrets sink through the real kubernetes provider: create, verify with kubectl, rotate in place, remove", limitS: 600, needs: ["boot", "identities"], fn: stepSecretsSink },
-    { name: "fidelity", title: "9. tls emulator vs the real tls provider", limitS: 300, needs: ["up"], fn: steps.stepFidelity },
-    { name: "multi-stack", title: "10. root stack + cluster stack under it, booted", limitS: 900, needs: [], fn: steps.stepMultiStack },
-    { name: "ha", title: "11. three control planes on 127.0.0.1-3: 3-member etcd over peer mTLS, three apiservers, per-node kubelet.conf", limitS: 420, needs: [], fn: stepHa },
-    { name: "ca-rotation", title: "12. CA and SA-key rotation live: ca, etcd-ca, front-proxy-ca, sa through stage → promote → distrust", limitS: 600, needs: [], fn: stepCaRotation },
-    { name: "first-hour", title: "13. the npm scripts as a new user meets them: own passphrase, wrong passphrase, planted mistakes, output length, npm run pulumi, check-expiration --json", limitS: 900, needs: [], fn: stepFirstHour },
-    { name: "faults", title: "14. faults: kill -9 during node-file writes, engine-only kill, cross-node symlink, drift, root-stack destroy", limitS: 900, needs: [], fn: stepFaults },
-    { name: "consumer-js", title: "15. a JavaScript Pulumi program installs the npm tarball: ClusterPki + NodeFiles up, kubeadm reads the tree, apiserver boots, stage → promote → distrust from its own config", limitS: 900, needs: [], fn: stepConsumerJs },
-    { name: "consumer-path", title: "15b. the same program installed from a checkout's path (`npm install @pulumi/pulumi @pulumi/tls <checkout>`, a symlink, no flags): up, files, a quiet second preview", limitS: 600, needs: [], fn: stepConsumerPath },
-    { name: "consumer-yaml", title: "16. the component package: pulumi package get-schema; a Pulumi YAML program runs pulumi package add and up with kube-pki:index:ClusterPki; kubeadm reads its tree", limitS: 900, needs: [], fn: stepConsumerYaml },
-    { name: "policy", title: "17. CrossGuard pack policy/: a weak tls program fails naming each violation; the dev stack passes preview and up", limitS: 900, needs: [], fn: stepPolicy },
+    { name: "up", title: "pulumi up of stack e2e (1 control plane, 2 workers, user alice)", limitS: 600, needs: [], fn: steps.stepUp },
+    { name: "preview", title: "second pulumi preview: no changes", limitS: 300, needs: ["up"], fn: steps.stepPreview },
+    { name: "secrets", title: "pulumi stack export: no plaintext key or kubeconfig", limitS: 120, needs: ["up"], fn: (c) => steps.stepSecrets(c) },
+    { name: "kubeadm", title: "kubeadm accepts the trees untouched", limitS: 600, needs: ["up"], fn: steps.stepKubeadm },
+    { name: "boot", title: "etcd + kube-apiserver from the cp-1 tree", limitS: 300, needs: ["up"], fn: steps.stepBoot },
+    { name: "identities", title: "every kubeconfig's identity, RBAC, front proxy, negatives", limitS: 300, needs: ["boot"], fn: (c) => steps.stepIdentities(c) },
+    { name: "controllers", title: "kube-controller-manager and kube-scheduler from the tree: leader Leases, CSR signing with ca.key, root CA publishing", limitS: 300, needs: ["boot"], fn: stepControllers },
+    { name: "secrets-sink", title: "Secrets sink through the real kubernetes provider: create, verify with kubectl, rotate in place, remove", limitS: 600, needs: ["boot", "identities"], fn: stepSecretsSink },
+    { name: "fidelity", title: "tls emulator vs the real tls provider", limitS: 300, needs: ["up"], fn: steps.stepFidelity },
+    { name: "multi-stack", title: "root stack + cluster stack under it, booted", limitS: 900, needs: [], fn: steps.stepMultiStack },
+    { name: "ha", title: "three control planes on 127.0.0.1-3: 3-member etcd over peer mTLS, three apiservers, per-node kubelet.conf", limitS: 420, needs: [], fn: stepHa },
+    { name: "ca-rotation", title: "CA and SA-key rotation live: ca, etcd-ca, front-proxy-ca, sa through stage → promote → distrust", limitS: 600, needs: [], fn: stepCaRotation },
+    { name: "first-hour", title: "the npm scripts as a new user meets them: own passphrase, wrong passphrase, planted mistakes, output length, npm run pulumi, check-expiration --json", limitS: 900, needs: [], fn: stepFirstHour },
+    { name: "faults", title: "faults: kill -9 during node-file writes, engine-only kill, cross-node symlink, drift, root-stack destroy", limitS: 900, needs: [], fn: stepFaults },
+    { name: "consumer-js", title: "a JavaScript Pulumi program installs the npm tarball: ClusterPki + NodeFiles up, kubeadm reads the tree, apiserver boots, stage → promote → distrust from its own config", limitS: 900, needs: [], fn: stepConsumerJs },
+    { name: "consumer-path", title: "the same program installed from a checkout's path (`npm install @pulumi/pulumi @pulumi/tls <checkout>`, a symlink, no flags): up, files, a quiet second preview", limitS: 600, needs: [], fn: stepConsumerPath },
+    { name: "consumer-yaml", title: "the component package: pulumi package get-schema; a Pulumi YAML program runs pulumi package add and up with kube-pki:index:ClusterPki; kubeadm reads its tree", limitS: 900, needs: [], fn: stepConsumerYaml },
+    { name: "consumer-go", title: "a Go program runs pulumi package add (the Go language host generates the kubepki SDK) and up with kubepki.NewClusterPki; kubeadm reads its tree; stage → promote → distrust", limitS: 1200, needs: [], fn: stepConsumerGo },
+    { name: "policy", title: "CrossGuard pack policy/: a weak tls program fails naming each violation; the dev stack passes preview and up", limitS: 900, needs: [], fn: stepPolicy },
 ];
 
 /** Steps that need only the Pulumi CLI and the tls provider (no kubeadm, etcd or kubernetes provider). */
@@ -106,7 +107,7 @@ async function main() {
     let ctx: steps.Ctx | undefined;
     await suite.step("setup", "0. toolchain, project snapshot, file backend", limit(300), async () => {
         const clusterTools = [...selected].some((s) => !ENGINE_ONLY_STEPS.has(s));
-        const env = await toolsEnv(clusterTools ? ["pulumi", "kubernetes", "etcd", "pulumi-language-yaml"] : ["pulumi", "pulumi-resource-tls"]);
+        const env = await toolsEnv(clusterTools ? ["pulumi", "kubernetes", "etcd", "pulumi-language-yaml", "pulumi-language-go"] : ["pulumi", "pulumi-resource-tls"]);
         const pulumiHome = path.join(tmp, "pulumi-home");
         fs.mkdirSync(pulumiHome, { mode: 0o700 });
         env.PULUMI_HOME = pulumiHome;
@@ -142,16 +143,18 @@ async function main() {
         ctx = { suite, work, projectDir, env, ws, kubernetesVersion: kubeadmV, stacks: [] };
     });
 
+    // Steps are numbered by their place in STEPS (the e2e README's table follows the same order).
+    const numbered = (def: StepDef) => `${STEPS.indexOf(def) + 1}. ${def.title}`;
     for (const def of STEPS) {
         if (!selected.has(def.name)) continue;
         const missing = def.needs.filter((n) => !suite.stepPassed(n));
         if (!ctx) {
-            suite.skip(def.name, def.title, "setup failed");
+            suite.skip(def.name, numbered(def), "setup failed");
         } else if (missing.length) {
-            suite.skip(def.name, def.title, `needs ${missing.join(", ")}`);
+            suite.skip(def.name, numbered(def), `needs ${missing.join(", ")}`);
         } else {
             const c = ctx;
-            await suite.step(def.name, def.title, limit(def.limitS), (signal) => def.fn(c, signal));
+            await suite.step(def.name, numbered(def), limit(def.limitS), (signal) => def.fn(c, signal));
         }
         // the first control plane is only needed by the steps that need "boot": stop it after the last of them
         const lastUser = [...STEPS].reverse().find((d) => selected.has(d.name) && (d.name === "boot" || d.needs.includes("boot")));
@@ -161,9 +164,9 @@ async function main() {
 
     if (ctx && !opts.keep) {
         const c = ctx;
-        await suite.step("teardown", "18. pulumi destroy every stack, stop every process", limit(600), (signal) => steps.stepTeardown(c, signal));
+        await suite.step("teardown", `${STEPS.length + 1}. pulumi destroy every stack, stop every process`, limit(600), (signal) => steps.stepTeardown(c, signal));
     } else if (ctx && opts.keep) {
-        suite.skip("teardown", "18. teardown", "--keep");
+        suite.skip("teardown", `${STEPS.length + 1}. teardown`, "--keep");
         console.log(
             `inspect: cd ${ctx.projectDir} && PULUMI_HOME=${ctx.env.PULUMI_HOME} PULUMI_BACKEND_URL=file://${tmp}/state ` +
                 `PULUMI_CONFIG_PASSPHRASE=kube-pki-e2e-passphrase pulumi stack ls`,

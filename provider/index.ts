@@ -12,7 +12,8 @@
  */
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { componentProviderHost } from "@pulumi/pulumi/provider/experimental";
+import { main as serveProvider } from "@pulumi/pulumi/provider";
+import { ComponentProvider } from "@pulumi/pulumi/provider/experimental";
 import * as lib from "../components/internal";
 
 /**
@@ -179,8 +180,22 @@ export class NodeFiles extends pulumi.ComponentResource {
 /** The provider's own directory (PulumiPlugin.yaml, package.json, tsconfig.json and this file's source). */
 const PROVIDER_DIR = path.resolve(__dirname, __filename.endsWith(".ts") ? "." : "../../provider");
 
-/** How the package is served (also what the schema test builds its ComponentProvider from). */
+/** How the package is served (also what the schema test builds its KubePkiProvider from). */
 export const PROVIDER_OPTIONS = { components: [ClusterPki, RootPki, NodeFiles], name: "kube-pki", namespace: "kube-pki", dirname: PROVIDER_DIR };
 
+/**
+ * componentProviderHost's provider with one addition to the schema it infers: Go's `generateExtraInputTypes`. Without
+ * it, the Go SDK generator of pulumi 3.248 (what `pulumi package add` runs for a Go program) declares ClusterPkiArgs'
+ * plain lists of objects as []ControlPlaneNodeArgs, []WorkerNodeArgs, []ExtraUserArgs (RootPkiArgs: []RootClusterArgs)
+ * but generates those structs only for objects it sees in an input position, so the generated SDK does not compile.
+ */
+export class KubePkiProvider extends ComponentProvider {
+    async getSchema(): Promise<string> {
+        const schema = JSON.parse(await super.getSchema());
+        schema.language = { ...schema.language, go: { ...schema.language?.go, generateExtraInputTypes: true } };
+        return JSON.stringify(schema);
+    }
+}
+
 // Serve, unless imported by a test (KUBE_PKI_PROVIDER_HOST=off).
-if (process.env.KUBE_PKI_PROVIDER_HOST !== "off") void componentProviderHost(PROVIDER_OPTIONS);
+if (process.env.KUBE_PKI_PROVIDER_HOST !== "off") void serveProvider(new KubePkiProvider(PROVIDER_OPTIONS), process.argv.slice(2));

@@ -28,10 +28,12 @@ source "$TOOLS_DIR/versions.env"
 
 # pulumi-language-yaml = the Pulumi YAML language host (github.com/pulumi/pulumi-yaml), for the YAML consumer of the
 # kube-pki component package (e2e step consumer-yaml); its own bin dir, put on PATH by `env`.
+# pulumi-language-go = the Pulumi Go language host (upstream's sdk/go/pulumi-language-go at the CLI's tag, vendored in
+# tools/pulumi-language-go: its module is not on the proxy), for the Go consumer (e2e step consumer-go); its own bin dir.
 # pulumi = the CLI (tools/pulumi) plus the Node.js language host and its shims (tools/pulumi-language-nodejs), in one
 # bin directory as in Pulumi's own distribution: the engine expects its bundled plugins next to the pulumi binary
 # and warns on every run when it finds them elsewhere on PATH.
-ALL_TOOLS=(pulumi pulumi-resource-tls pulumi-resource-kubernetes kubernetes etcd pulumi-language-yaml)
+ALL_TOOLS=(pulumi pulumi-resource-tls pulumi-resource-kubernetes kubernetes etcd pulumi-language-yaml pulumi-language-go)
 
 # Resource provider plugins: tool name, Pulumi plugin name, version variable.
 PROVIDER_TOOLS=(pulumi-resource-tls pulumi-resource-kubernetes)
@@ -57,6 +59,7 @@ tool_version() {
     kubernetes) echo "$KUBERNETES_VERSION" ;;
     etcd) echo "$ETCD_VERSION" ;;
     pulumi-language-yaml) echo "$PULUMI_YAML_VERSION" ;;
+    pulumi-language-go) echo "$PULUMI_LANGUAGE_GO_VERSION" ;;
     *) die "unknown tool '$1' (known: ${ALL_TOOLS[*]})" ;;
   esac
 }
@@ -85,6 +88,11 @@ tool_check() {
       echo "github.com/pulumi/pulumi-yaml v$PULUMI_YAML_VERSION"
       # its own pulumi pkg/sdk (pulumi-yaml 1.25.0 does not compile against the CLI's 3.248.0: plugin API changes)
       echo "github.com/pulumi/pulumi/pkg/v3 v$PULUMI_YAML_PULUMI_VERSION"
+      ;;
+    pulumi-language-go)
+      # the vendored host is upstream's at tag v$PULUMI_LANGUAGE_GO_VERSION, built with that tag's sdk and pkg
+      echo "github.com/pulumi/pulumi/sdk/v3 v$PULUMI_LANGUAGE_GO_VERSION"
+      echo "github.com/pulumi/pulumi/pkg/v3 v$PULUMI_LANGUAGE_GO_VERSION"
       ;;
   esac
 }
@@ -155,6 +163,11 @@ tool_build() {
       "${GOBUILD[@]}" -o "$out/pulumi-language-yaml" \
         -ldflags "-s -w -X github.com/pulumi/pulumi-yaml/pkg/version.Version=v$PULUMI_YAML_VERSION" .
       ;;
+    pulumi-language-go)
+      # tools/pulumi-language-go: upstream's main.go, buildutil and goversion, vendored (see the files' headers)
+      "${GOBUILD[@]}" -o "$out/pulumi-language-go" \
+        -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_LANGUAGE_GO_VERSION" .
+      ;;
   esac
 }
 
@@ -206,6 +219,10 @@ tool_verify() {
       LC_ALL=C grep -a -q "v$PULUMI_YAML_VERSION" "$bin/pulumi-language-yaml" ||
         die "pulumi-language-yaml: version v$PULUMI_YAML_VERSION not linked in"
       got="pulumi-language-yaml v$PULUMI_YAML_VERSION (pulumi sdk/pkg v$PULUMI_YAML_PULUMI_VERSION)" ;;
+    pulumi-language-go)
+      got="$("$bin/pulumi-language-go" -version 2>/dev/null)" # it warns "launching without arguments" on stderr
+      [[ "$got" == "v$PULUMI_LANGUAGE_GO_VERSION" ]] || die "pulumi-language-go -version: got '$got'"
+      got="pulumi-language-go $got" ;;
   esac
   echo "${got%%$'\n'*}"
 }

@@ -4,7 +4,6 @@
  */
 import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
-import { ComponentProvider } from "@pulumi/pulumi/provider/experimental";
 import { TlsEmulator } from "./support/tls-emulator";
 import { resolve } from "./support/resolve";
 
@@ -15,7 +14,7 @@ const provider: typeof import("../provider") = require("../provider");
 describe("component package (provider/)", function () {
     let schema: any;
     before(async () => {
-        schema = JSON.parse(await new ComponentProvider(provider.PROVIDER_OPTIONS).getSchema());
+        schema = JSON.parse(await new provider.KubePkiProvider(provider.PROVIDER_OPTIONS).getSchema());
     });
 
     it("serves ClusterPki, RootPki and NodeFiles as kube-pki:index:*", () => {
@@ -49,6 +48,11 @@ describe("component package (provider/)", function () {
             assert.ok(k in cp.properties, k);
         }
         assert.equal(schema.types["kube-pki:index:NodeFile"].properties.mode.type, "string");
+    });
+
+    it("asks the Go SDK generator for the input structs of its plain object lists (generateExtraInputTypes)", () => {
+        assert.equal(schema.language.go.generateExtraInputTypes, true);
+        assert.equal(schema.language.go.respectSchemaVersion, true);
     });
 
     it("ClusterPki wrapper: kubeconfigs, cloud-init and key files are secrets; memory names the component", async () => {
