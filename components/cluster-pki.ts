@@ -16,6 +16,7 @@ import { VaultIntermediateCa, VaultLeafCertificate, vaultProviderFromConfig, Vau
 import * as vault from "@pulumi/vault";
 import { CaRotationState, cappedValidityHours, leafRenewal, renewAtMs, RotatableCa, trustedGenerations } from "./rotation";
 import { requirePreviousRun, withPreviousRun } from "./memory";
+import { PoolTokenState, WorkerPool, workerPoolsOf } from "./worker-pool";
 
 /** One file of a node's tree. Sinks consume these maps; they never look inside. */
 export interface NodeFile {
@@ -143,6 +144,9 @@ export class ClusterPki extends pulumi.ComponentResource {
      * clock, read back by the next run to refuse a clock that goes backwards.
      */
     public readonly nextRotation: { at: string; certificates: string[]; clock: string };
+    /** Worker pools (TLS bootstrap) by pool name, and their live tokens' schedule (read back by the next run). */
+    public readonly workerPools: Record<string, WorkerPool>;
+    public readonly workerPoolTokens: Record<string, PoolTokenState[]>;
     /** The rotation summary logged by this run (what rotates and why, CA phases, next renewal). */
     public readonly rotationSummaryText: string;
 
@@ -477,6 +481,8 @@ export class ClusterPki extends pulumi.ComponentResource {
                 );
             }
         }
+        const pools = workerPoolsOf(name, cfg, this.trustBundles.ca, this.nodeFiles, { rotating, nextDue }, this);
+        [this.workerPools, this.workerPoolTokens] = [pools.pools, pools.memory];
         this.inventory = pulumi.all(inventory);
         this.rotationState = cfg.caStates;
         const soonest = Math.min(...nextDue.map((d) => d.at));

@@ -13,3 +13,4 @@ export * from "./rotation";
 export * from "./root-pki";
 export * from "./sinks";
 export * from "./vault";
+export * from "./worker-pool";

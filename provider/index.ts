@@ -60,6 +60,15 @@ export interface ClusterPkiMemory {
     inventory?: lib.InventoryEntry[];
     /** The run's next renewal and its clock. */
     nextRotation?: NextRotation;
+    /** Per worker pool: each live bootstrap token's generation and expiration. */
+    workerPoolTokens?: { [pool: string]: PoolTokenStatus[] };
+}
+
+/** One live bootstrap token of a worker pool (no secret in it). */
+export interface PoolTokenStatus {
+    generation: number;
+    /** RFC3339. */
+    expiration: string;
 }
 
 /**
