@@ -16,6 +16,7 @@ import { killAll, killAllSync, runOk, setLogDir, which } from "./procs";
 import { installPlugins, snapshotProject, toolsEnv, workspace } from "./pulumi";
 import { stepConsumerJs, stepConsumerYaml } from "./consumer";
 import { stepControllers } from "./controllers";
+import { stepPools } from "./pools";
 import { stepFirstHour } from "./first-hour";
 import { stepFaults } from "./faults";
 import { stepHa } from "./ha";
@@ -50,6 +51,7 @@ const STEPS: StepDef[] = [
     { name: "faults", title: "14. faults: kill -9 during node-file writes, engine-only kill, cross-node symlink, drift, root-stack destroy", limitS: 900, needs: [], fn: stepFaults },
     { name: "consumer-js", title: "15. a JavaScript Pulumi program installs the npm tarball: ClusterPki + NodeFiles up, kubeadm reads the tree, apiserver boots, stage → promote → distrust from its own config", limitS: 900, needs: [], fn: stepConsumerJs },
     { name: "consumer-yaml", title: "16. the component package: pulumi package get-schema; a Pulumi YAML program runs pulumi package add and up with kube-pki:index:ClusterPki; kubeadm reads its tree", limitS: 900, needs: [], fn: stepConsumerYaml },
+    { name: "pools", title: "17. worker pool by TLS bootstrap: bootstrap-token Secret + RBAC + cluster-info through the Secrets sink, kubeadm token list and join discovery, the real kubelet bootstraps (CSR auto-approved and signed by the controller-manager), renewal CSR auto-approved, token rotation and a rotated-out token refused", limitS: 900, needs: [], fn: stepPools },
 ];
 
 /** Steps that need only the Pulumi CLI and the tls provider (no kubeadm, etcd or kubernetes provider). */
@@ -103,7 +105,7 @@ async function main() {
     let ctx: steps.Ctx | undefined;
     await suite.step("setup", "0. toolchain, project snapshot, file backend", limit(300), async () => {
         const clusterTools = [...selected].some((s) => !ENGINE_ONLY_STEPS.has(s));
-        const env = await toolsEnv(clusterTools ? ["pulumi", "kubernetes", "etcd", "pulumi-language-yaml"] : ["pulumi", "pulumi-resource-tls"]);
+        const env = await toolsEnv(clusterTools ? ["pulumi", "kubernetes", "etcd", "pulumi-language-yaml", ...(selected.has("pools") ? ["kubelet"] : [])] : ["pulumi", "pulumi-resource-tls"]);
         const pulumiHome = path.join(tmp, "pulumi-home");
         fs.mkdirSync(pulumiHome, { mode: 0o700 });
         env.PULUMI_HOME = pulumiHome;
