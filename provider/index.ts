@@ -66,6 +66,7 @@ export interface ClusterPkiMemory {
 
 /** One live bootstrap token of a worker pool (no secret in it). */
 export interface PoolTokenStatus {
+    /** The token's generation (0 = the pool's first token). */
     generation: number;
     /** RFC3339. */
     expiration: string;
