@@ -6,7 +6,7 @@
  *  2. `kubeadm token list` (super-admin.conf) lists the pool's token with kubeadm's usages and groups; the
  *     controller-manager's bootstrapsigner signs cluster-info (jws-kubeconfig-<id>); `kubeadm join --dry-run`
  *     discovery with the emitted hash accepts cluster-info, and refuses a wrong hash;
- *  3. the real kubelet, started with only the pool's bootstrap-kubelet.conf, gets its client certificate through a
+ *  3. the real kubelet (rotateCertificates off here: no container runtime, see below), started with only the pool's bootstrap-kubelet.conf, gets its client certificate through a
  *     CSR (user system:bootstrap:<id>) that the real kube-controller-manager auto-approves and signs with the tree's
  *     ca.key; the certificate verifies against ca.crt and authenticates as system:node:<name> in system:nodes;
  *  4. a renewal CSR made with that node identity (what the kubelet's certificate manager sends) is auto-approved
@@ -139,6 +139,11 @@ export async function stepPools(ctx: Ctx, signal: AbortSignal) {
             kubeletConfig,
             JSON.stringify({
                 ...fragment,
+                // There is no container runtime here. With rotateCertificates: true the 1.34 kubelet bootstraps in the
+                // background and exits ~15 ms later at its CRI check ("validate CRI v1 runtime API"), before its CSR is
+                // signed (seen live); with false it runs the same TLS bootstrap (bootstrap.LoadClientCert: CSR, wait for
+                // the signed cert, write kubelet.conf) synchronously first. Renewal is shown with the node's own CSR below.
+                rotateCertificates: false,
                 authentication: { ...fragment.authentication, x509: { clientCAFile: path.join(poolDir, "etc/kubernetes/pki/ca.crt") } },
                 cgroupsPerQOS: false,
                 enforceNodeAllocatable: [],

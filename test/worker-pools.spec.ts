@@ -15,6 +15,7 @@ import {
     poolTokenSchedule,
     validateClusterPkiArgs,
 } from "../components";
+import { problemsOf as problemsOfArgs } from "./support/problems";
 import { setupMocks } from "./support/tls-emulator";
 import { resolve, valueOf } from "./support/resolve";
 
@@ -27,17 +28,7 @@ const baseArgs = (): ClusterPkiArgs => ({
     workers: [{ name: "worker-1", addresses: ["10.0.1.21"] }],
 });
 
-function problemsOf(mutate: (a: any) => void): string[] {
-    const args: any = baseArgs();
-    mutate(args);
-    try {
-        validateClusterPkiArgs(args);
-    } catch (e) {
-        assert.ok(e instanceof ConfigError, `expected ConfigError, got ${e}`);
-        return (e as ConfigError).problems;
-    }
-    return [];
-}
+const problemsOf = (mutate: (a: any) => void): string[] => problemsOfArgs(baseArgs, mutate);
 
 describe("worker pools: config", () => {
     it("a valid pool resolves with kubeadm's 24h token TTL, renewBefore a third of it, serverTLSBootstrap on", () => {
