@@ -18,6 +18,7 @@ import {
     STACK_CONFIG_KEYS,
     validateClusterPkiArgs,
     workerPoolOutputs,
+    controlPlaneKubeadmFragment,
 } from "./components";
 import { buildSinks, readSinksConfig, SINK_CONFIG_KEYS } from "./components/sinks";
 
@@ -97,7 +98,9 @@ async function clusterStack(config: pulumi.Config) {
         rotationTokens: pki.rotationTokens,
         nextRotation: pki.nextRotation,
         workerPoolTokens: pki.workerPoolTokens,
-        ...(Object.keys(pki.workerPools).length ? { workerPools: workerPoolOutputs(pki) } : {}),
+        ...(Object.keys(pki.workerPools).length
+            ? { workerPools: workerPoolOutputs(pki), workerPoolControlPlaneConfig: controlPlaneKubeadmFragment() }
+            : {}),
         nodeFileHashes: Object.fromEntries(Object.entries(sinks.nodeFiles).map(([node, sink]) => [node, sink.hashes])),
         ...(Object.keys(sinks.cloudInit).length ? { cloudInit: sinks.cloudInit } : {}), // secret
         ...(sinks.secrets ? { kubernetesObjects: sinks.secrets.names } : {}),

@@ -234,3 +234,23 @@ export function workerPoolOutputs(pki: { workerPools: Record<string, WorkerPool>
         ]),
     );
 }
+
+/**
+ * The kubeadm ClusterConfiguration (v1beta4) fragment worker pools need on the control plane: kubeadm sets these by
+ * default, a control plane configured by hand (or with controllers/flags overridden) must keep them.
+ */
+export function controlPlaneKubeadmFragment(): string {
+    return stringify({
+        apiVersion: "kubeadm.k8s.io/v1beta4",
+        kind: "ClusterConfiguration",
+        apiServer: { extraArgs: [{ name: "enable-bootstrap-token-auth", value: "true" }] },
+        controllerManager: {
+            extraArgs: [
+                // the CSR signer (kubeadm passes its ca.crt / ca.key) and the token controllers
+                { name: "cluster-signing-cert-file", value: "/etc/kubernetes/pki/ca.crt" },
+                { name: "cluster-signing-key-file", value: "/etc/kubernetes/pki/ca.key" },
+                { name: "controllers", value: "*,bootstrapsigner,tokencleaner" },
+            ],
+        },
+    });
+}
