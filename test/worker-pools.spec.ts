@@ -8,6 +8,8 @@ import { strict as assert } from "node:assert";
 import { execFileSync } from "node:child_process";
 import { parse as parseYaml } from "yaml";
 import {
+    bootstrapTokenSecretData,
+    clusterInfoKubeconfig,
     bootstrapTokenFromSeed,
     ClusterPki,
     ClusterPkiArgs,
@@ -101,6 +103,27 @@ describe("worker pools: token format", () => {
         }
         assert.equal(seen.size, 200);
         assert.deepEqual(bootstrapTokenFromSeed("x"), bootstrapTokenFromSeed("x"));
+    });
+});
+
+describe("worker pools: cluster objects", () => {
+    it("the bootstrap-token Secret data has kubeadm's keys (encodeTokenSecretData), base64", () => {
+        const data = bootstrapTokenSecretData({ id: "abcdef", secret: "0123456789abcdef", expiration: "2030-01-02T00:00:00Z", extraGroups: ["system:bootstrappers:kube-pki:general"], description: "d" });
+        const plain = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, "base64").toString()]));
+        assert.deepEqual(plain, {
+            "token-id": "abcdef",
+            "token-secret": "0123456789abcdef",
+            description: "d",
+            expiration: "2030-01-02T00:00:00Z",
+            "usage-bootstrap-authentication": "true",
+            "usage-bootstrap-signing": "true",
+            "auth-extra-groups": "system:bootstrappers:kubeadm:default-node-token,system:bootstrappers:kube-pki:general",
+        });
+    });
+    it("cluster-info holds one cluster named \"\" with the server and CA, and no user (kubeadm clusterinfo)", () => {
+        const kc = parseYaml(clusterInfoKubeconfig("https://10.0.0.1:6443", "PEM"));
+        assert.deepEqual(kc.clusters, [{ name: "", cluster: { "certificate-authority-data": Buffer.from("PEM").toString("base64"), server: "https://10.0.0.1:6443" } }]);
+        assert.equal(kc.users, null);
     });
 });
 
