@@ -14,7 +14,7 @@
  * after every step: pulumi pkg/backend/snapshot.go unsafeServiceLoop): the file backend rewrites the whole state
  * file after each step by default, so the bytes written grow with resources × state size, i.e. quadratically in N.
  *
- * Options: --workers 50,200  --rotate  --skip-checkpoints  --key ECDSA-P256 (leaf and CA keys; RSA-2048 is kubeadm's default but only the
+ * Options: --workers 50,200  --rotate  --skip-checkpoints (or --only-skip-checkpoints)  --key ECDSA-P256 (leaf and CA keys; RSA-2048 is kubeadm's default but only the
  *          generation time differs)  --project <dir> (measure another copy of the program, e.g. the previous
  *          commit: `git archive <commit> | tar -x -C /tmp/base`)  --json <file>  --keep  --destroy
  * Reported, never asserted.
@@ -119,7 +119,7 @@ async function measure(tmp: string, workers: number, pulumiBin: string, skipChec
         caKeyAlgorithm: keyAlgorithm,
         nodeFilesRoot: path.join(tmp, `nodes-${tag}`),
         controlPlanes: JSON.stringify(Array.from({ length: CONTROL_PLANES }, (_, i) => ({ name: `cp-${i + 1}`, advertiseAddress: `10.0.0.${11 + i}` }))),
-        workers: JSON.stringify(Array.from({ length: workers }, (_, i) => ({ name: `worker-${i}`, addresses: [`10.0.${1 + (i >> 8)}.${(i % 250) + 1}`] }))),
+        workers: JSON.stringify(Array.from({ length: workers }, (_, i) => ({ name: `worker-${i}`, addresses: [`10.${1 + Math.floor(i / 250)}.0.${(i % 250) + 1}`] }))),
     };
     await stack.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, v]) => [`kube-pki:${k}`, { value: v }])));
     const log = path.join(tmp, `pulumi-${tag}.log`);
@@ -170,8 +170,10 @@ async function main() {
     const results: Result[] = [];
     try {
         for (const n of sizes) {
-            results.push(await measure(tmp, n, pulumiBin));
-            if (process.argv.includes("--skip-checkpoints")) results.push(await measure(tmp, n, pulumiBin, true));
+            if (!process.argv.includes("--only-skip-checkpoints")) results.push(await measure(tmp, n, pulumiBin));
+            if (process.argv.includes("--skip-checkpoints") || process.argv.includes("--only-skip-checkpoints")) results.push(await measure(tmp, n, pulumiBin, true));
+            // each size's row as soon as it is measured (a long run that is stopped keeps what it measured)
+            process.stderr.write(`${JSON.stringify(results[results.length - 1])}\n`);
         }
     } finally {
         if (!keep) fs.rmSync(tmp, { recursive: true, force: true });

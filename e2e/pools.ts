@@ -244,7 +244,15 @@ export async function stepPools(ctx: Ctx, signal: AbortSignal) {
         const r2 = await pulumiOp("up-e2e-pools-expire", signal, (o) => stack.up(o));
         const o2 = plainOutputs(r2.outputs);
         const gone = await kubectl(["get", "secret", "-n", "kube-system", `bootstrap-token-${id0}`]);
-        const [x0, x1] = [await tokenWho(token0), await tokenWho(token1)];
+        // kube-apiserver caches a successful token authentication for 10 s (TokenSuccessCacheTTL): wait that out
+        const deletedAt = Date.now();
+        let x0 = await tokenWho(token0);
+        while (x0.code === 0 && Date.now() - deletedAt < 60_000) {
+            await sleep(2000);
+            x0 = await tokenWho(token0);
+        }
+        s.info(`the deleted token was refused ${((Date.now() - deletedAt) / 1000).toFixed(0)} s after its Secret was deleted (the apiserver's 10 s token cache)`);
+        const x1 = await tokenWho(token1);
         s.check(
             `clock +25h (past the first token's expiration): generation 0 dropped (${(o2.workerPools.general.tokens as any[]).map((t) => `g${t.generation}`).join(",")}), its Secret deleted, the token refused (401); generation 1 still authenticates`,
             gone.code !== 0 && /NotFound/.test(gone.output) && x0.code !== 0 && /Unauthorized|401/.test(x0.output) && x1.code === 0,
