@@ -17,6 +17,8 @@ import {
     RootPki,
     STACK_CONFIG_KEYS,
     validateClusterPkiArgs,
+    workerPoolOutputs,
+    controlPlaneKubeadmFragment,
 } from "./components/internal";
 import { buildSinks, readSinksConfig, SINK_CONFIG_KEYS } from "./components/sinks";
 
@@ -95,6 +97,10 @@ async function clusterStack(config: pulumi.Config) {
         rotationState: pki.rotationState,
         rotationTokens: pki.rotationTokens,
         nextRotation: pki.nextRotation,
+        workerPoolTokens: pki.workerPoolTokens,
+        ...(Object.keys(pki.workerPools).length
+            ? { workerPools: workerPoolOutputs(pki), workerPoolControlPlaneConfig: controlPlaneKubeadmFragment() }
+            : {}),
         nodeFileHashes: Object.fromEntries(Object.entries(sinks.nodeFiles).map(([node, sink]) => [node, sink.hashes])),
         ...(Object.keys(sinks.cloudInit).length ? { cloudInit: sinks.cloudInit } : {}), // secret
         ...(sinks.secrets ? { kubernetesObjects: sinks.secrets.names } : {}),

@@ -2,8 +2,10 @@
  * One measurement, in a fresh process (so peak RSS is this run's): evaluates the kube-pki ClusterPki for
  * 3 control planes + N workers under Pulumi mocks and prints one JSON line.
  *   mode "nocrypto": mocks echo inputs and return placeholder outputs, so only kube-pki's own code is measured;
- *   mode "crypto": the crypto-faithful tls emulator (real keys and certificates).
- * Usage: ts-node bench/evaluate.ts <workers> <nocrypto|crypto>
+ *   mode "crypto": the crypto-faithful tls emulator (real keys and certificates);
+ *   mode "pools": like nocrypto, but the N workers join through 4 worker pools (TLS bootstrap): no per-node entries
+ *   at all, so the program does not see N (the row shows that the cost does not depend on it).
+ * Usage: ts-node bench/evaluate.ts <workers> <nocrypto|crypto|pools>
  */
 import * as pulumi from "@pulumi/pulumi";
 import { NoCryptoMocks } from "./mocks";
@@ -28,7 +30,8 @@ async function main() {
         clusterName: "bench",
         controlPlaneEndpoint: "api.bench.example:6443",
         controlPlanes: [1, 2, 3].map((i) => ({ name: `cp-${i}`, advertiseAddress: `10.0.0.${10 + i}` })),
-        workers: Array.from({ length: workers }, (_, i) => ({
+        workerPools: mode === "pools" ? ["general", "gpu", "spot", "infra"].map((name) => ({ name })) : undefined,
+        workers: Array.from({ length: mode === "pools" ? 0 : workers }, (_, i) => ({
             name: `worker-${i}`,
             addresses: [`10.${1 + Math.floor(i / 250)}.${Math.floor(i / 250) % 250}.${(i % 250) + 1}`],
         })),

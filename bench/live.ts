@@ -62,7 +62,7 @@ function timed(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.P
 /** Copies the program from `from` into `work` (node_modules linked to this checkout's); returns `work`. */
 export function snapshotProgram(from: string, work: string): string {
     fs.mkdirSync(work, { recursive: true });
-    for (const rel of ["Pulumi.yaml", "index.ts", "components", "package.json", "tsconfig.json"]) {
+    for (const rel of ["Pulumi.yaml", "index.ts", "components", "package.json", "tsconfig.json", "tsconfig.pulumi.json"]) {
         fs.cpSync(path.join(from, rel), path.join(work, rel), { recursive: true });
     }
     fs.symlinkSync(path.join(PROJECT_DIR, "node_modules"), path.join(work, "node_modules"));

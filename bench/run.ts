@@ -7,11 +7,13 @@
  * Rows:
  *   nocrypto     kube-pki's ClusterPki, mocks echo inputs (no key generation): the program's own cost;
  *   crypto       the same with the crypto-faithful tls emulator (real ECDSA keys and certificates);
+ *   pools        3 control planes + N workers that join through 4 worker pools (TLS bootstrap, --pool-sizes): the
+ *                program registers nothing per worker, so time, RSS and resources must not grow with N;
  *   SDK floor    bench/sdk-floor.ts: the same number of registrations with no kube-pki code (a component + key →
  *                CSR → cert per leaf, like LeafCertificate), same mocks: what the Pulumi SDK alone costs.
  * Targets are reported, never asserted (DESIGN §9: benchmarks print numbers).
  *
- * Options: --runs <n> (3)  --sizes 10,100,1000  --crypto-sizes 10,100  --no-floor  --json <file>  --markdown
+ * Options: --runs <n> (3)  --sizes 10,100,1000  --crypto-sizes 10,100  --pool-sizes 10000  --no-floor  --json <file>  --markdown
  *          --baseline <dir>  also measure another copy of the project (e.g. a checkout of the previous commit with
  *                            node_modules linked), interleaved with this one: before/after rows under the same load
  *          --live (afterwards run bench/live.ts: real `pulumi up`/preview, openssl and kubeadm)
@@ -59,6 +61,7 @@ const runs = Number(option("--runs", "3"));
 const sizes = list(option("--sizes", "10,100,1000"));
 const cryptoSizes = list(option("--crypto-sizes", "10,100"));
 const withFloor = !flag("--no-floor");
+const poolSizes = list(option("--pool-sizes", "10000"));
 const baseline = option("--baseline", "");
 
 /** One measurement in a fresh Node process with ts-node (as `pulumi up` runs a TypeScript program). */
@@ -116,6 +119,9 @@ async function main() {
             configs.push({ label: "SDK floor (same graph)", workers: n, script: "sdk-floor.ts", args: () => [leaves(), "graph"], samples: [] });
             configs.push({ label: "SDK floor (bare keys)", workers: n, script: "sdk-floor.ts", args: () => [leaves(), "bare"], samples: [] });
         }
+    }
+    for (const n of poolSizes) {
+        configs.push({ label: "pools (4 pools)", workers: n, script: "evaluate.ts", args: () => [String(n), "pools"], samples: [] });
     }
     for (const n of cryptoSizes) {
         const c: Config = { label: "crypto (emulator)", workers: n, script: "evaluate.ts", args: () => [String(n), "crypto"], samples: [] };
@@ -192,6 +198,13 @@ async function main() {
         const ratio = big.msPerWorker / mid.msPerWorker;
         targets.push(`time per worker at N=1000 within 1.5× of N=100: ${big.msPerWorker.toFixed(1)} vs ${mid.msPerWorker.toFixed(1)} ms (×${ratio.toFixed(2)}) — ${mark(ratio <= 1.5)}`);
         targets.push(`≤ 7 resources per worker: ${big.perWorker.toFixed(2)} at N=1000 (${big.perAddedWorker.toFixed(2)} per added worker; ${fixed} for 3 control planes and 0 workers) — ${mark(big.perWorker <= 7)}`);
+    }
+    for (const n of poolSizes) {
+        const o = rows.find((r) => r.label === "pools (4 pools)" && r.workers === n);
+        if (o) {
+            targets.push(`pools: 3 control planes + ${n} workers in 4 pools plan in < 5 s: ${secs(o.ms)} s — ${mark(o.ms < 5000)}`);
+            targets.push(`pools: < 600 MB RSS: ${o.rss.toFixed(0)} MB — ${mark(o.rss < 600)}; ${o.resources} resources whatever N (${fixed} with no pools)`);
+        }
     }
     for (const n of sizes) {
         const o = at(n);

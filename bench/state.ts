@@ -8,7 +8,13 @@
  * inputs and the outputs), and the peak RSS (VmHWM) and bytes written (/proc/<pid>/io write_bytes) of the engine
  * (`pulumi` CLI), the dynamic provider and the program, sampled every 250 ms.
  *
- * Options: --workers 50,200  --key ECDSA-P256 (leaf and CA keys; RSA-2048 is kubeadm's default but only the
+ * With --rotate, a second `pulumi up` renews one node (rotate: {"node:worker-0": 1}: its kubelet.conf and, if on,
+ * serving cert) and reports its wall time and engine bytes written. With --skip-checkpoints every size is measured
+ * again with PULUMI_SKIP_CHECKPOINTS=true (the engine saves only the final state instead of the whole checkpoint
+ * after every step: pulumi pkg/backend/snapshot.go unsafeServiceLoop): the file backend rewrites the whole state
+ * file after each step by default, so the bytes written grow with resources × state size, i.e. quadratically in N.
+ *
+ * Options: --workers 50,200  --rotate  --skip-checkpoints (or --only-skip-checkpoints)  --key ECDSA-P256 (leaf and CA keys; RSA-2048 is kubeadm's default but only the
  *          generation time differs)  --project <dir> (measure another copy of the program, e.g. the previous
  *          commit: `git archive <commit> | tar -x -C /tmp/base`)  --json <file>  --keep  --destroy
  * Reported, never asserted.
@@ -80,6 +86,10 @@ function sampler() {
 
 interface Result {
     workers: number;
+    /** "every step" (default) or "final only" (PULUMI_SKIP_CHECKPOINTS=true). */
+    checkpoints: string;
+    rotateS?: number;
+    rotateWrittenMb?: number;
     upS: number;
     resources: number;
     stateKb: number;
@@ -89,34 +99,36 @@ interface Result {
     peaks: Record<string, Peak>;
 }
 
-async function measure(tmp: string, workers: number, pulumiBin: string): Promise<Result> {
-    const work = snapshotProgram(project, path.join(tmp, `project-${workers}`));
+async function measure(tmp: string, workers: number, pulumiBin: string, skipCheckpoints = false): Promise<Result> {
+    const tag = `${workers}${skipCheckpoints ? "-skip" : ""}`;
+    const work = snapshotProgram(project, path.join(tmp, `project-${tag}`));
     const pulumiHome = path.join(tmp, "pulumi-home");
     fs.mkdirSync(pulumiHome, { recursive: true });
-    const backend = path.join(tmp, `state-${workers}`);
+    const backend = path.join(tmp, `state-${tag}`);
     fs.mkdirSync(backend);
     const PATH = `${pulumiBin}:${builtTool("pulumi-resource-tls")}:${process.env.PATH}`;
     process.env.PATH = PATH;
     const ws = await workspace({ workDir: work, backendUrl: `file://${backend}`, pulumiHome, env: { PATH, TMPDIR: tmp } });
     ws.envVars.PULUMI_NODEJS_TRANSPILE_ONLY = "true";
-    const stack = await Stack.create(`state-${workers}`, ws);
+    if (skipCheckpoints) ws.envVars.PULUMI_SKIP_CHECKPOINTS = "true";
+    const stack = await Stack.create(`state-${tag}`, ws);
     const config: Record<string, string> = {
         clusterName: "bench",
         controlPlaneEndpoint: "api.bench.example:6443",
         keyAlgorithm,
         caKeyAlgorithm: keyAlgorithm,
-        nodeFilesRoot: path.join(tmp, `nodes-${workers}`),
+        nodeFilesRoot: path.join(tmp, `nodes-${tag}`),
         controlPlanes: JSON.stringify(Array.from({ length: CONTROL_PLANES }, (_, i) => ({ name: `cp-${i + 1}`, advertiseAddress: `10.0.0.${11 + i}` }))),
-        workers: JSON.stringify(Array.from({ length: workers }, (_, i) => ({ name: `worker-${i}`, addresses: [`10.0.${1 + (i >> 8)}.${(i % 250) + 1}`] }))),
+        workers: JSON.stringify(Array.from({ length: workers }, (_, i) => ({ name: `worker-${i}`, addresses: [`10.${1 + Math.floor(i / 250)}.0.${(i % 250) + 1}`] }))),
     };
     await stack.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, v]) => [`kube-pki:${k}`, { value: v }])));
-    const log = path.join(tmp, `pulumi-${workers}.log`);
+    const log = path.join(tmp, `pulumi-${tag}.log`);
     const s = sampler();
     const t0 = process.hrtime.bigint();
     const result = await stack.up({ onOutput: (o) => fs.appendFileSync(log, o), color: "never" });
     const upS = Number(process.hrtime.bigint() - t0) / 1e9;
     const peaks = s.stop();
-    const stateFile = path.join(backend, ".pulumi", "stacks", "kube-pki", `state-${workers}.json`);
+    const stateFile = path.join(backend, ".pulumi", "stacks", "kube-pki", `state-${tag}.json`);
     const state = JSON.parse(fs.readFileSync(stateFile, "utf8"));
     const nf = (state.checkpoint?.latest?.resources ?? []).filter((r: { type: string }) => r.type === "pulumi-nodejs:dynamic:NodeFiles");
     const providerBytes = nf.reduce(
@@ -126,10 +138,22 @@ async function measure(tmp: string, workers: number, pulumiBin: string): Promise
     );
     const bytes = nf.reduce((n: number, r: unknown) => n + JSON.stringify(r).length, 0);
     const stateKb = fs.statSync(stateFile).size / 1024;
+    let rotateS: number | undefined;
+    let rotateWrittenMb: number | undefined;
+    if (process.argv.includes("--rotate")) {
+        await stack.setConfig("kube-pki:rotate", { value: JSON.stringify({ "node:worker-0": 1 }) });
+        const r = sampler();
+        const t1 = process.hrtime.bigint();
+        await stack.up({ onOutput: (o) => fs.appendFileSync(log, o), color: "never" });
+        rotateS = Number(process.hrtime.bigint() - t1) / 1e9;
+        rotateWrittenMb = r.stop()["engine (pulumi CLI)"]?.writtenMb;
+    }
     // no destroy: the temp dir (state, node trees) is removed at the end; --destroy measures nothing more
     if (process.argv.includes("--destroy")) await stack.destroy({ color: "never", onOutput: (o) => fs.appendFileSync(log, o) });
     return {
         workers,
+        checkpoints: skipCheckpoints ? "final only" : "every step",
+        ...(rotateS !== undefined ? { rotateS, rotateWrittenMb } : {}),
         upS,
         resources: result.summary.resourceChanges?.create ?? 0,
         stateKb,
@@ -145,21 +169,28 @@ async function main() {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kube-pki-state-"));
     const results: Result[] = [];
     try {
-        for (const n of sizes) results.push(await measure(tmp, n, pulumiBin));
+        for (const n of sizes) {
+            if (!process.argv.includes("--only-skip-checkpoints")) results.push(await measure(tmp, n, pulumiBin));
+            if (process.argv.includes("--skip-checkpoints") || process.argv.includes("--only-skip-checkpoints")) results.push(await measure(tmp, n, pulumiBin, true));
+            // each size's row as soon as it is measured (a long run that is stopped keeps what it measured)
+            process.stderr.write(`${JSON.stringify(results[results.length - 1])}\n`);
+        }
     } finally {
         if (!keep) fs.rmSync(tmp, { recursive: true, force: true });
     }
     console.log(`kube-pki state weight: ${CONTROL_PLANES} control planes + N workers, ${keyAlgorithm}, NodeFiles sink on, program ${project}`);
     console.log(`machine: nproc ${os.availableParallelism?.() ?? os.cpus().length}, Node ${process.version}, load ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
     const table = new Table({
-        head: ["workers", "up", "resources", "state", "state / worker", "NodeFiles state each (of it __provider)", "engine peak RSS", "engine wrote", "dyn. provider peak RSS", "program peak RSS"],
+        head: ["workers", "checkpoints", "up", "one-node rotation (engine wrote)", "resources", "state", "state / worker", "NodeFiles state each (of it __provider)", "engine peak RSS", "engine wrote", "dyn. provider peak RSS", "program peak RSS"],
         style: { head: [], border: [] },
     });
     for (const r of results) {
         const mb = (role: string, k: keyof Peak) => (r.peaks[role] ? `${r.peaks[role][k].toFixed(0)} MB` : "n/a");
         table.push([
             String(r.workers),
+            r.checkpoints,
             `${r.upS.toFixed(0)} s`,
+            r.rotateS !== undefined ? `${r.rotateS.toFixed(0)} s (${(r.rotateWrittenMb ?? 0).toFixed(0)} MB)` : "",
             String(r.resources),
             `${(r.stateKb / 1024).toFixed(2)} MB`,
             `${(r.stateKb / (r.workers + CONTROL_PLANES)).toFixed(1)} KB`,
@@ -171,8 +202,14 @@ async function main() {
         ]);
     }
     console.log(table.toString());
-    if (results.length >= 2) {
-        const [a, b] = [results[0], results[results.length - 1]];
+    const every = results.filter((r) => r.checkpoints === "every step");
+    if (every.length >= 2) {
+        const [a, b] = [every[0], every[every.length - 1]];
+        const written = (r: Result) => r.peaks["engine (pulumi CLI)"]?.writtenMb ?? 0;
+        console.log(
+            `  - engine bytes written, N=${a.workers} → ${b.workers} (×${(b.workers / a.workers).toFixed(1)} workers): ×${(written(b) / written(a)).toFixed(1)} ` +
+                `(linear would be ×${(b.workers / a.workers).toFixed(1)}, quadratic ×${((b.workers / a.workers) ** 2).toFixed(1)})`,
+        );
         console.log(`  - state per added worker (N=${a.workers} → ${b.workers}): ${((b.stateKb - a.stateKb) / (b.workers - a.workers)).toFixed(1)} KB`);
     }
     const jsonFile = option("--json", "");

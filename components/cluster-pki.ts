@@ -14,6 +14,7 @@ import { vaultProviderFromConfig, VaultRoles } from "./vault";
 import * as vault from "@pulumi/vault";
 import { CaRotationState, cappedValidityHours, leafRenewal, renewAtMs, RotatableCa, trustedGenerations } from "./rotation";
 import { requirePreviousRun, withPreviousRun } from "./memory";
+import { PoolTokenState, WorkerPool, workerPoolsOf } from "./worker-pool";
 
 export type { CaMaterial, ExternalCa, IssuedLeaf } from "./ca-sources";
 
@@ -131,6 +132,9 @@ export class ClusterPki extends pulumi.ComponentResource {
      * clock, read back by the next run to refuse a clock that goes backwards.
      */
     public readonly nextRotation: { at: string; certificates: string[]; clock: string };
+    /** Worker pools (TLS bootstrap) by pool name, and their live tokens' schedule (read back by the next run). */
+    public readonly workerPools: Record<string, WorkerPool>;
+    public readonly workerPoolTokens: Record<string, PoolTokenState[]>;
     /** The rotation summary logged by this run (what rotates and why, CA phases, next renewal). */
     public readonly rotationSummaryText: string;
 
@@ -164,7 +168,8 @@ export class ClusterPki extends pulumi.ComponentResource {
             if (!source || (entry.feature && !cfg.features[entry.feature])) continue;
             for (const target of this.targets(entry)) this.addLeaf(name, entry, target, source, plan, inventory);
         }
-
+        const pools = workerPoolsOf(name, cfg, this.trustBundles.ca, this.nodeFiles, plan, this);
+        [this.workerPools, this.workerPoolTokens] = [pools.pools, pools.memory];
         this.inventory = pulumi.all(inventory);
         this.rotationState = cfg.caStates;
         const soonest = Math.min(...plan.nextDue.map((d) => d.at));

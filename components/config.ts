@@ -18,6 +18,7 @@ import { PreviousRun, readPreviousRun, validateClock, validateRotation } from ".
 import { validateUsers } from "./validation/users";
 import { validateValidity } from "./validation/validity";
 import { validateVaultSection } from "./validation/vault";
+import { ResolvedWorkerPool, validateWorkerPools } from "./validation/worker-pools";
 
 export { ConfigError, parseHours, canonicalIp, isIp, firstIp } from "./validation/problems";
 export { ROTATION_GROUPS, ALLOW_CLOCK_BACKWARDS_ENV } from "./validation/rotation";
@@ -37,6 +38,20 @@ export interface WorkerNode {
     name: string;
     /** The node's IPs (used as SANs of its kubelet serving certificate). */
     addresses?: string[];
+}
+
+/** A pool of identical workers that join with a bootstrap token (kubeadm TLS bootstrap); see components/worker-pool.ts. */
+export interface WorkerPoolSpec {
+    /** Pool name (DNS-1123 label): names its file tree, cloud-init document and token group. */
+    name: string;
+    /** Each bootstrap token's lifetime, e.g. "24h" (default, as kubeadm) or "7d"; at most caValidity. */
+    tokenTtl?: string;
+    /** A new token is made this long before the current one expires; the old one stays valid until then. Default: a third of tokenTtl. */
+    tokenRenewBefore?: string;
+    /** kubelet serverTLSBootstrap: the serving certificate through a CSR too (approve it yourself); default true. */
+    serverTLSBootstrap?: boolean;
+    /** Node labels (kubelet --node-labels). */
+    labels?: Record<string, string>;
 }
 
 export interface ExtraUser {
@@ -69,6 +84,8 @@ export interface ClusterPkiSettings {
     controlPlanes: ControlPlaneNode[];
     /** The worker nodes. */
     workers?: WorkerNode[];
+    /** Worker pools that join by TLS bootstrap (a bootstrap token per pool, no per-node certificates). */
+    workerPools?: WorkerPoolSpec[];
     /** Stacked etcd members (control-plane node names); default: every control plane. */
     etcdMembers?: string[];
     /** External etcd: no etcd CA, no etcd certs, no apiserver-etcd-client. */
@@ -142,11 +159,13 @@ export interface ClusterPkiArgs extends ClusterPkiSettings {
         inventory?: unknown[];
         /** The previous `nextRotation` output. */
         nextRotation?: { at?: string; certificates?: string[]; clock?: string };
+        /** The previous `workerPoolTokens` output: per pool, each live token's generation and expiration. */
+        workerPoolTokens?: Record<string, { generation: number; expiration: string }[]>;
     };
 }
 
 /** The stack outputs a program passes back as `previous` (same names as ClusterPki's outputs). */
-export const PREVIOUS_RUN_OUTPUTS = ["rotationState", "rotationTokens", "inventory", "nextRotation"] as const;
+export const PREVIOUS_RUN_OUTPUTS = ["rotationState", "rotationTokens", "inventory", "nextRotation", "workerPoolTokens"] as const;
 
 export interface ResolvedNode {
     name: string;
@@ -176,6 +195,7 @@ export interface ResolvedConfig extends NetworkSection {
     vault: ResolvedVaultConfig;
     controlPlanes: ResolvedNode[];
     workers: ResolvedNode[];
+    workerPools: ResolvedWorkerPool[];
     etcdMembers: string[];
     users: ResolvedUser[];
     features: Record<Feature, boolean>;
@@ -205,6 +225,17 @@ const schema = z.strictObject({
         z.strictObject({ name: z.string(), advertiseAddress: z.string(), extraSans: stringList.optional() }),
     ),
     workers: z.array(z.strictObject({ name: z.string(), addresses: stringList.optional() })).optional(),
+    workerPools: z
+        .array(
+            z.strictObject({
+                name: z.string(),
+                tokenTtl: duration.optional(),
+                tokenRenewBefore: duration.optional(),
+                serverTLSBootstrap: z.boolean().optional(),
+                labels: z.record(z.string(), z.string()).optional(),
+            }),
+        )
+        .optional(),
     etcdMembers: stringList.optional(),
     externalEtcd: z.boolean().optional(),
     users: z
@@ -237,6 +268,7 @@ const schema = z.strictObject({
             rotationTokens: z.record(z.string(), z.string()).optional(),
             inventory: z.array(z.any()).optional(),
             nextRotation: z.object({ clock: z.string().optional() }).optional(),
+            workerPoolTokens: z.record(z.string(), z.array(z.object({ generation: z.number().int().nonnegative(), expiration: z.string() }))).optional(),
         })
         .optional(),
 });
@@ -249,6 +281,7 @@ const REQUIRED_HINTS: Record<string, string> = {
     "controlPlanes[].name": `the node's name, e.g. "cp-1"`,
     "controlPlanes[].advertiseAddress": `the IP its apiserver and etcd listen on, e.g. "10.0.0.11"`,
     "workers[].name": `the node's name, e.g. "worker-1"`,
+    "workerPools[].name": `the pool's name, e.g. "general"`,
     "users[].name": `the user name, the certificate's CN, e.g. "alice"`,
     "externalCas.[].generation": `the CA generation, e.g. 0`,
 };
@@ -306,6 +339,7 @@ export function validateClusterPkiArgs(args: ClusterPkiArgs, context = "ClusterP
         p,
     );
     const vault = validateVaultSection(a, validity.validityHours.ca, nodes.externalEtcd, p);
+    const workerPools = validateWorkerPools(a, nodeNames, validity.validityHours.ca, p);
 
     if (p.list.length > 0) throw new ConfigError(context, p.list);
 
@@ -318,6 +352,7 @@ export function validateClusterPkiArgs(args: ClusterPkiArgs, context = "ClusterP
         ...network,
         controlPlanes: nodes.controlPlanes,
         workers: nodes.workers,
+        workerPools,
         etcdMembers: nodes.etcdMembers,
         users,
         features: {

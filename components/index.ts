@@ -7,7 +7,8 @@
 // The cluster's PKI, its args and what it produces.
 export { ClusterPki } from "./cluster-pki";
 export type { CaMaterial, ExternalCa, FileMap, InventoryEntry, IssuedLeaf, NodeFile } from "./cluster-pki";
-export type { ClusterPkiArgs, ClusterPkiSettings, ControlPlaneNode, ExtraUser, WorkerNode } from "./config";
+export type { ClusterPkiArgs, ClusterPkiSettings, ControlPlaneNode, ExtraUser, WorkerNode, WorkerPoolSpec } from "./config";
+export type { PoolTokenState, WorkerPool } from "./worker-pool";
 export type { CaRotationState } from "./rotation";
 export type { VaultCaConfig, VaultConfig } from "./vault";
 

@@ -17,3 +17,4 @@ export * from "./root-pki";
 export * from "./sinks";
 export * from "./vault";
 export * from "./ca-sources";
+export * from "./worker-pool";

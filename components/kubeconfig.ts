@@ -14,6 +14,18 @@ const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
 
 /** Renders a kubeconfig the way kubeadm writes it (kubeconfigutil.CreateWithCerts). */
 export function renderKubeconfig(p: KubeconfigParams): string {
+    return kubeconfigDocument(p, { "client-certificate-data": b64(p.certPem), "client-key-data": b64(p.keyPem) });
+}
+
+/** The user kubeadm puts in bootstrap-kubelet.conf (kubeadm app/discovery TokenUser). */
+export const TOKEN_USER = "tls-bootstrap-token-user";
+
+/** A bootstrap-token kubeconfig the way `kubeadm join` writes bootstrap-kubelet.conf (kubeconfigutil.CreateWithToken). */
+export function renderTokenKubeconfig(p: Omit<KubeconfigParams, "userName" | "certPem" | "keyPem"> & { token: string }): string {
+    return kubeconfigDocument({ ...p, userName: TOKEN_USER }, { token: p.token });
+}
+
+function kubeconfigDocument(p: Pick<KubeconfigParams, "clusterName" | "server" | "caPem" | "userName">, user: Record<string, string>): string {
     const context = `${p.userName}@${p.clusterName}`;
     return stringify({
         apiVersion: "v1",
@@ -22,7 +34,7 @@ export function renderKubeconfig(p: KubeconfigParams): string {
         contexts: [{ name: context, context: { cluster: p.clusterName, user: p.userName } }],
         "current-context": context,
         preferences: {},
-        users: [{ name: p.userName, user: { "client-certificate-data": b64(p.certPem), "client-key-data": b64(p.keyPem) } }],
+        users: [{ name: p.userName, user }],
     });
 }
 

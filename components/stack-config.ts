@@ -20,6 +20,7 @@ export const STACK_CONFIG_KEYS: Record<Exclude<keyof ClusterPkiArgs, "previous" 
     apiServerExtraSans: "object",
     controlPlanes: "object",
     workers: "object",
+    workerPools: "object",
     etcdMembers: "object",
     externalEtcd: "boolean",
     users: "object",

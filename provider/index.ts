@@ -61,6 +61,16 @@ export interface ClusterPkiMemory {
     inventory?: lib.InventoryEntry[];
     /** The run's next renewal and its clock. */
     nextRotation?: NextRotation;
+    /** Per worker pool: each live bootstrap token's generation and expiration. */
+    workerPoolTokens?: { [pool: string]: PoolTokenStatus[] };
+}
+
+/** One live bootstrap token of a worker pool (no secret in it). */
+export interface PoolTokenStatus {
+    /** The token's generation (0 = the pool's first token). */
+    generation: number;
+    /** RFC3339. */
+    expiration: string;
 }
 
 /**

@@ -33,7 +33,9 @@ source "$TOOLS_DIR/versions.env"
 # pulumi = the CLI (tools/pulumi) plus the Node.js language host and its shims (tools/pulumi-language-nodejs), in one
 # bin directory as in Pulumi's own distribution: the engine expects its bundled plugins next to the pulumi binary
 # and warns on every run when it finds them elsewhere on PATH.
-ALL_TOOLS=(pulumi pulumi-resource-tls pulumi-resource-kubernetes kubernetes etcd pulumi-language-yaml pulumi-language-go)
+# kubelet = k8s.io/kubernetes cmd/kubelet in its own wrapper module (tools/kubelet), for the worker-pool TLS bootstrap
+# proof (e2e step pools); separate from `kubernetes` so adding it kept that tool's cache entry valid.
+ALL_TOOLS=(pulumi pulumi-resource-tls pulumi-resource-kubernetes kubernetes kubelet etcd pulumi-language-yaml pulumi-language-go)
 
 # Resource provider plugins: tool name, Pulumi plugin name, version variable.
 PROVIDER_TOOLS=(pulumi-resource-tls pulumi-resource-kubernetes)
@@ -56,7 +58,7 @@ tool_version() {
     pulumi) echo "$PULUMI_VERSION" ;;
     pulumi-resource-tls) echo "$PULUMI_TLS_VERSION" ;;
     pulumi-resource-kubernetes) echo "$PULUMI_KUBERNETES_VERSION" ;;
-    kubernetes) echo "$KUBERNETES_VERSION" ;;
+    kubernetes | kubelet) echo "$KUBERNETES_VERSION" ;;
     etcd) echo "$ETCD_VERSION" ;;
     pulumi-language-yaml) echo "$PULUMI_YAML_VERSION" ;;
     pulumi-language-go) echo "$PULUMI_LANGUAGE_GO_VERSION" ;;
@@ -75,7 +77,7 @@ tool_check() {
     pulumi-resource-kubernetes)
       echo "github.com/pulumi/pulumi-kubernetes/provider/v4 $PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION"
       ;;
-    kubernetes)
+    kubernetes | kubelet)
       echo "k8s.io/kubernetes v$KUBERNETES_VERSION"
       # every staging module is replaced by its published v0.<minor>.<patch> release
       echo "k8s.io/api v0.${KUBERNETES_VERSION#*.}"
@@ -154,6 +156,9 @@ tool_build() {
       "${GOBUILD[@]}" -o "$out/kube-scheduler" -ldflags "$ld" k8s.io/kubernetes/cmd/kube-scheduler
       "${GOBUILD[@]}" -o "$out/kubectl" -ldflags "$ld" k8s.io/kubernetes/cmd/kubectl
       ;;
+    kubelet)
+      "${GOBUILD[@]}" -o "$out/kubelet" -ldflags "$(k8s_ldflags)" k8s.io/kubernetes/cmd/kubelet
+      ;;
     etcd)
       "${GOBUILD[@]}" -o "$out/etcd" -ldflags "-s -w" go.etcd.io/etcd/server/v3
       "${GOBUILD[@]}" -o "$out/etcdctl" -ldflags "-s -w" go.etcd.io/etcd/etcdctl/v3
@@ -205,6 +210,10 @@ tool_verify() {
       got="$("$bin/kubectl" version --client -o json)"
       [[ "$got" == *"\"gitVersion\": \"v$KUBERNETES_VERSION\""* ]] || die "kubectl version --client: got '$got'"
       got="kubeadm, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl v$KUBERNETES_VERSION" ;;
+    kubelet)
+      got="$("$bin/kubelet" --version)"
+      [[ "$got" == "Kubernetes v$KUBERNETES_VERSION" ]] || die "kubelet --version: got '$got'"
+      got="kubelet v$KUBERNETES_VERSION" ;;
     etcd)
       got="$("$bin/etcd" --version)"; got="${got%%$'\n'*}"
       [[ "$got" == "etcd Version: $ETCD_VERSION" ]] || die "etcd --version: got '$got'"

@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
 import { ClusterPkiArgs, ConfigError, firstIp, parseHours, validateClusterPkiArgs } from "../components/internal";
+import { problemsOf as problemsOfArgs } from "./support/problems";
 import { findKubeadm, KubeadmNetworkInput, kubeadmConfig, kubeadmValidate } from "./support/kubeadm";
 
 export const baseArgs = (): ClusterPkiArgs => ({
@@ -13,17 +14,7 @@ export const baseArgs = (): ClusterPkiArgs => ({
     users: [{ name: "alice", group: "dev-team" }],
 });
 
-function problemsOf(mutate: (a: any) => void): string[] {
-    const args: any = baseArgs();
-    mutate(args);
-    try {
-        validateClusterPkiArgs(args);
-    } catch (e) {
-        assert.ok(e instanceof ConfigError, `expected ConfigError, got ${e}`);
-        return (e as ConfigError).problems;
-    }
-    return [];
-}
+const problemsOf = (mutate: (a: any) => void): string[] => problemsOfArgs(baseArgs, mutate);
 
 /** [case, mutation, field the error must name, words the message must contain] */
 const BAD_INPUT: [string, (a: any) => void, string, RegExp][] = [

@@ -8,6 +8,7 @@ import { CaId } from "../catalog";
 import type { ClusterPki } from "../cluster-pki";
 import { ConfigError, Problems } from "../validation/problems";
 import { caOfLeafKey, validateSinks } from "../validation/sinks";
+import { BootstrapTokens } from "./bootstrap-tokens";
 import { cloudInit } from "./cloud-init";
 import { NodeFiles } from "./node-files";
 import { GroupBinding, KubernetesSecrets } from "./secrets";
@@ -68,6 +69,8 @@ export interface Sinks {
     /** node → #cloud-config document (secret) */
     cloudInit: Record<string, pulumi.Output<string>>;
     secrets?: KubernetesSecrets;
+    /** Worker pools' bootstrap-token Secrets, bootstrap RBAC and cluster-info (with the Secrets sink and pools). */
+    bootstrapTokens?: BootstrapTokens;
 }
 
 /**
@@ -119,6 +122,27 @@ export function buildSinks(name: string, pki: ClusterPki, cfg: SinksConfig, opts
             },
             opts,
         );
+        const pools = Object.values(pki.workerPools);
+        if (pools.length) {
+            sinks.bootstrapTokens = new BootstrapTokens(
+                `${name}-bootstrap`,
+                {
+                    provider: sinks.secrets.provider,
+                    tokens: pools.flatMap((wp) =>
+                        wp.tokens.map((t) => ({
+                            key: `${wp.pool.name}-g${t.generation}`,
+                            id: t.id,
+                            secret: t.secret,
+                            expiration: t.expiration,
+                            extraGroups: [wp.pool.group],
+                            description: `kube-pki worker pool ${wp.pool.name} (generation ${t.generation})`,
+                        })),
+                    ),
+                    clusterInfo: { server: pki.config.endpoint.url, caPem: pki.trustBundles.ca },
+                },
+                opts,
+            );
+        }
     }
     return sinks;
 }

@@ -71,6 +71,11 @@ const DNS1123_LABEL = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
 const DNS1123_SUBDOMAIN = new RegExp(`^${DNS1123_LABEL}(\\.${DNS1123_LABEL})*$`);
 const WILDCARD_DNS1123_SUBDOMAIN = new RegExp(`^\\*\\.${DNS1123_LABEL}(\\.${DNS1123_LABEL})*$`);
 
+/** apimachinery IsDNS1123Label: one lowercase RFC 1123 label, at most 63 characters. */
+export function isDns1123Label(value: string): boolean {
+    return value.length <= 63 && new RegExp(`^${DNS1123_LABEL}$`).test(value);
+}
+
 /** apimachinery IsDNS1123Subdomain: lowercase RFC 1123 labels joined by dots, at most 253 characters. */
 export function isDns1123Subdomain(value: string): boolean {
     return value.length <= 253 && DNS1123_SUBDOMAIN.test(value);

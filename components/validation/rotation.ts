@@ -46,6 +46,7 @@ export interface PreviousRunInput {
     rotationTokens?: Record<string, string>;
     inventory?: unknown;
     nextRotation?: { clock?: unknown };
+    workerPoolTokens?: Record<string, { generation: number; expiration: string }[]>;
 }
 
 /** What the previous run recorded, resolved: tokens and notAfter per leaf key, its clock. */
@@ -55,6 +56,8 @@ export interface PreviousRun {
     leaves: Record<string, PreviousLeaf>;
     /** CA notAfter by `<id>/<generation>`, from the `inventory` output. */
     caNotAfterMs: Record<string, number>;
+    /** Per worker pool: its live bootstrap tokens' generations and expirations (`workerPoolTokens` output). */
+    workerPoolTokens: Record<string, { generation: number; expiration: string }[]>;
     /** The previous run's clock (nextRotation.clock), else the latest NotBefore of its inventory; undefined on a first run. */
     clockMs?: number;
 }
@@ -88,7 +91,8 @@ export function readPreviousRun(previous: PreviousRunInput | undefined): Previou
         };
     }
     const clockMs = time(previous?.nextRotation?.clock) ?? latestNotBefore;
-    return { tokens: previous?.rotationTokens ?? {}, leaves, caNotAfterMs, ...(clockMs !== undefined ? { clockMs } : {}) };
+    const workerPoolTokens = previous?.workerPoolTokens && typeof previous.workerPoolTokens === "object" ? previous.workerPoolTokens : {};
+    return { tokens: previous?.rotationTokens ?? {}, leaves, caNotAfterMs, workerPoolTokens, ...(clockMs !== undefined ? { clockMs } : {}) };
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
