@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build and cache the live end-to-end toolchain (Pulumi CLI, Node.js language host, providers, kubeadm,
-# kube-apiserver, kubectl, etcd) from Go modules, outside the repository.
+# kube-apiserver, kubectl, etcd, and the Vault server for the e2e step vault) from Go modules, outside the repository.
 #
 #   scripts/tools.sh build [name...]   build missing tools into the cache (default: all)
 #   scripts/tools.sh path [name...]    print a PATH prefix (colon-separated bin dirs; default: all tools)
@@ -31,7 +31,8 @@ source "$TOOLS_DIR/versions.env"
 # pulumi = the CLI (tools/pulumi) plus the Node.js language host and its shims (tools/pulumi-language-nodejs), in one
 # bin directory as in Pulumi's own distribution: the engine expects its bundled plugins next to the pulumi binary
 # and warns on every run when it finds them elsewhere on PATH.
-ALL_TOOLS=(pulumi pulumi-resource-tls pulumi-resource-kubernetes kubernetes etcd pulumi-language-yaml)
+# vault = the Vault server (github.com/hashicorp/vault), a test tool for the e2e step vault only, never shipped.
+ALL_TOOLS=(pulumi pulumi-resource-tls pulumi-resource-kubernetes kubernetes etcd pulumi-language-yaml vault)
 
 # Resource provider plugins: tool name, Pulumi plugin name, version variable.
 PROVIDER_TOOLS=(pulumi-resource-tls pulumi-resource-kubernetes)
@@ -57,6 +58,7 @@ tool_version() {
     kubernetes) echo "$KUBERNETES_VERSION" ;;
     etcd) echo "$ETCD_VERSION" ;;
     pulumi-language-yaml) echo "$PULUMI_YAML_VERSION" ;;
+    vault) echo "$VAULT_VERSION" ;;
     *) die "unknown tool '$1' (known: ${ALL_TOOLS[*]})" ;;
   esac
 }
@@ -85,6 +87,12 @@ tool_check() {
       echo "github.com/pulumi/pulumi-yaml v$PULUMI_YAML_VERSION"
       # its own pulumi pkg/sdk (pulumi-yaml 1.25.0 does not compile against the CLI's 3.248.0: plugin API changes)
       echo "github.com/pulumi/pulumi/pkg/v3 v$PULUMI_YAML_PULUMI_VERSION"
+      ;;
+    vault)
+      echo "github.com/hashicorp/vault v$VAULT_VERSION"
+      # the api and sdk releases v$VAULT_VERSION was tagged with (its own go.mod replaces them with ./api, ./sdk)
+      echo "github.com/hashicorp/vault/api $VAULT_API_VERSION"
+      echo "github.com/hashicorp/vault/sdk $VAULT_SDK_VERSION"
       ;;
   esac
 }
@@ -155,6 +163,13 @@ tool_build() {
       "${GOBUILD[@]}" -o "$out/pulumi-language-yaml" \
         -ldflags "-s -w -X github.com/pulumi/pulumi-yaml/pkg/version.Version=v$PULUMI_YAML_VERSION" .
       ;;
+    vault)
+      # -tags minimal: Vault's own minimal build (its Makefile's BUILD_MINIMAL): the core, the dev server and the
+      # kv, pki, ssh, transit engines, without the cloud auth/secrets/database plugins. The version comes from the
+      # module's embedded VERSION file; GitCommit names the module version instead of a git checkout.
+      "${GOBUILD[@]}" -tags minimal -o "$out/vault" \
+        -ldflags "-s -w -X github.com/hashicorp/vault/version.GitCommit=v$VAULT_VERSION" github.com/hashicorp/vault
+      ;;
   esac
 }
 
@@ -206,6 +221,10 @@ tool_verify() {
       LC_ALL=C grep -a -q "v$PULUMI_YAML_VERSION" "$bin/pulumi-language-yaml" ||
         die "pulumi-language-yaml: version v$PULUMI_YAML_VERSION not linked in"
       got="pulumi-language-yaml v$PULUMI_YAML_VERSION (pulumi sdk/pkg v$PULUMI_YAML_PULUMI_VERSION)" ;;
+    vault)
+      got="$("$bin/vault" version)"
+      [[ "$got" == "Vault v$VAULT_VERSION "* ]] || die "vault version: got '$got'"
+      got="$got (-tags minimal; api $VAULT_API_VERSION, sdk $VAULT_SDK_VERSION)" ;;
   esac
   echo "${got%%$'\n'*}"
 }
