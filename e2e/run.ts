@@ -21,6 +21,7 @@ import { stepFaults } from "./faults";
 import { stepHa } from "./ha";
 import { stepCaRotation } from "./rotation";
 import { stepSecretsSink } from "./secrets-sink";
+import { stepVault } from "./vault";
 import * as steps from "./steps";
 
 type StepFn = (ctx: steps.Ctx, signal: AbortSignal) => Promise<void>;
@@ -50,6 +51,7 @@ const STEPS: StepDef[] = [
     { name: "faults", title: "14. faults: kill -9 during node-file writes, engine-only kill, cross-node symlink, drift, root-stack destroy", limitS: 900, needs: [], fn: stepFaults },
     { name: "consumer-js", title: "15. a JavaScript Pulumi program installs the npm tarball: ClusterPki + NodeFiles up, kubeadm reads the tree, apiserver boots, stage → promote → distrust from its own config", limitS: 900, needs: [], fn: stepConsumerJs },
     { name: "consumer-yaml", title: "16. the component package: pulumi package get-schema; a Pulumi YAML program runs pulumi package add and up with kube-pki:index:ClusterPki; kubeadm reads its tree", limitS: 900, needs: [], fn: stepConsumerYaml },
+    { name: "vault", title: "17. Vault intermediate against a real Vault dev server (through the e2e/vault-bridge.ts mapping): roles, Vault-issued leaves vs the local tree, internal/exported keys, boot + whoami, CA rotation, a refused CN", limitS: 1200, needs: [], fn: stepVault },
 ];
 
 /** Steps that need only the Pulumi CLI and the tls provider (no kubeadm, etcd or kubernetes provider). */
@@ -103,7 +105,10 @@ async function main() {
     let ctx: steps.Ctx | undefined;
     await suite.step("setup", "0. toolchain, project snapshot, file backend", limit(300), async () => {
         const clusterTools = [...selected].some((s) => !ENGINE_ONLY_STEPS.has(s));
-        const env = await toolsEnv(clusterTools ? ["pulumi", "kubernetes", "etcd", "pulumi-language-yaml"] : ["pulumi", "pulumi-resource-tls"]);
+        const env = await toolsEnv([
+            ...(clusterTools ? ["pulumi", "kubernetes", "etcd", "pulumi-language-yaml"] : ["pulumi", "pulumi-resource-tls"]),
+            ...(selected.has("vault") ? ["vault"] : []),
+        ]);
         const pulumiHome = path.join(tmp, "pulumi-home");
         fs.mkdirSync(pulumiHome, { mode: 0o700 });
         env.PULUMI_HOME = pulumiHome;
@@ -158,9 +163,9 @@ async function main() {
 
     if (ctx && !opts.keep) {
         const c = ctx;
-        await suite.step("teardown", "17. pulumi destroy every stack, stop every process", limit(600), (signal) => steps.stepTeardown(c, signal));
+        await suite.step("teardown", "18. pulumi destroy every stack, stop every process", limit(600), (signal) => steps.stepTeardown(c, signal));
     } else if (ctx && opts.keep) {
-        suite.skip("teardown", "17. teardown", "--keep");
+        suite.skip("teardown", "18. teardown", "--keep");
         console.log(
             `inspect: cd ${ctx.projectDir} && PULUMI_HOME=${ctx.env.PULUMI_HOME} PULUMI_BACKEND_URL=file://${tmp}/state ` +
                 `PULUMI_CONFIG_PASSPHRASE=kube-pki-e2e-passphrase pulumi stack ls`,
