@@ -10,7 +10,8 @@
  *            (one program run per phase, on the rotation rig: state and `previous` carried between runs)
  * With "vault": {"address", "token"} the component's vault:* resources go to that real Vault server through
  * e2e/vault-bridge.ts (the e2e step vault) instead of being echoed; the output then also holds the Vault resources'
- * stored outputs, the role specs, the bridge's calls and the warnings.
+ * stored outputs, the role specs, the bridge's calls and the warnings. With "vaultEmulator": true they run on the unit
+ * tests' Vault emulation (test/support/vault-emulator.ts), for the emulator-vs-server comparison.
  */
 import * as fs from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
@@ -18,6 +19,7 @@ import { ClusterPki, RootPki } from "../components";
 import { resolve } from "../test/support/resolve";
 import { setupMocks, TlsEmulator } from "../test/support/tls-emulator";
 import { Rig } from "../test/support/rotation-rig";
+import { registerVault } from "../test/support/vault-emulator";
 import { BridgeCall, registerVaultBridge, VaultServer } from "./vault-bridge";
 
 type Files = Record<string, Record<string, { content: string; mode: string; secret: boolean }>>;
@@ -57,11 +59,13 @@ function vaultState(em: TlsEmulator, calls: BridgeCall[] | undefined) {
 
 async function main() {
     const [argsFile, outFile] = process.argv.slice(2);
-    const { kind, name, args, vault, phases } = JSON.parse(fs.readFileSync(argsFile, "utf8")) as {
+    const { kind, name, args, vault, vaultEmulator, phases } = JSON.parse(fs.readFileSync(argsFile, "utf8")) as {
         kind: string;
         name: string;
         args: any;
         vault?: VaultServer;
+        /** the unit tests' Vault emulator instead of a server */
+        vaultEmulator?: boolean;
         phases?: Record<string, unknown>[];
     };
     if (kind === "rotation") {
@@ -77,6 +81,7 @@ async function main() {
         return;
     }
     const em = setupMocks();
+    if (vaultEmulator) registerVault(em);
     const calls = vault ? registerVaultBridge(em, vault) : undefined;
     if (kind === "root") {
         const root = new RootPki(name, args);

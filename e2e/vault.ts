@@ -13,7 +13,7 @@
 import { randomBytes, X509Certificate, createPrivateKey, createPublicKey } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { certificates, emulate, PkiFiles } from "./fidelity";
+import { certificates, describe, emulate, PkiFiles } from "./fidelity";
 import { Daemon, freePort, runOk, waitFor } from "./procs";
 import { bootControlPlane, checkWhoami, Ctx, writeScenarioTrees } from "./steps";
 import { VaultApiError, vaultRequest, VaultServer } from "./vault-bridge";
@@ -242,6 +242,9 @@ export async function stepVault(ctx: Ctx, signal: AbortSignal) {
             const v = opensslVerify([root], dump.nodeFiles["cp-1"]["etc/kubernetes/pki/apiserver.crt"].content, [intermediate]);
             s.check(`${label}: apiserver.crt verifies root → Vault intermediate → leaf (openssl -x509_strict)`, v.ok, v.output);
             if (keyMode === "internal") {
+                // the unit tests' Vault emulator against the server: every X.509 property fidelity compares
+                const emulated = await run<PkiFiles>("cluster", "vlt-internal-emulated", withVault(prefix, keyMode), { vaultEmulator: true });
+                compareWithEmulator(ctx, dump, emulated);
                 await checkRefusal(ctx, server, `${prefix}-ca`, dump.vaultRoles.ca ?? []);
                 // boot from the Vault-issued tree (kubeadm's external-CA mode: no ca.key, no etcd/ca.key)
                 const treeRoot = writeScenarioTrees(ctx, "vault-internal", dump.nodeFiles);
@@ -273,6 +276,24 @@ export async function stepVault(ctx: Ctx, signal: AbortSignal) {
         await cp?.stop();
         await daemon.stop();
     }
+}
+
+/** Vault-issued leaves: the server's against the unit tests' emulator's, on the fidelity step's properties. */
+function compareWithEmulator(ctx: Ctx, real: PkiFiles, emulated: PkiFiles) {
+    const realCerts = certificates(real);
+    const emuCerts = certificates(emulated);
+    const diffs: string[] = [];
+    let compared = 0;
+    for (const [file, pem] of realCerts) {
+        const e = emuCerts.get(file);
+        if (!e || parseCert(pem).isCA) continue;
+        compared++;
+        const a = describe(pem, realCerts);
+        const b = describe(e, emuCerts);
+        for (const k of Object.keys(a)) if (a[k] !== b[k]) diffs.push(`${file} ${k}: Vault "${a[k]}", emulator "${b[k]}"`);
+    }
+    if (diffs.length) ctx.suite.info(`Vault emulator differences:\n  ${diffs.join("\n  ")}`);
+    ctx.suite.check(`Vault emulator vs the server: ${compared} leaves, same X.509 properties (extensions, KU/EKU, subject, issuer, SANs, validity, key, SKID/AKID, serial, PEM)`, diffs.length === 0 && compared >= 15, diffs.slice(0, 20).join("\n"));
 }
 
 function clientCert(kubeconfig: string) {
