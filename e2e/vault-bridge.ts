@@ -18,7 +18,7 @@
  * run through the tls emulator (real crypto). Deletes are not sent (the dev server is thrown away at the end).
  */
 import { HandlerContext, HandlerResult, TlsEmulator } from "../test/support/tls-emulator";
-import { VAULT_TYPES } from "../test/support/vault-emulator";
+import { certStateDefaults, VAULT_TYPES } from "../test/support/vault-emulator";
 
 export interface VaultServer {
     /** e.g. http://127.0.0.1:8201 */
@@ -283,14 +283,7 @@ export function registerVaultBridge(emulator: TlsEmulator, server: VaultServer):
     emulator.register(VAULT_TYPES.Cert, {
         async create(ctx) {
             const i = ctx.inputs;
-            const base = {
-                ...ctx.rawInputs,
-                format: i.format ?? "pem",
-                privateKeyFormat: i.privateKeyFormat ?? "der",
-                autoRenew: i.autoRenew ?? false,
-                minSecondsRemaining: i.minSecondsRemaining ?? 604800,
-                revoke: i.revoke ?? false,
-            };
+            const base = certStateDefaults(ctx);
             if (ctx.preview) return { state: base };
             const backend = norm(i.backend);
             const roleName = String(i.name);

@@ -768,6 +768,19 @@ function renewPending(outputs: Record<string, any>, now: Date): boolean {
     return now.getTime() > (expiration - Number(outputs.minSecondsRemaining ?? 604800)) * 1000;
 }
 
+/** SecretBackendCert's inputs with the provider's defaults: the state before (and in a preview, instead of) issuance. */
+export function certStateDefaults(ctx: HandlerContext): Record<string, any> {
+    const i = ctx.inputs;
+    return {
+        ...ctx.rawInputs,
+        format: i.format ?? "pem",
+        privateKeyFormat: i.privateKeyFormat ?? "der",
+        autoRenew: i.autoRenew ?? false,
+        minSecondsRemaining: i.minSecondsRemaining ?? 604800,
+        revoke: i.revoke ?? false,
+    };
+}
+
 function certEmulation(): Emulation {
     return {
         updatableInputs: ["ttl", "autoRenew", "minSecondsRemaining", "revoke", "revokeWithKey", "issuerRef", "notAfter", "certMetadata"],
@@ -787,14 +800,7 @@ function certEmulation(): Emulation {
             requireInput(ctx, "backend", "backend");
             requireInput(ctx, "commonName", "common_name");
             const i = ctx.inputs;
-            const base: Record<string, any> = {
-                ...ctx.rawInputs,
-                format: i.format ?? "pem",
-                privateKeyFormat: i.privateKeyFormat ?? "der",
-                autoRenew: i.autoRenew ?? false,
-                minSecondsRemaining: i.minSecondsRemaining ?? 604800,
-                revoke: i.revoke ?? false,
-            };
+            const base = certStateDefaults(ctx);
             if (ctx.preview) return { state: base };
             if (i.name === undefined) {
                 // the bridge would auto-name `name` (the ROLE) with a random suffix: no such role exists
