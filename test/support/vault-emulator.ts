@@ -903,7 +903,7 @@ function certEmulation(): Emulation {
             if (checkNotBefore < Date.parse(issuer.cert.validFrom)) throw fail("notBefore before signer's notBefore");
             // key and certificate (certutil.createCertificate with a signing bundle). NotBefore comes from a second
             // time.Now() taken after the key is generated (NotAfter was taken before): the validity is ttl + 30 s
-            // minus the key generation time, truncated to seconds (ttl + 29 s as often as not on a real server).
+            // minus the key generation time, truncated to seconds (27–30 s over the ttl seen on a loaded machine).
             const key = generateVaultKey(role.keyType, role.keyBits);
             const notBefore = new Date(ctx.emulator.now().getTime() - (role.notBeforeDuration > 0 ? role.notBeforeDuration : 30) * 1000);
             const subject: GoName = {
