@@ -23,26 +23,28 @@ export interface RootFiles {
 }
 
 /**
- * Runs the emulator in a child process (from the project snapshot `projectDir`): a ClusterPki ("cluster") or a
- * RootPki ("root") with `args`.
+ * Runs the emulator in a child process (from the project snapshot `projectDir`): a ClusterPki ("cluster"), a
+ * RootPki ("root") with `args`, or a ClusterPki run once per phase ("rotation"). `extra` goes into the args file as
+ * is (e2e/emulator-dump.ts: `vault` sends the Vault resources to a real server, `phases`).
  */
 export async function emulate<T = PkiFiles>(
     projectDir: string,
     workDir: string,
-    kind: "cluster" | "root",
+    kind: "cluster" | "root" | "rotation",
     name: string,
     args: object,
     env: NodeJS.ProcessEnv,
     signal: AbortSignal,
+    extra: object = {},
 ): Promise<T> {
-    const argsFile = path.join(workDir, `emulator-${kind}-args.json`);
-    const outFile = path.join(workDir, `emulator-${kind}-out.json`);
-    fs.writeFileSync(argsFile, JSON.stringify({ kind, name, args }));
+    const argsFile = path.join(workDir, `emulator-${kind}-${name}-args.json`);
+    const outFile = path.join(workDir, `emulator-${kind}-${name}-out.json`);
+    fs.writeFileSync(argsFile, JSON.stringify({ kind, name, args, ...extra }), { mode: 0o600 });
     await runOk(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(projectDir, "e2e/emulator-dump.ts"), argsFile, outFile], {
         cwd: projectDir,
         env: { ...env, TS_NODE_PROJECT: path.join(projectDir, "tsconfig.json") },
-        log: `emulator-${kind}`,
-        timeoutMs: 240_000,
+        log: `emulator-${kind}-${name}`,
+        timeoutMs: kind === "rotation" ? 600_000 : 240_000,
         signal,
     });
     return JSON.parse(fs.readFileSync(outFile, "utf8"));
@@ -57,7 +59,7 @@ function firstCertPem(text: string): string {
 }
 
 /** Every certificate of a PKI: node files (`<node>/<path>.crt`, first cert of a bundle) and kubeconfig client certs. */
-function certificates(files: PkiFiles): Map<string, string> {
+export function certificates(files: PkiFiles): Map<string, string> {
     const out = new Map<string, string>();
     for (const [node, map] of Object.entries(files.nodeFiles)) {
         for (const [rel, f] of Object.entries(map)) if (rel.endsWith(".crt")) out.set(`${node}/${rel}`, firstCertPem(f.content));

@@ -23,6 +23,7 @@ import { stepPolicy } from "./policy";
 import { stepHa } from "./ha";
 import { stepCaRotation } from "./rotation";
 import { stepSecretsSink } from "./secrets-sink";
+import { stepVault } from "./vault";
 import * as steps from "./steps";
 
 type StepFn = (ctx: steps.Ctx, signal: AbortSignal) => Promise<void>;
@@ -56,6 +57,7 @@ const STEPS: StepDef[] = [
     { name: "consumer-go", title: "a Go program runs pulumi package add (the Go language host generates the kubepki SDK) and up with kubepki.NewClusterPki; kubeadm reads its tree; stage → promote → distrust", limitS: 1200, needs: [], fn: stepConsumerGo },
     { name: "policy", title: "CrossGuard pack policy/: a weak tls program fails naming each violation; the dev stack passes preview and up", limitS: 900, needs: [], fn: stepPolicy },
     { name: "pools", title: "worker pool by TLS bootstrap: bootstrap-token Secret + RBAC + cluster-info through the Secrets sink, kubeadm token list and join discovery, the real kubelet bootstraps (CSR auto-approved and signed by the controller-manager), renewal CSR auto-approved, token rotation and a rotated-out token refused", limitS: 900, needs: [], fn: stepPools },
+    { name: "vault", title: "Vault intermediate against a real Vault dev server (through the e2e/vault-bridge.ts mapping): roles, Vault-issued leaves vs the local tree, internal/exported keys, boot + whoami, CA rotation, a refused CN", limitS: 1200, needs: [], fn: stepVault },
 ];
 
 /** Steps that need only the Pulumi CLI and the tls provider (no kubeadm, etcd or kubernetes provider). */
@@ -109,7 +111,11 @@ async function main() {
     let ctx: steps.Ctx | undefined;
     await suite.step("setup", "0. toolchain, project snapshot, file backend", limit(300), async () => {
         const clusterTools = [...selected].some((s) => !ENGINE_ONLY_STEPS.has(s));
-        const env = await toolsEnv(clusterTools ? ["pulumi", "kubernetes", "etcd", "pulumi-language-yaml", "pulumi-language-go", ...(selected.has("pools") ? ["kubelet"] : [])] : ["pulumi", "pulumi-resource-tls"]);
+        const env = await toolsEnv([
+            ...(clusterTools ? ["pulumi", "kubernetes", "etcd", "pulumi-language-yaml", "pulumi-language-go"] : ["pulumi", "pulumi-resource-tls"]),
+            ...(selected.has("pools") ? ["kubelet"] : []),
+            ...(selected.has("vault") ? ["vault"] : []),
+        ]);
         const pulumiHome = path.join(tmp, "pulumi-home");
         fs.mkdirSync(pulumiHome, { mode: 0o700 });
         env.PULUMI_HOME = pulumiHome;

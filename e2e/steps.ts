@@ -179,7 +179,12 @@ export async function stepKubeadm(ctx: Ctx, signal: AbortSignal) {
 
 // ---------------------------------------------------------------------------------------------------- 5
 
-export async function bootControlPlane(ctx: Ctx, label: string, scenario: Scenario, signal: AbortSignal): Promise<ControlPlane> {
+export async function bootControlPlane(
+    ctx: Ctx,
+    label: string,
+    scenario: Pick<Scenario, "config" | "treeRoot" | "apiPort"> & Partial<Scenario>,
+    signal: AbortSignal,
+): Promise<ControlPlane> {
     const cp = new ControlPlane({
         label,
         nodeDir: path.join(scenario.treeRoot, "cp-1"),
@@ -210,7 +215,7 @@ export async function stepBoot(ctx: Ctx, signal: AbortSignal) {
 
 // ---------------------------------------------------------------------------------------------------- 6
 
-async function checkWhoami(suite: Suite, cp: ControlPlane, label: string, kubeconfig: string, username: string, groups: string[]) {
+export async function checkWhoami(suite: Suite, cp: ControlPlane, label: string, kubeconfig: string, username: string, groups: string[]) {
     const who = await cp.whoami(kubeconfig);
     const expectedGroups = [...groups, "system:authenticated"].sort();
     suite.check(

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build and cache the live end-to-end toolchain (Pulumi CLI, Node.js language host, providers, kubeadm,
-# kube-apiserver, kubectl, etcd) from Go modules, outside the repository.
+# kube-apiserver, kubectl, etcd, and the Vault server for the e2e step vault) from Go modules, outside the repository.
 #
 #   scripts/tools.sh build [name...]   build missing tools into the cache (default: all)
 #   scripts/tools.sh path [name...]    print a PATH prefix (colon-separated bin dirs; default: all tools)
@@ -35,7 +35,8 @@ source "$TOOLS_DIR/versions.env"
 # and warns on every run when it finds them elsewhere on PATH.
 # kubelet = k8s.io/kubernetes cmd/kubelet in its own wrapper module (tools/kubelet), for the worker-pool TLS bootstrap
 # proof (e2e step pools); separate from `kubernetes` so adding it kept that tool's cache entry valid.
-ALL_TOOLS=(pulumi pulumi-resource-tls pulumi-resource-kubernetes kubernetes kubelet etcd pulumi-language-yaml pulumi-language-go)
+# vault = the Vault server (github.com/hashicorp/vault), a test tool for the e2e step vault only, never shipped.
+ALL_TOOLS=(pulumi pulumi-resource-tls pulumi-resource-kubernetes kubernetes kubelet etcd pulumi-language-yaml pulumi-language-go vault)
 
 # Resource provider plugins: tool name, Pulumi plugin name, version variable.
 PROVIDER_TOOLS=(pulumi-resource-tls pulumi-resource-kubernetes)
@@ -62,6 +63,7 @@ tool_version() {
     etcd) echo "$ETCD_VERSION" ;;
     pulumi-language-yaml) echo "$PULUMI_YAML_VERSION" ;;
     pulumi-language-go) echo "$PULUMI_LANGUAGE_GO_VERSION" ;;
+    vault) echo "$VAULT_VERSION" ;;
     *) die "unknown tool '$1' (known: ${ALL_TOOLS[*]})" ;;
   esac
 }
@@ -95,6 +97,11 @@ tool_check() {
       # the vendored host is upstream's at tag v$PULUMI_LANGUAGE_GO_VERSION, built with that tag's sdk and pkg
       echo "github.com/pulumi/pulumi/sdk/v3 v$PULUMI_LANGUAGE_GO_VERSION"
       echo "github.com/pulumi/pulumi/pkg/v3 v$PULUMI_LANGUAGE_GO_VERSION"
+    vault)
+      echo "github.com/hashicorp/vault v$VAULT_VERSION"
+      # the api and sdk releases v$VAULT_VERSION was tagged with (its own go.mod replaces them with ./api, ./sdk)
+      echo "github.com/hashicorp/vault/api $VAULT_API_VERSION"
+      echo "github.com/hashicorp/vault/sdk $VAULT_SDK_VERSION"
       ;;
   esac
 }
@@ -172,6 +179,12 @@ tool_build() {
       # tools/pulumi-language-go: upstream's main.go, buildutil and goversion, vendored (see the files' headers)
       "${GOBUILD[@]}" -o "$out/pulumi-language-go" \
         -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_LANGUAGE_GO_VERSION" .
+    vault)
+      # -tags minimal: Vault's own minimal build (its Makefile's BUILD_MINIMAL): the core, the dev server and the
+      # kv, pki, ssh, transit engines, without the cloud auth/secrets/database plugins. The version comes from the
+      # module's embedded VERSION file; GitCommit names the module version instead of a git checkout.
+      "${GOBUILD[@]}" -tags minimal -o "$out/vault" \
+        -ldflags "-s -w -X github.com/hashicorp/vault/version.GitCommit=v$VAULT_VERSION" github.com/hashicorp/vault
       ;;
   esac
 }
@@ -232,6 +245,10 @@ tool_verify() {
       got="$("$bin/pulumi-language-go" -version 2>/dev/null)" # it warns "launching without arguments" on stderr
       [[ "$got" == "v$PULUMI_LANGUAGE_GO_VERSION" ]] || die "pulumi-language-go -version: got '$got'"
       got="pulumi-language-go $got" ;;
+    vault)
+      got="$("$bin/vault" version)"
+      [[ "$got" == "Vault v$VAULT_VERSION "* ]] || die "vault version: got '$got'"
+      got="$got (-tags minimal; api $VAULT_API_VERSION, sdk $VAULT_SDK_VERSION)" ;;
   esac
   echo "${got%%$'\n'*}"
 }

@@ -7,6 +7,10 @@ import { setupMocks, TlsEmulator } from "./tls-emulator";
 import { opensslVerify } from "./x509";
 import { valueOf, valuesOf } from "./resolve";
 
+// The SDK's own "wait until every registration is done" (what pulumi.runtime.disconnect awaits); @internal, so untyped.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs: () => Promise<void> };
+
 export const HOUR = 3_600_000;
 /** leafValidity 100h − leafRenewBefore 20h: a leaf issued at t renews at t + 80h. */
 export const PERIOD = 80;
@@ -67,6 +71,9 @@ export class Rig {
         const kubeconfigs = preview ? {} : await valuesOf(pki.kubeconfigs);
         const inventory = await valueOf(pki.inventory).catch(() => undefined);
         if (preview) await new Promise((r) => setTimeout(r, 200));
+        // Like the engine, finish every registration before the next run: resources no output waits for (a Vault
+        // issuer config, roles) would otherwise complete during the next run and be registered twice.
+        else await waitForRPCs();
         if (!preview) {
             this.last = pki;
             this.lastInventory = inventory;

@@ -21,7 +21,7 @@
 //    role, TTL resolution (ttl → role ttl → mount default; capped at role max_ttl → mount max with a Vault
 //    *warning*, not an error), refusal past the issuer's NotAfter (leaf_not_after_behavior "err") and of
 //    now − not_before_duration before the issuer's NotBefore; the certificate is backdated 30 s (or
-//    not_before_duration when > 0), carries SKID/AKID, AIA and CRL DP, no basicConstraints, DNS SANs sorted and
+//    not_before_duration when > 0) from the clock read after key generation (NotAfter is read before it), carries SKID/AKID, AIA and CRL DP, no basicConstraints, DNS SANs sorted and
 //    deduplicated (strutil.RemoveDuplicates). Outputs certificate, issuingCa, caChain ("\n"-joined), privateKey,
 //    privateKeyType, serialNumber (colon hex), expiration (unix), renewPending. `pulumi refresh` (emulator.refresh())
 //    sets renewPending inside min_seconds_remaining; with autoRenew the next run replaces the cert.
@@ -768,6 +768,19 @@ function renewPending(outputs: Record<string, any>, now: Date): boolean {
     return now.getTime() > (expiration - Number(outputs.minSecondsRemaining ?? 604800)) * 1000;
 }
 
+/** SecretBackendCert's inputs with the provider's defaults: the state before (and in a preview, instead of) issuance. */
+export function certStateDefaults(ctx: HandlerContext): Record<string, any> {
+    const i = ctx.inputs;
+    return {
+        ...ctx.rawInputs,
+        format: i.format ?? "pem",
+        privateKeyFormat: i.privateKeyFormat ?? "der",
+        autoRenew: i.autoRenew ?? false,
+        minSecondsRemaining: i.minSecondsRemaining ?? 604800,
+        revoke: i.revoke ?? false,
+    };
+}
+
 function certEmulation(): Emulation {
     return {
         updatableInputs: ["ttl", "autoRenew", "minSecondsRemaining", "revoke", "revokeWithKey", "issuerRef", "notAfter", "certMetadata"],
@@ -787,14 +800,7 @@ function certEmulation(): Emulation {
             requireInput(ctx, "backend", "backend");
             requireInput(ctx, "commonName", "common_name");
             const i = ctx.inputs;
-            const base: Record<string, any> = {
-                ...ctx.rawInputs,
-                format: i.format ?? "pem",
-                privateKeyFormat: i.privateKeyFormat ?? "der",
-                autoRenew: i.autoRenew ?? false,
-                minSecondsRemaining: i.minSecondsRemaining ?? 604800,
-                revoke: i.revoke ?? false,
-            };
+            const base = certStateDefaults(ctx);
             if (ctx.preview) return { state: base };
             if (i.name === undefined) {
                 // the bridge would auto-name `name` (the ROLE) with a random suffix: no such role exists
@@ -895,10 +901,11 @@ function certEmulation(): Emulation {
             }
             const checkNotBefore = now.getTime() - role.notBeforeDuration * 1000;
             if (checkNotBefore < Date.parse(issuer.cert.validFrom)) throw fail("notBefore before signer's notBefore");
-            const notBefore = new Date(now.getTime() - (role.notBeforeDuration > 0 ? role.notBeforeDuration : 30) * 1000);
-
-            // key and certificate (certutil.createCertificate with a signing bundle)
+            // key and certificate (certutil.createCertificate with a signing bundle). NotBefore comes from a second
+            // time.Now() taken after the key is generated (NotAfter was taken before): the validity is ttl + 30 s
+            // minus the key generation time, truncated to seconds (27–30 s over the ttl seen on a loaded machine).
             const key = generateVaultKey(role.keyType, role.keyBits);
+            const notBefore = new Date(ctx.emulator.now().getTime() - (role.notBeforeDuration > 0 ? role.notBeforeDuration : 30) * 1000);
             const subject: GoName = {
                 commonName: cn || undefined,
                 organization: role.organizations.length ? [...new Set(role.organizations)] : undefined,
