@@ -97,6 +97,7 @@ tool_check() {
       # the vendored host is upstream's at tag v$PULUMI_LANGUAGE_GO_VERSION, built with that tag's sdk and pkg
       echo "github.com/pulumi/pulumi/sdk/v3 v$PULUMI_LANGUAGE_GO_VERSION"
       echo "github.com/pulumi/pulumi/pkg/v3 v$PULUMI_LANGUAGE_GO_VERSION"
+      ;;
     vault)
       echo "github.com/hashicorp/vault v$VAULT_VERSION"
       # the api and sdk releases v$VAULT_VERSION was tagged with (its own go.mod replaces them with ./api, ./sdk)
@@ -179,6 +180,7 @@ tool_build() {
       # tools/pulumi-language-go: upstream's main.go, buildutil and goversion, vendored (see the files' headers)
       "${GOBUILD[@]}" -o "$out/pulumi-language-go" \
         -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_LANGUAGE_GO_VERSION" .
+      ;;
     vault)
       # -tags minimal: Vault's own minimal build (its Makefile's BUILD_MINIMAL): the core, the dev server and the
       # kv, pki, ssh, transit engines, without the cloud auth/secrets/database plugins. The version comes from the
