@@ -187,8 +187,9 @@ export class ControlPlane {
      * kube-controller-manager and kube-scheduler with kubeadm's flags (controlplane/manifests.go), on `host`,
      * authenticated by the tree's controller-manager.conf / scheduler.conf; each is up once it holds its leader
      * Lease (which it can only take with a working kubeconfig and its bootstrap RBAC); the ms to each are in timings.
+     * `controllerManagerArgs` are appended to the controller-manager's flags (e.g. a short --cluster-signing-duration).
      */
-    async startControllersAndScheduler(ports: { controllerManager: number; scheduler: number }, timeoutMs = 120_000) {
+    async startControllersAndScheduler(ports: { controllerManager: number; scheduler: number }, timeoutMs = 120_000, controllerManagerArgs: string[] = []) {
         const { o } = this;
         const f = (rel: string) => this.pkiFile(rel);
         const cm = path.join(this.kubeconfigDir, "controller-manager.conf");
@@ -217,6 +218,7 @@ export class ControlPlane {
                 `--root-ca-file=${f("ca.crt")}`,
                 `--service-account-private-key-file=${f("sa.key")}`,
                 "--use-service-account-credentials=true",
+                ...controllerManagerArgs,
             ],
             o.env,
         );

@@ -6,11 +6,14 @@
  *  2. `kubeadm token list` (super-admin.conf) lists the pool's token with kubeadm's usages and groups; the
  *     controller-manager's bootstrapsigner signs cluster-info (jws-kubeconfig-<id>); `kubeadm join --dry-run`
  *     discovery with the emitted hash accepts cluster-info, and refuses a wrong hash;
- *  3. the real kubelet (rotateCertificates off here: no container runtime, see below), started with only the pool's bootstrap-kubelet.conf, gets its client certificate through a
- *     CSR (user system:bootstrap:<id>) that the real kube-controller-manager auto-approves and signs with the tree's
- *     ca.key; the certificate verifies against ca.crt and authenticates as system:node:<name> in system:nodes;
- *  4. a renewal CSR made with that node identity (what the kubelet's certificate manager sends) is auto-approved
- *     (kubeadm:node-autoapprove-certificate-rotation → selfnodeclient) and signed;
+ *  3. the real kubelet with rotateCertificates: true against containerd (Debian package `containerd`, started by the
+ *     step in its work dir), started with only the pool's bootstrap-kubelet.conf, bootstraps in the background: a CSR
+ *     (user system:bootstrap:<id>) that the real kube-controller-manager auto-approves and signs with the tree's ca.key;
+ *     the certificate verifies against ca.crt and its kubelet.conf authenticates as system:node:<name> in system:nodes;
+ *  4. the kubelet rotates its own client certificate: the controller-manager signs for 4 min only
+ *     (--cluster-signing-duration), so the kubelet's certificate manager sends a CSR as system:node:<name> after
+ *     70-90 % of the lifetime; it is auto-approved (kubeadm:node-autoapprove-certificate-rotation → selfnodeclient),
+ *     signed, and kubelet-client-current.pem points at a certificate with a new serial;
  *  5. token rotation with the clock (KUBE_PKI_NOW): in the renewal window a new token is handed out and the old
  *     one still authenticates; after the old one's expiration it is dropped, its Secret deleted, and refused (401).
  */
@@ -19,15 +22,19 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { ControlPlane } from "./cluster";
+import { cleanupKubeletHost, kubepodsCgroups, requireContainerd, startContainerd } from "./containerd";
 import { plainOutputs, pulumiOp } from "./pulumi";
-import { Daemon, freePort, run, runOk, sleep, waitFor } from "./procs";
+import { Daemon, freePort, run, sleep, waitFor } from "./procs";
 import { CLUSTER_DOMAIN, Ctx, SERVICE_CIDR, upStack, writeScenarioTrees } from "./steps";
 
 const HOUR = 3_600_000;
 const NODE = "pool-node-1";
+/** The controller-manager's --cluster-signing-duration here: short, so that the kubelet rotates within the step. */
+const SIGNING_DURATION = "4m";
 
 export async function stepPools(ctx: Ctx, signal: AbortSignal) {
     const s = ctx.suite;
+    requireContainerd(ctx.env); // fail before anything starts when the runtime is missing
     const [apiPort, etcdClient, etcdPeer] = [await freePort(), await freePort(), await freePort()];
     const config = {
         clusterName: "e2e-pools",
@@ -59,11 +66,15 @@ export async function stepPools(ctx: Ctx, signal: AbortSignal) {
         signal,
     });
     let kubelet: Daemon | undefined;
+    let containerd: Daemon | undefined;
+    const kdir = path.join(ctx.work, "pool-kubelet");
+    const cgroupsBefore = kubepodsCgroups();
     try {
         await cp.startEtcd();
         await cp.startApiserver();
-        await cp.startControllersAndScheduler({ controllerManager: await freePort(), scheduler: await freePort() });
-        s.check("control plane up (etcd, kube-apiserver --enable-bootstrap-token-auth, kube-controller-manager --controllers=*,bootstrapsigner,tokencleaner)", true);
+        await cp.startControllersAndScheduler({ controllerManager: await freePort(), scheduler: await freePort() }, undefined,
+            [`--cluster-signing-duration=${SIGNING_DURATION}`]);
+        s.check(`control plane up (etcd, kube-apiserver --enable-bootstrap-token-auth, kube-controller-manager --controllers=*,bootstrapsigner,tokencleaner --cluster-signing-duration=${SIGNING_DURATION})`, true);
         const superAdmin = path.join(cp.kubeconfigDir, "super-admin.conf");
         const kubectl = (args: string[]) => cp.kubectl(superAdmin, args);
 
@@ -129,9 +140,10 @@ export async function stepPools(ctx: Ctx, signal: AbortSignal) {
             bad.output.split("\n").slice(-5).join("\n"),
         );
 
-        // --- 3. the real kubelet with the pool's bootstrap-kubelet.conf
-        const kdir = path.join(ctx.work, "pool-kubelet");
+        // --- 3. the real kubelet with the pool's bootstrap-kubelet.conf, rotateCertificates on, against containerd
         fs.mkdirSync(path.join(kdir, "pki"), { recursive: true, mode: 0o700 });
+        const runtime = await startContainerd(path.join(kdir, "containerd"), ctx.env, signal);
+        containerd = runtime.daemon;
         const kubeconfig = path.join(kdir, "kubelet.conf");
         const kubeletConfig = path.join(kdir, "config.yaml");
         const fragment = parseYaml(out.workerPools.general.kubeletConfig);
@@ -139,14 +151,10 @@ export async function stepPools(ctx: Ctx, signal: AbortSignal) {
             kubeletConfig,
             JSON.stringify({
                 ...fragment,
-                // There is no container runtime here. With rotateCertificates: true the 1.34 kubelet bootstraps in the
-                // background and exits ~15 ms later at its CRI check ("validate CRI v1 runtime API"), before its CSR is
-                // signed (seen live); with false it runs the same TLS bootstrap (bootstrap.LoadClientCert: CSR, wait for
-                // the signed cert, write kubelet.conf) synchronously first. Renewal is shown with the node's own CSR below.
-                rotateCertificates: false,
+                rotateCertificates: true,
+                containerRuntimeEndpoint: runtime.endpoint,
+                cgroupDriver: "cgroupfs",
                 authentication: { ...fragment.authentication, x509: { clientCAFile: path.join(poolDir, "etc/kubernetes/pki/ca.crt") } },
-                cgroupsPerQOS: false,
-                enforceNodeAllocatable: [],
                 failSwapOn: false,
                 address: "127.0.0.1",
                 port: await freePort(),
@@ -161,26 +169,32 @@ export async function stepPools(ctx: Ctx, signal: AbortSignal) {
             `--cert-dir=${path.join(kdir, "pki")}`,
             `--root-dir=${path.join(kdir, "root")}`,
             `--hostname-override=${NODE}`,
-            `--container-runtime-endpoint=unix://${path.join(kdir, "no-runtime.sock")}`,
             "-v=2",
         ], ctx.env);
         const certFile = path.join(kdir, "pki", "kubelet-client-current.pem");
-        await waitFor(`the kubelet's client certificate ${certFile}`, async () => fs.existsSync(certFile) || "not yet", { timeoutMs: 120_000, signal });
-        const pem = fs.readFileSync(certFile, "utf8");
-        const cert = new crypto.X509Certificate(pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/)![0]);
+        const readCert = () => {
+            const pem = fs.readFileSync(certFile, "utf8");
+            return new crypto.X509Certificate(pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/)![0]);
+        };
+        await waitFor(`the kubelet's client certificate ${certFile}`, async () => (fs.existsSync(certFile) && fs.existsSync(kubeconfig)) || "not yet",
+            { timeoutMs: 120_000, daemon: kubelet, signal });
+        const cert = readCert();
         const verify = await run("openssl", ["verify", "-CAfile", cp.pkiFile("ca.crt"), certFile], { env: ctx.env, log: "openssl-verify" });
         s.check(
-            `the kubelet bootstrapped: its client cert (${cert.subject.replace(/\n/g, ", ")}) verifies against the tree's ca.crt (signed by the controller-manager with ca.key)`,
+            `the kubelet bootstrapped: its client cert (${cert.subject.replace(/\n/g, ", ")}, serial ${cert.serialNumber}) verifies against the tree's ca.crt (signed by the controller-manager with ca.key)`,
             verify.code === 0 && /CN=system:node:pool-node-1/.test(cert.subject) && /O=system:nodes/.test(cert.subject),
             verify.output,
         );
-        const csrs = await kubectl(["get", "csr", "-o", "json"]);
-        const csr = (csrs.code === 0 ? JSON.parse(csrs.stdout).items : []).find((c: any) => c.spec.username === `system:bootstrap:${id0}`);
+        const kubeletCsrs = async (username: string) => {
+            const r = await kubectl(["get", "csr", "-o", "json"]);
+            return (r.code === 0 ? JSON.parse(r.stdout).items : []).filter((c: any) => c.spec.username === username) as any[];
+        };
+        const [csr] = await kubeletCsrs(`system:bootstrap:${id0}`);
         const approved = csr?.status?.conditions?.find((c: any) => c.type === "Approved");
         s.check(
-            `its CSR ${csr?.metadata?.name} (user system:bootstrap:${id0}, signer ${csr?.spec?.signerName}) was auto-approved by the controller-manager: ${approved?.reason}`,
-            csr?.spec?.signerName === "kubernetes.io/kube-apiserver-client-kubelet" && approved?.reason === "AutoApproved",
-            JSON.stringify(csr?.status ?? csrs.output).slice(0, 400),
+            `its bootstrap CSR ${csr?.metadata?.name} (user system:bootstrap:${id0}, signer ${csr?.spec?.signerName}) was auto-approved by the controller-manager (${approved?.reason}) and issued`,
+            csr?.spec?.signerName === "kubernetes.io/kube-apiserver-client-kubelet" && approved?.reason === "AutoApproved" && !!csr?.status?.certificate,
+            JSON.stringify(csr?.status ?? "no CSR").slice(0, 400),
         );
         const who = await cp.whoami(kubeconfig);
         s.check(
@@ -188,40 +202,41 @@ export async function stepPools(ctx: Ctx, signal: AbortSignal) {
             who.username === `system:node:${NODE}` && (who.groups ?? []).includes("system:nodes"),
             who.error ?? "",
         );
-        await sleep(2000);
-        s.info(`kubelet after the bootstrap: ${kubelet.exit ?? "running"} (${fs.readFileSync(kubelet.log, "utf8").split("\n").filter((l) => /runtime|CRI|error/i.test(l)).slice(-2).join(" | ").slice(0, 300)})`);
-        await kubelet.stop();
+        const bootLines = fs.readFileSync(kubelet.log, "utf8").split("\n").filter((l) => /Client rotation is on|bootstrap/i.test(l));
+        s.info(`kubelet bootstrap log: ${bootLines.slice(0, 3).map((l) => l.slice(0, 160)).join(" | ")}`);
 
-        // --- 4. renewal: a CSR for the same identity, made with the node's own certificate, is auto-approved
-        const keyFile = path.join(kdir, "renew.key");
-        const csrFile = path.join(kdir, "renew.csr");
-        await runOk("openssl", ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", keyFile, "-out", csrFile,
-            "-subj", `/O=system:nodes/CN=system:node:${NODE}`], { env: ctx.env, log: "openssl" });
-        const renewName = "kube-pki-e2e-pool-renewal";
-        fs.writeFileSync(path.join(kdir, "renew.json"), JSON.stringify({
-            apiVersion: "certificates.k8s.io/v1",
-            kind: "CertificateSigningRequest",
-            metadata: { name: renewName },
-            spec: { request: fs.readFileSync(csrFile).toString("base64"), signerName: "kubernetes.io/kube-apiserver-client-kubelet", usages: ["digital signature", "client auth"] },
-        }));
-        const created = await cp.kubectl(kubeconfig, ["create", "-f", path.join(kdir, "renew.json")]);
-        let renewed = "";
+        // --- 4. the kubelet rotates its own client certificate (SIGNING_DURATION)
+        const issued = Date.now();
+        const firstTarget = fs.realpathSync(certFile);
+        let rotated: any;
+        let newCert: crypto.X509Certificate | undefined;
         await waitFor(
-            "the renewal CSR signed",
+            `the kubelet rotates its client certificate (a CSR as system:node:${NODE}, a new kubelet-client-current.pem)`,
             async () => {
-                const r = await kubectl(["get", "csr", renewName, "-o", "json"]);
-                if (r.code !== 0) return r.output;
-                const j = JSON.parse(r.stdout);
-                renewed = `${j.spec.username} ${j.status?.conditions?.map((c: any) => `${c.type}:${c.reason}`).join(",")} ${j.status?.certificate ? "signed" : ""}`;
-                return !!j.status?.certificate || renewed;
+                [rotated] = (await kubeletCsrs(`system:node:${NODE}`)).filter((c) => c.status?.certificate);
+                if (!rotated) return "no signed CSR from the node yet";
+                if (fs.realpathSync(certFile) === firstTarget) return `CSR ${rotated.metadata.name} signed, kubelet-client-current.pem not moved yet`;
+                newCert = readCert();
+                return true;
             },
-            { timeoutMs: 60_000, daemon: cp.controllerManager, signal },
-        ).catch(() => undefined);
-        s.check(
-            `a renewal CSR made as system:node:${NODE} (what the kubelet's certificate manager sends) is auto-approved and signed: ${renewed}`,
-            created.code === 0 && renewed.startsWith(`system:node:${NODE} Approved:AutoApproved`) && renewed.endsWith("signed"),
-            created.output,
+            // 70-90 % of a lifetime of 4 min + the signer's 5 min backdating: 1.3-3.1 min after issue
+            { timeoutMs: 360_000, intervalMs: 5000, daemon: kubelet, signal },
         );
+        const rotApproved = rotated?.status?.conditions?.find((c: any) => c.type === "Approved");
+        const verify2 = await run("openssl", ["verify", "-CAfile", cp.pkiFile("ca.crt"), certFile], { env: ctx.env, log: "openssl-verify" });
+        s.check(
+            `the kubelet rotated by itself ${((Date.now() - issued) / 1000).toFixed(0)} s after its first certificate: CSR ${rotated?.metadata?.name} (user system:node:${NODE}) ${rotApproved?.reason} and issued; ` +
+                `kubelet-client-current.pem → ${path.basename(fs.realpathSync(certFile))}, serial ${newCert?.serialNumber} (was ${cert.serialNumber}), ${newCert?.subject.replace(/\n/g, ", ")}, verifies against ca.crt`,
+            rotated?.spec?.signerName === "kubernetes.io/kube-apiserver-client-kubelet" && rotApproved?.reason === "AutoApproved" &&
+                !!newCert && newCert.serialNumber !== cert.serialNumber && newCert.subject === cert.subject && verify2.code === 0,
+            verify2.output,
+        );
+        const who2 = await cp.whoami(kubeconfig);
+        s.check(`kubelet.conf with the rotated certificate still authenticates as system:node:${NODE}`, who2.username === `system:node:${NODE}`, who2.error ?? "");
+        const rotLines = fs.readFileSync(kubelet.log, "utf8").split("\n").filter((l) => /Rotating certificates|certificate rotation|Certificate expiration/i.test(l));
+        s.info(`kubelet rotation log: ${rotLines.slice(0, 4).map((l) => l.slice(0, 200)).join(" | ")}`);
+        await kubelet.stop();
+        await containerd.stop();
 
         // --- 5. token rotation with the clock: new token in the window, old one valid until it expires, then refused
         const tokenWho = (token: string) =>
@@ -260,6 +275,9 @@ export async function stepPools(ctx: Ctx, signal: AbortSignal) {
         );
     } finally {
         await kubelet?.stop();
+        await containerd?.stop();
+        const left = await cleanupKubeletHost(kdir, cgroupsBefore, ctx.env);
+        s.check("teardown: kubelet and containerd stopped, no mount left under the kubelet's dir, its kubepods cgroups removed", left.length === 0, left.join("\n"));
         try {
             await stack.removeConfig("kube-pki:secretsSink");
             await pulumiOp("up-e2e-pools-unsink", signal, (o) => stack.up(o));
