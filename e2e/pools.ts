@@ -202,8 +202,13 @@ export async function stepPools(ctx: Ctx, signal: AbortSignal) {
             who.username === `system:node:${NODE}` && (who.groups ?? []).includes("system:nodes"),
             who.error ?? "",
         );
-        const bootLines = fs.readFileSync(kubelet.log, "utf8").split("\n").filter((l) => /Client rotation is on|bootstrap/i.test(l));
-        s.info(`kubelet bootstrap log: ${bootLines.slice(0, 3).map((l) => l.slice(0, 160)).join(" | ")}`);
+        // the client-certificate lines of the kubelet's log (klog: "I1202 03:55:13.414467 7819 server.go:956] msg ..."), time + message
+        const certLog = () =>
+            fs.readFileSync(kubelet!.log, "utf8").split("\n")
+                .filter((l) => /Client rotation is on|"(Rotating certificates|Certificate rotation deadline determined|Certificate signing request is [^"]+)"/.test(l) && !/kubelet-serving/.test(l))
+                .map((l) => l.replace(/^[IWE]\d{4} (\S+)\s+\d+ \S+\] /, "$1 ").replace(/ logger="kubernetes.io\/kube-apiserver-client-kubelet"/, "").slice(0, 200));
+        const bootLog = certLog();
+        s.info(`kubelet log, bootstrap: ${bootLog.join(" | ")}`);
 
         // --- 4. the kubelet rotates its own client certificate (SIGNING_DURATION)
         const issued = Date.now();
@@ -233,8 +238,7 @@ export async function stepPools(ctx: Ctx, signal: AbortSignal) {
         );
         const who2 = await cp.whoami(kubeconfig);
         s.check(`kubelet.conf with the rotated certificate still authenticates as system:node:${NODE}`, who2.username === `system:node:${NODE}`, who2.error ?? "");
-        const rotLines = fs.readFileSync(kubelet.log, "utf8").split("\n").filter((l) => /Rotating certificates|certificate rotation|Certificate expiration/i.test(l));
-        s.info(`kubelet rotation log: ${rotLines.slice(0, 4).map((l) => l.slice(0, 200)).join(" | ")}`);
+        s.info(`kubelet log, rotation: ${certLog().slice(bootLog.length).join(" | ")}`);
         await kubelet.stop();
         await containerd.stop();
 
