@@ -70,20 +70,25 @@ export function kubepodsCgroups(): string[] {
 /**
  * After the kubelet and containerd stopped: unmounts every mount under `dir` (the kubelet bind-mounts its --root-dir
  * onto itself), deepest first, and removes the kubepods cgroups that were not there before (`before`, from
- * kubepodsCgroups()). Returns what is still left (mounts, cgroups), empty when the host is clean.
+ * kubepodsCgroups()). Returns what it removed and what is still left (mounts, cgroups; empty when the host is clean).
  */
-export async function cleanupKubeletHost(dir: string, before: string[], env: NodeJS.ProcessEnv): Promise<string[]> {
+export async function cleanupKubeletHost(dir: string, before: string[], env: NodeJS.ProcessEnv): Promise<{ removed: string[]; left: string[] }> {
+    const removed: string[] = [];
     const mountsUnder = () =>
         fs.readFileSync("/proc/mounts", "utf8").split("\n").map((l) => l.split(" ")[1]?.replace(/\\040/g, " "))
             .filter((m): m is string => !!m && (m === dir || m.startsWith(`${dir}/`)));
-    for (const m of mountsUnder().sort((a, b) => b.length - a.length)) await run("umount", [m], { env, log: "umount" });
+    for (const m of mountsUnder().sort((a, b) => b.length - a.length)) {
+        if ((await run("umount", [m], { env, log: "umount" })).code === 0) removed.push(`mount ${m}`);
+    }
     const left = mountsUnder().map((m) => `mount ${m}`);
     for (const cg of kubepodsCgroups().filter((c) => !before.includes(c))) {
         try {
-            if (fs.existsSync(cg)) fs.rmdirSync(cg); // cpu and cpuacct may be one hierarchy
+            if (!fs.existsSync(cg)) continue; // cpu and cpuacct may be one hierarchy
+            fs.rmdirSync(cg);
+            removed.push(`cgroup ${cg}`);
         } catch (e) {
             left.push(`cgroup ${cg} (${(e as Error).message})`);
         }
     }
-    return left;
+    return { removed, left };
 }

@@ -280,8 +280,9 @@ export async function stepPools(ctx: Ctx, signal: AbortSignal) {
     } finally {
         await kubelet?.stop();
         await containerd?.stop();
-        const left = await cleanupKubeletHost(kdir, cgroupsBefore, ctx.env);
-        s.check("teardown: kubelet and containerd stopped, no mount left under the kubelet's dir, its kubepods cgroups removed", left.length === 0, left.join("\n"));
+        const { removed, left } = await cleanupKubeletHost(kdir, cgroupsBefore, ctx.env);
+        s.check(`teardown: kubelet and containerd stopped, no mount left under the kubelet's dir, its kubepods cgroups removed (${removed.length} removed: ${removed.map((r) => r.replace(kdir, "<kubelet dir>")).join(", ")})`,
+            left.length === 0, left.join("\n"));
         try {
             await stack.removeConfig("kube-pki:secretsSink");
             await pulumiOp("up-e2e-pools-unsink", signal, (o) => stack.up(o));
