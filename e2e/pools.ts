@@ -281,7 +281,8 @@ export async function stepPools(ctx: Ctx, signal: AbortSignal) {
         await kubelet?.stop();
         await containerd?.stop();
         const { removed, left } = await cleanupKubeletHost(kdir, cgroupsBefore, ctx.env);
-        s.check(`teardown: kubelet and containerd stopped, no mount left under the kubelet's dir, its kubepods cgroups removed (${removed.length} removed: ${removed.map((r) => r.replace(kdir, "<kubelet dir>")).join(", ")})`,
+        s.check(`teardown: kubelet and containerd stopped, no mount left under the kubelet's dir, its kubepods cgroups removed (removed: ${removed.filter((r) => r.startsWith("mount ")).map((r) => r.replace(kdir, "<kubelet dir>")).join(", ") || "no mount"}; ` +
+                `${removed.filter((r) => r.startsWith("cgroup ")).length} kubepods cgroups in ${[...new Set(removed.flatMap((r) => /^cgroup \/sys\/fs\/cgroup\/([^/]+)\/kubepods/.exec(r)?.[1] ?? []))].join(",") || "no controller"})`,
             left.length === 0, left.join("\n"));
         try {
             await stack.removeConfig("kube-pki:secretsSink");
