@@ -6,6 +6,7 @@
  * runs the same pack on the real engine.
  */
 import * as assert from "node:assert/strict";
+import { generateKeyPairSync } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import {
@@ -261,7 +262,8 @@ describe("policy pack (policy/)", () => {
     });
 
     describe("pki-plain-key-output", () => {
-        const pem = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----\n";
+        // a real key, made at test time (no key material in the repository)
+        const pem = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "pem", type: "pkcs8" }).toString();
         const stack = (outputs: Props, secretPaths: string[]): R => {
             Object.defineProperty(outputs, SECRET_PATHS, { value: secretPaths, enumerable: false });
             return { type: T.stack, name: "test-dev", props: outputs };
