@@ -12,7 +12,7 @@ import { privateKeyArgs } from "./keys";
 import { renderKubeconfig, serverUrl } from "./kubeconfig";
 import { vaultProviderFromConfig, VaultRoles } from "./vault";
 import * as vault from "@pulumi/vault";
-import { CaRotationState, cappedValidityHours, leafRenewal, renewAtMs, RotatableCa, trustedGenerations } from "./rotation";
+import { CaRotationState, cappedValidityHours, leafRenewal, renewAtMs, rfc3339Seconds, RotatableCa, trustedGenerations } from "./rotation";
 import { requirePreviousRun, withPreviousRun } from "./memory";
 import { PoolTokenState, WorkerPool, workerPoolsOf } from "./worker-pool";
 
@@ -77,7 +77,7 @@ export interface InventoryEntry {
 /** RFC3339 at whole seconds: X.509 times have no fractions, the provider's validity times do. */
 function toSeconds(time: string): string {
     const ms = Date.parse(time);
-    return Number.isNaN(ms) ? time : new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
+    return Number.isNaN(ms) ? time : rfc3339Seconds(ms);
 }
 
 interface Target {

@@ -10,7 +10,8 @@ export interface KubeconfigParams {
     keyPem: string;
 }
 
-const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
+/** Base64 of a UTF-8 string (kubeconfig `*-data` fields, Secret `data`). */
+export const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
 
 /** Renders a kubeconfig the way kubeadm writes it (kubeconfigutil.CreateWithCerts). */
 export function renderKubeconfig(p: KubeconfigParams): string {

@@ -251,7 +251,8 @@ function readCertFile(file: string): X509Certificate[] {
     return pemCerts(pem, file);
 }
 
-function pemCerts(pem: string, where: string): X509Certificate[] {
+/** Every certificate of a PEM bundle; throws naming `where` when there is none or one is bad. */
+export function pemCerts(pem: string, where: string): X509Certificate[] {
     const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
     if (!blocks) throw new Error(`${where}: no PEM certificate`);
     return blocks.map((block, i) => {

@@ -142,14 +142,18 @@ export function leafRenewal(input: LeafRenewalInput): LeafRenewal {
     const token = [base, ...manual].join(";");
     const reasons: string[] = [];
     if (renewed) {
-        const iso = (ms: number) => new Date(ms).toISOString().replace(".000Z", "Z");
-        reasons.push(`renewal window (notAfter ${iso(input.previous!.notAfterMs)} − renewBefore ${input.renewBeforeHours}h = ${iso(renewAt!)})`);
+        reasons.push(`renewal window (notAfter ${rfc3339Seconds(input.previous!.notAfterMs)} − renewBefore ${input.renewBeforeHours}h = ${rfc3339Seconds(renewAt!)})`);
     }
     if (input.previousToken !== undefined) {
         const changed = [...new Set([...prevManual, ...manual].filter((x) => !(prevManual.includes(x) && manual.includes(x))).map((x) => x.split("=")[0]))];
         if (changed.length) reasons.push(`manual rotation (${changed.join(", ")})`);
     }
     return { token, renewed, ...(renewAt !== undefined ? { renewAtMs: renewAt } : {}), ...(reasons.length ? { reason: reasons.join(" + ") } : {}) };
+}
+
+/** RFC3339 at whole seconds (X.509 times, bootstrap-token expirations): `2026-12-02T04:10:11Z`. */
+export function rfc3339Seconds(ms: number): string {
+    return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
 }
 
 /**

@@ -23,7 +23,8 @@ import type { FileMap } from "./cluster-pki";
 import type { ResolvedConfig } from "./config";
 import { renderTokenKubeconfig } from "./kubeconfig";
 import { privateKeyArgs } from "./keys";
-import { renewAtMs, renewalStatus } from "./rotation";
+import { pemCerts } from "./report";
+import { renewAtMs, renewalStatus, rfc3339Seconds } from "./rotation";
 import type { ResolvedWorkerPool } from "./validation/worker-pools";
 
 export type { ResolvedWorkerPool } from "./validation/worker-pools";
@@ -36,7 +37,6 @@ export interface PoolTokenState {
 }
 
 const HOUR_MS = 3_600_000;
-const iso = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
 
 /**
  * The pool's live tokens for this run, newest (the one handed out) first: the previous run's, plus a new generation
@@ -49,7 +49,7 @@ export function poolTokenSchedule(input: { previous?: PoolTokenState[]; nowMs: n
     /** Why a new token is made, in words (undefined: none). */
     reason?: string;
 } {
-    const fresh = (generation: number): PoolTokenState => ({ generation, expiration: iso(input.nowMs + input.ttlHours * HOUR_MS) });
+    const fresh = (generation: number): PoolTokenState => ({ generation, expiration: rfc3339Seconds(input.nowMs + input.ttlHours * HOUR_MS) });
     const previous = [...(input.previous ?? [])].sort((a, b) => b.generation - a.generation);
     let reason: string | undefined;
     let tokens: PoolTokenState[];
@@ -60,7 +60,7 @@ export function poolTokenSchedule(input: { previous?: PoolTokenState[]; nowMs: n
         const expMs = Date.parse(newest.expiration);
         const renewAt = renewAtMs(expMs, input.renewBeforeHours);
         if (renewalStatus(input.nowMs, expMs, renewAt) !== "ok") {
-            reason = `renewal window (expiration ${newest.expiration} − tokenRenewBefore ${input.renewBeforeHours}h = ${iso(renewAt)})`;
+            reason = `renewal window (expiration ${newest.expiration} − tokenRenewBefore ${input.renewBeforeHours}h = ${rfc3339Seconds(renewAt)})`;
             tokens = [fresh(newest.generation + 1), ...previous];
         } else {
             tokens = previous;
@@ -85,9 +85,8 @@ export function bootstrapTokenFromSeed(seed: string): { id: string; secret: stri
 
 /** `sha256:<hex>` of each certificate's SubjectPublicKeyInfo in a PEM bundle (kubeadm pubkeypin.Hash). */
 export function caCertHashes(bundlePem: string): string[] {
-    const pems = bundlePem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-    return pems.map((pem) => {
-        const spki = new crypto.X509Certificate(pem).publicKey.export({ type: "spki", format: "der" });
+    return pemCerts(bundlePem, "cluster CA bundle").map((cert) => {
+        const spki = cert.publicKey.export({ type: "spki", format: "der" });
         return `sha256:${crypto.createHash("sha256").update(spki).digest("hex")}`;
     });
 }

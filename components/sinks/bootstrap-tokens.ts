@@ -17,6 +17,8 @@
 import * as kubernetes from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
+import { b64 } from "../kubeconfig";
+import { slug } from "./secrets";
 
 /** kubeadm constants.NodeBootstrapTokenAuthGroup. */
 export const NODE_BOOTSTRAP_TOKEN_GROUP = "system:bootstrappers:kubeadm:default-node-token";
@@ -42,7 +44,6 @@ export interface BootstrapTokensArgs {
 }
 
 const RBAC = "rbac.authorization.k8s.io";
-const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
 
 /** The `data` of a bootstrap token Secret as kubeadm's encodeTokenSecretData writes it (base64). */
 export function bootstrapTokenSecretData(t: { id: string; secret: string; expiration: string; extraGroups: string[]; description: string }): Record<string, string> {
@@ -102,7 +103,7 @@ export class BootstrapTokens extends pulumi.ComponentResource {
         const group = (n: string) => [{ apiGroup: RBAC, kind: "Group", name: n }];
         const bind = (crb: string, role: string, subject: string) =>
             new kubernetes.rbac.v1.ClusterRoleBindingPatch(
-                `${name}-${crb.replace(/[^A-Za-z0-9._-]+/g, "-")}`,
+                `${name}-${slug(crb)}`,
                 { metadata: { name: crb }, roleRef: { apiGroup: RBAC, kind: "ClusterRole", name: role }, subjects: group(subject) },
                 kept,
             );

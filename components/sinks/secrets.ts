@@ -11,6 +11,7 @@ import * as kubernetes from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
 import { ConfigError } from "../config";
+import { b64 } from "../kubeconfig";
 
 export interface TlsSecretSpec {
     /** Secret name suffix: the Secret is `<namePrefix><name>` (e.g. "apiserver" → kube-pki-apiserver). */
@@ -213,12 +214,8 @@ export function validatedKubeconfig(kubeconfig: pulumi.Input<string>, context: s
     );
 }
 
-function b64(s: string): string {
-    return Buffer.from(s, "utf8").toString("base64");
-}
-
 /** Pulumi resource-name fragment of a Kubernetes name (stable; ':' is fine in URNs but keep them readable). */
-function slug(s: string): string {
+export function slug(s: string): string {
     return s.replace(/[^A-Za-z0-9._-]+/g, "-");
 }
 

@@ -19,12 +19,15 @@ export interface ValiditySection {
     renewBeforeHours: { ca: number; leaf: number };
 }
 
-/** A duration field in hours: the default when absent or refused by the schema; a problem when malformed. */
-export function hoursField(value: unknown, field: string, dflt: number, p: Problems): number {
+/**
+ * A duration field in hours: the default when absent or refused by the schema; a problem when malformed, with
+ * `example` (two typical values of the field) in the message.
+ */
+export function hoursField(value: unknown, field: string, dflt: number, p: Problems, example = '"8760h" or "365d"'): number {
     if (value === undefined || !p.ok(field)) return dflt;
     const h = parseHours(value as string | number);
     if (h === undefined) {
-        p.add(field, `"${value}" is not a duration (whole hours or days, e.g. "8760h" or "365d")`);
+        p.add(field, `"${value}" is not a duration (whole hours or days, e.g. ${example})`);
         return dflt;
     }
     return h;

@@ -5,7 +5,8 @@
  * which must match the bootstrap token group rule `system:bootstrappers:[a-z0-9:-]{0,255}[a-z0-9]`); a pool's
  * token lives at most as long as the cluster CA (the kubeconfig it is in trusts that CA only).
  */
-import { isDns1123Label, parseHours, Problems } from "./problems";
+import { isDns1123Label, Problems } from "./problems";
+import { hoursField } from "./validity";
 
 /** kubeadm's default bootstrap token TTL (kubeadm `bootstrapTokens[].ttl`: 24h). */
 export const DEFAULT_POOL_TOKEN_TTL_HOURS = 24;
@@ -61,17 +62,9 @@ export function validateWorkerPools(a: WorkerPoolsInput, nodeNames: Set<string>,
                 seen.set(name, at);
             }
         }
-        const hours = (value: unknown, field: string, dflt: number): number => {
-            if (value === undefined || !p.ok(`${at}.${field}`)) return dflt;
-            const h = parseHours(value as string | number);
-            if (h === undefined) {
-                p.add(`${at}.${field}`, `"${value}" is not a duration (whole hours or days, e.g. "24h" or "7d")`);
-                return dflt;
-            }
-            return h;
-        };
-        const ttl = hours(raw.tokenTtl, "tokenTtl", DEFAULT_POOL_TOKEN_TTL_HOURS);
-        const renewBefore = hours(raw.tokenRenewBefore, "tokenRenewBefore", Math.max(1, Math.floor(ttl / 3)));
+        const example = '"24h" or "7d"';
+        const ttl = hoursField(raw.tokenTtl, `${at}.tokenTtl`, DEFAULT_POOL_TOKEN_TTL_HOURS, p, example);
+        const renewBefore = hoursField(raw.tokenRenewBefore, `${at}.tokenRenewBefore`, Math.max(1, Math.floor(ttl / 3)), p, example);
         if (ttl > caValidityHours) {
             p.add(
                 `${at}.tokenTtl`,
