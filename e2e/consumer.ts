@@ -41,8 +41,8 @@ export function packKubePki(ctx: Ctx): Promise<string> {
         const dest = path.join(ctx.work, "pack");
         fs.mkdirSync(dest, { recursive: true });
         const started = Date.now();
-        const r = await runOk("npm", ["pack", "--pack-destination", dest], { cwd: REPO_DIR, env: ctx.env, log: "npm-pack", timeoutMs: 300_000 });
-        // .npmrc json=true: npm pack prints a JSON array
+        // --json: npm pack prints a JSON array (the build's "> script" banners then go to stderr)
+        const r = await runOk("npm", ["pack", "--json", "--pack-destination", dest], { cwd: REPO_DIR, env: ctx.env, log: "npm-pack", timeoutMs: 300_000 });
         const info = JSON.parse(r.stdout.slice(r.stdout.indexOf("[")))[0] as { filename: string; files: { path: string }[]; size: number };
         const files = info.files.map((f) => f.path);
         ctx.suite.info(`npm pack: ${info.filename}, ${files.length} files, ${(info.size / 1024).toFixed(0)} KiB, ${((Date.now() - started) / 1000).toFixed(1)} s`);

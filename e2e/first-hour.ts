@@ -2,7 +2,7 @@
  * Step "first-hour": the npm scripts as a new user meets them, on a fresh copy of the checkout (program, scripts,
  * stacks, tools) with its own file backend: `npm run up` with an own passphrase, a wrong passphrase, a stack with
  * planted mistakes (every one named in one run, no JS stack), the length of `up`'s output, a one-node rotation
- * preview, `npm run pulumi -- ...` and `npm run check-expiration -- --json`.
+ * preview, `npm run pulumi -- ...` and `npm run -s check-expiration -- --json`.
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -112,14 +112,14 @@ export async function stepFirstHour(ctx: Ctx, signal: AbortSignal): Promise<void
     );
 
     // 6. The expiry report as JSON, through npm, parses.
-    const report = await npm(["check-expiration", "--", "--json"], own, "first-hour-report");
+    const report = await npm(["--silent", "check-expiration", "--", "--json"], own, "first-hour-report");
     let parsed: unknown;
     try {
         parsed = JSON.parse(report.stdout);
     } catch {
         parsed = undefined;
     }
-    suite.check("npm run check-expiration -- --json: stdout is JSON only", report.code === 0 && parsed !== undefined, report.stdout.slice(0, 500));
+    suite.check("npm run -s check-expiration -- --json: stdout is JSON only", report.code === 0 && parsed !== undefined, report.stdout.slice(0, 500));
 
     await crashRecovery(ctx, dir, npm, { ...env, ...own });
     for (const stack of ["crash", "dev"]) await npm(["destroy", "--", "--stack", stack, "--yes"], own, "first-hour-destroy");

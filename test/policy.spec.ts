@@ -1,7 +1,7 @@
 /**
  * The CrossGuard pack's policies (policy/policies.ts), each both ways: a violation and a pass. @pulumi/policy ships
  * no test harness; its documented way is to call a policy's validateResource / validateStack with the args the
- * analyzer would pass. The helpers below build them as policy/node_modules/@pulumi/policy/server.js does: properties
+ * analyzer would pass. The helpers below build them as @pulumi/policy's server.js does: properties
  * under its unknown-checking proxy, stack resources linked by parent and property dependencies. e2e step "policy"
  * runs the same pack on the real engine.
  */
@@ -34,7 +34,7 @@ import {
 import { installSecretMarkers } from "../policy/secret-markers";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const proxy = require("../policy/node_modules/@pulumi/policy/proxy");
+const proxy = require("@pulumi/policy/proxy");
 const UNKNOWN_STRING: string = proxy.unknownStringValue;
 const UNKNOWN_NUMBER: string = proxy.unknownNumberValue;
 
@@ -282,11 +282,11 @@ describe("policy pack (policy/)", () => {
             installSecretMarkers();
             installSecretMarkers(); // idempotent
             // eslint-disable-next-line @typescript-eslint/no-require-imports
-            const deserialize = require("../policy/node_modules/@pulumi/policy/deserialize");
+            const deserialize = require("@pulumi/policy/deserialize");
             // eslint-disable-next-line @typescript-eslint/no-require-imports
-            const { Struct } = require("../policy/node_modules/google-protobuf/google/protobuf/struct_pb");
+            const { Struct } = require(require.resolve("google-protobuf/google/protobuf/struct_pb", { paths: [path.dirname(require.resolve("@pulumi/policy"))] }));
             // eslint-disable-next-line @typescript-eslint/no-require-imports
-            const rpc = require("../policy/node_modules/@pulumi/pulumi/runtime/rpc");
+            const rpc = require("@pulumi/pulumi/runtime/rpc");
             const secret = (value: unknown) => ({ [rpc.specialSigKey]: rpc.specialSecretSig, value });
             const props = deserialize.deserializeProperties(Struct.fromJavaScript({ plain: pem, hidden: secret(pem), nested: { a: [1, secret("x")] } }), false);
             assert.equal(props.hidden, pem); // @pulumi/policy unwraps it...
