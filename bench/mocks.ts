@@ -1,8 +1,13 @@
 /** Mocks for the benchmarks: echo the inputs and return placeholder outputs, so no crypto is measured. */
 import * as pulumi from "@pulumi/pulumi";
 
+/** An RFC 3339 time in whole seconds, like the tls provider's validity times. */
+const rfc3339 = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
+
 export class NoCryptoMocks implements pulumi.runtime.Mocks {
     count = 0;
+    /** The mocks' clock (ms); the real one unless a caller fixes it. */
+    constructor(readonly now: () => number = Date.now) {}
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, any> } {
         this.count++;
         const state: Record<string, any> = { ...args.inputs };
@@ -13,8 +18,11 @@ export class NoCryptoMocks implements pulumi.runtime.Mocks {
             state.certRequestPem = "CSR";
         } else if (args.type.startsWith("tls:index/")) {
             state.certPem = `CERT-${args.name}`;
-            state.validityStartTime = "2026-01-01T00:00:00Z";
-            state.validityEndTime = "2027-01-01T00:00:00Z";
+            // As the provider does: issued now, valid for validityPeriodHours (no fixed dates: the bench runs in any year).
+            const now = this.now();
+            const hours = Number(args.inputs.validityPeriodHours ?? 0);
+            state.validityStartTime = rfc3339(now);
+            state.validityEndTime = rfc3339(now + hours * 3_600_000);
         }
         return { id: `${args.name}-id`, state };
     }
