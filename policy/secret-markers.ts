@@ -1,4 +1,4 @@
-import { SECRET_PATHS } from "./policies";
+import { SECRET_PATHS } from "./common";
 
 /**
  * Secret markers. The engine sends each resource's properties to the analyzer with their secrets marked
