@@ -16,8 +16,10 @@ import { parseAllDocuments } from "yaml";
 export const LIMITS = { depth: 6, bytes: 4 << 20, budget: 64 << 20 };
 
 export interface KeyFinding {
-    /** Path inside the value (object keys / array indexes), then inside decoded documents. */
+    /** Path inside the value (object keys / array indexes) to the string that holds the key. */
     path: string[];
+    /** Path inside the decoded document(s) of that string, when the key is in one (e.g. users.0.user.client-key-data). */
+    inner: string[];
     /** The decodings that led to the key, outermost first, ending with the key's form (e.g. ["base64", "PEM"]). */
     via: string[];
 }
@@ -41,9 +43,19 @@ const DER_TYPES = [
 /** Every place under `value` that holds private key material; `skip(path)` prunes a subtree (e.g. a secret). */
 export function findKeyMaterial(value: unknown, skip: (path: string[]) => boolean = () => false, isUnknown: (v: unknown) => boolean = () => false): KeyFinding[] {
     const scan = new Scan(skip, isUnknown);
-    scan.value(value, [], []);
+    scan.value(value, { path: [], via: [] });
     return scan.found;
 }
+
+/** Where the scan is: the path so far, the decodings so far, and how long the path was at the first decoding. */
+interface At {
+    path: string[];
+    via: string[];
+    outer?: number;
+}
+
+const child = (at: At, key: string): At => ({ ...at, path: [...at.path, key] });
+const decoded = (at: At, how: string): At => ({ path: at.path, via: [...at.via, how], outer: at.outer ?? at.path.length });
 
 class Scan {
     found: KeyFinding[] = [];
@@ -53,32 +65,9 @@ class Scan {
         private readonly isUnknown: (v: unknown) => boolean,
     ) {}
 
-    private hit(path: string[], via: string[]) {
-        this.found.push({ path, via });
-    }
-
-    value(v: unknown, path: string[], via: string[]): void {
-        if (path.length && via.length === 0 && this.skip(path)) return;
-        if (this.isUnknown(v)) return;
-        if (typeof v === "string") return this.string(v, path, via);
-        if (Array.isArray(v)) return v.forEach((e, i) => this.value(e, [...path, String(i)], via));
-        if (!v || typeof v !== "object") return;
-        const o = v as Record<string, unknown>;
-        if (isPrivateJwk(o)) return this.hit(path, [...via, "JWK"]);
-        const cloudInit = typeof o.content === "string" && typeof o.encoding === "string" ? o.encoding.toLowerCase() : undefined;
-        for (const [k, e] of Object.entries(o)) {
-            const at = [...path, k];
-            if (k === "content" && cloudInit && /^(gz|gzip)\+(b64|base64)$|^(b64|base64)$/.test(cloudInit) && typeof e === "string") {
-                const bytes = this.decodeBase64(e);
-                if (bytes) this.bytes(bytes, at, [...via, `cloud-init ${cloudInit}`]);
-                continue;
-            }
-            if (KEY_FIELDS.has(k) && typeof e === "string" && isKeyFieldValue(e) && !(via.length === 0 && this.skip(at))) {
-                this.hit(at, [...via, k]);
-                continue;
-            }
-            this.value(e, at, via);
-        }
+    private hit(at: At, form: string): void {
+        const outer = at.outer ?? at.path.length;
+        this.found.push({ path: at.path.slice(0, outer), inner: at.path.slice(outer), via: [...at.via, form] });
     }
 
     private spend(n: number): boolean {
@@ -86,77 +75,96 @@ class Scan {
         return this.budget >= 0;
     }
 
-    string(s: string, path: string[], via: string[]): void {
-        if (s.length > LIMITS.bytes || !this.spend(s.length)) return this.hit(path, [...via, `unscanned: over ${LIMITS.bytes} bytes or the scan budget`]);
-        if (PEM_PRIVATE_KEY.test(s)) return this.hit(path, [...via, "PEM"]);
-        if (via.length >= LIMITS.depth) return;
+    value(v: unknown, at: At): void {
+        if (at.outer === undefined && at.path.length && this.skip(at.path)) return;
+        if (this.isUnknown(v)) return;
+        if (typeof v === "string") return this.string(v, at);
+        if (Array.isArray(v)) return v.forEach((e, i) => this.value(e, child(at, String(i))));
+        if (!v || typeof v !== "object") return;
+        const o = v as Record<string, unknown>;
+        if (isPrivateJwk(o)) return this.hit(at, "JWK");
+        // cloud-init write_files: content is base64 (or gzip, then base64) when its encoding says so
+        const encoding = typeof o.content === "string" && typeof o.encoding === "string" ? o.encoding.toLowerCase() : "";
+        const cloudInitB64 = /^((gz|gzip)\+)?(b64|base64)$/.test(encoding);
+        for (const [k, e] of Object.entries(o)) {
+            const here = child(at, k);
+            if (here.outer === undefined && this.skip(here.path)) continue;
+            if (k === "content" && cloudInitB64 && typeof e === "string") {
+                const bytes = decodeBase64(e);
+                if (bytes) this.bytes(bytes, decoded(here, `cloud-init ${encoding}`));
+            } else if (KEY_FIELDS.has(k) && typeof e === "string" && isKeyFieldValue(e)) {
+                this.hit(here, k);
+            } else {
+                this.value(e, here);
+            }
+        }
+    }
+
+    string(s: string, at: At): void {
+        if (s.length > LIMITS.bytes || !this.spend(s.length)) return this.hit(at, `unscanned: over ${LIMITS.bytes} bytes or the scan budget`);
+        if (PEM_PRIVATE_KEY.test(s)) return this.hit(at, "PEM");
         const t = s.trim();
         if (t.length < 16) return;
-        const before = this.found.length;
-        // A whole encoded value
         const compact = t.replace(/\s+/g, "");
-        if (HEX.test(compact.replace(/:/g, "")) && compact.length >= 64) {
-            this.bytes(Buffer.from(compact.replace(/:/g, ""), "hex"), path, [...via, "hex"]);
-            if (this.found.length > before) return;
+        const hex = compact.replace(/:/g, "");
+        const encoded = (HEX.test(hex) && hex.length >= 64) || (BASE64.test(compact) && compact.length >= 24);
+        if (at.via.length >= LIMITS.depth) {
+            if (encoded) this.hit(at, `unscanned: more than ${LIMITS.depth} nested encodings`);
+            return;
         }
-        if (BASE64.test(compact) && compact.length >= 24) {
-            const bytes = this.decodeBase64(compact);
-            if (bytes) this.bytes(bytes, path, [...via, "base64"]);
-            if (this.found.length > before) return;
+        const before = this.found.length;
+        const more = () => this.found.length === before;
+        // the whole value encoded
+        if (HEX.test(hex) && hex.length >= 64) this.bytes(Buffer.from(hex, "hex"), decoded(at, "hex"));
+        if (more() && BASE64.test(compact) && compact.length >= 24) {
+            const bytes = decodeBase64(compact);
+            if (bytes) this.bytes(bytes, decoded(at, "base64"));
         }
-        // A document: JSON, or YAML (multi-document, quoted scalars, kubeconfigs, cloud-config, Secret manifests)
-        if (/^[[{]/.test(t)) {
+        // a document: JSON, or YAML (multi-document, quoted scalars: kubeconfigs, cloud-config, Secret manifests)
+        if (more() && /^[[{]/.test(t)) {
             try {
-                this.value(JSON.parse(t), path, [...via, "JSON"]);
+                this.value(JSON.parse(t), decoded(at, "JSON"));
             } catch {
                 // not JSON
             }
-            if (this.found.length > before) return;
         }
-        if (/[:\-]\s/.test(t) && /\n|^[[{]|^-\s/.test(t)) {
-            for (const doc of yamlDocuments(t)) this.value(doc, path, [...via, "YAML"]);
-            if (this.found.length > before) return;
-        }
-        // Encoded runs inside free text
-        for (const m of t.matchAll(HEX_RUN)) {
-            if (this.found.length > before) return;
-            this.bytes(Buffer.from(m[0], "hex"), path, [...via, "hex"]);
-        }
+        if (more() && /[:-]\s/.test(t) && /\n|^[[{]|^-\s/.test(t)) for (const doc of yamlDocuments(t)) this.value(doc, decoded(at, "YAML"));
+        // encoded runs inside free text (scripts, env files)
+        for (const m of t.matchAll(HEX_RUN)) if (more()) this.bytes(Buffer.from(m[0], "hex"), decoded(at, "hex"));
         for (const m of t.matchAll(BASE64_RUN)) {
-            if (this.found.length > before) return;
-            const bytes = this.decodeBase64(m[0]);
-            if (bytes) this.bytes(bytes, path, [...via, "base64"]);
+            const bytes = more() ? decodeBase64(m[0]) : undefined;
+            if (bytes) this.bytes(bytes, decoded(at, "base64"));
         }
     }
 
-    private decodeBase64(s: string): Buffer | undefined {
-        const compact = s.replace(/\s+/g, "");
-        if (!BASE64.test(compact) || compact.length > LIMITS.bytes * 2) return undefined;
-        const bytes = Buffer.from(compact, /[-_]/.test(compact) ? "base64url" : "base64");
-        return bytes.length ? bytes : undefined;
-    }
-
-    bytes(b: Buffer, path: string[], via: string[]): void {
-        if (!this.spend(b.length)) return this.hit(path, [...via, "unscanned: over the scan budget"]);
+    bytes(b: Buffer, at: At): void {
+        if (!this.spend(b.length)) return this.hit(at, "unscanned: over the scan budget");
         if (b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b) {
             let out: Buffer;
             try {
                 out = gunzipSync(b, { maxOutputLength: LIMITS.bytes });
             } catch (e) {
-                if ((e as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") this.hit(path, [...via, `gzip, unscanned: over ${LIMITS.bytes} bytes`]);
+                if ((e as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") this.hit(decoded(at, "gzip"), `unscanned: over ${LIMITS.bytes} bytes`);
                 return;
             }
-            return this.bytes(out, path, [...via, "gzip"]);
+            return this.bytes(out, decoded(at, "gzip"));
         }
-        if (b.subarray(0, OPENSSH_MAGIC.length).equals(OPENSSH_MAGIC)) return this.hit(path, [...via, "OpenSSH private key"]);
+        if (b.subarray(0, OPENSSH_MAGIC.length).equals(OPENSSH_MAGIC)) return this.hit(at, "OpenSSH private key");
         if (b[0] === 0x30) {
             const der = derPrivateKey(b);
-            if (der) return this.hit(path, [...via, der]);
+            if (der) this.hit(at, der);
             return;
         }
         const text = b.toString("utf8");
-        if (isText(text)) this.string(text, path, via);
+        if (isText(text)) this.string(text, at);
     }
+}
+
+function decodeBase64(s: string): Buffer | undefined {
+    const compact = s.replace(/\s+/g, "");
+    if (!BASE64.test(compact) || compact.length > LIMITS.bytes * 2) return undefined;
+    const bytes = Buffer.from(compact, /[-_]/.test(compact) ? "base64url" : "base64");
+    return bytes.length ? bytes : undefined;
 }
 
 /** A key field's value: base64 (a kubeconfig's client-key-data, a Secret's data) or PEM (a Secret's stringData). */

@@ -1,24 +1,24 @@
 /** Secrecy: no private key in a plain stack output, no CA private key in a Kubernetes Secret unless opted in. */
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
+import { findKeyMaterial, type KeyFinding } from "./key-material";
 import { CA_KEY_OPT_IN_ANNOTATION, config, globMatch, isUnknown, known, raw, schema, SECRET_PATHS, T } from "./common";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Secrecy
 
-const PEM_PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----|client-key-data:\s*[A-Za-z0-9+/=]{16}/;
-
 /**
- * Paths of the plain (not secret) strings under `value` that hold private key material: a PEM private key, or a
- * kubeconfig's client-key-data. Values not known yet are skipped: the Node.js SDK sends an unknown Output as the bare
- * unknown sentinel, secret or not, so during a preview of new resources secrecy cannot be judged (README).
+ * The plain (not secret) places under `value` that hold private key material, however wrapped (key-material.ts:
+ * PEM, base64, hex DER, JWK, JSON, YAML, kubeconfig, Secret, cloud-init, gzip). Values not known yet are skipped:
+ * the Node.js SDK sends an unknown Output as the bare unknown sentinel, secret or not, so during a preview of new
+ * resources secrecy cannot be judged (docs/policy.md).
  */
-export function plainKeyMaterial(value: unknown, secretPaths: Set<string>, path: string[] = []): string[] {
-    if (path.length && secretPaths.has(path.join("."))) return [];
-    if (isUnknown(value)) return [];
-    if (typeof value === "string") return PEM_PRIVATE_KEY.test(value) ? [path.join(".")] : [];
-    if (Array.isArray(value)) return value.flatMap((v, i) => plainKeyMaterial(v, secretPaths, [...path, String(i)]));
-    if (value && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => plainKeyMaterial(v, secretPaths, [...path, k]));
-    return [];
+export function plainKeyMaterial(value: unknown, secretPaths: Set<string>): KeyFinding[] {
+    return findKeyMaterial(value, (path) => secretPaths.has(path.join(".")), isUnknown);
+}
+
+/** "YAML → client-key-data at users.0.user.client-key-data": how the key was found, never the key. */
+function describe(f: KeyFinding): string {
+    return `${f.via.join(" → ")}${f.inner.length ? ` at ${f.inner.join(".")}` : ""}`;
 }
 
 export const plainKeyOutput: StackValidationPolicy = {
@@ -34,9 +34,17 @@ export const plainKeyOutput: StackValidationPolicy = {
             report(`cannot tell secret from plain stack outputs: the pack's secret-marker hook is not installed (policy/index.ts)`, stack.urn);
             return;
         }
-        const secretPaths = new Set<string>(recorded);
-        for (const at of plainKeyMaterial(outputs, secretPaths)) {
-            report(`stack output "${at}" holds a private key in plain text (stored unencrypted in the state and printed by \`pulumi stack output\`); export it with pulumi.secret()`, stack.urn);
+        const byOutput = new Map<string, KeyFinding[]>();
+        for (const f of plainKeyMaterial(outputs, new Set<string>(recorded))) {
+            const at = f.path.join(".");
+            byOutput.set(at, [...(byOutput.get(at) ?? []), f]);
+        }
+        for (const [at, found] of byOutput) {
+            const shown = found.slice(0, 3).map(describe).join("; ") + (found.length > 3 ? `; +${found.length - 3} more` : "");
+            report(
+                `stack output "${at}" holds a private key in plain text (${shown}): it is stored unencrypted in the state and printed by \`pulumi stack output\`; export it with pulumi.secret()`,
+                stack.urn,
+            );
         }
     },
 };
