@@ -60,13 +60,14 @@ function programPids(root: number): number[] {
     });
 }
 
-interface Sample {
+export interface Sample {
     ms: number;
     peakMb: number;
     code: number | null;
 }
 
-function pulumi(bin: string, args: string[], cwd: string, env: Record<string, string>): Promise<Sample> {
+/** One CLI run (stdio ignored): wall time, the program's peak RSS, exit code. */
+export function pulumi(bin: string, args: string[], cwd: string, env: Record<string, string>): Promise<Sample> {
     const started = Date.now();
     const child = spawn(bin, args, { cwd, env: { ...process.env, ...env }, stdio: "ignore" });
     let peakMb = 0;
@@ -81,7 +82,7 @@ function pulumi(bin: string, args: string[], cwd: string, env: Record<string, st
     );
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export async function benchFirstHour(): Promise<void> {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kube-pki-bench-fh-"));

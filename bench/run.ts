@@ -19,6 +19,8 @@
  *          --live (afterwards run bench/live.ts: real `pulumi up`/preview, openssl and kubeadm)
  *          --no-first-hour  skip bench/first-hour.ts (a refused preview vs a no-op preview on the real engine,
  *                           run by default when a Pulumi CLI is found)
+ *          --no-preview-floor  skip bench/preview-floor.ts (a no-op preview of the dev stack vs a plain @pulumi/tls
+ *                           program with as many resources, same CLI and backend; run by default with a Pulumi CLI)
  *          --state [--state-workers 50,200] (afterwards run bench/state.ts: a real `pulumi up` with the NodeFiles
  *                            sink per size: state size per worker and per NodeFiles resource, engine peak RSS)
  */
@@ -29,6 +31,7 @@ import * as path from "node:path";
 import Table from "cli-table3";
 import { findPulumi } from "../scripts/workspace";
 import { benchFirstHour } from "./first-hour";
+import { benchPreviewFloor } from "./preview-floor";
 
 const BENCH_DIR = __dirname;
 const PROJECT_DIR = path.resolve(BENCH_DIR, "..");
@@ -230,6 +233,11 @@ async function main() {
     if (!flag("--no-first-hour")) {
         if (findPulumi()) await benchFirstHour();
         else console.log("\nFirst hour rows skipped: no pulumi CLI (bash scripts/tools.sh build pulumi pulumi-resource-tls)");
+    }
+    // The review loop's floor: a no-op preview of the dev stack against a plain @pulumi/tls program of the same size.
+    if (!flag("--no-preview-floor")) {
+        if (findPulumi()) await benchPreviewFloor();
+        else console.log("\nPreview-floor rows skipped: no pulumi CLI (bash scripts/tools.sh build pulumi pulumi-resource-tls)");
     }
 
     if (flag("--live")) {
