@@ -40,9 +40,17 @@ const DER_TYPES = [
     { type: "sec1", name: "DER SEC1" },
 ] as const;
 
-/** Every place under `value` that holds private key material; `skip(path)` prunes a subtree (e.g. a secret). */
-export function findKeyMaterial(value: unknown, skip: (path: string[]) => boolean = () => false, isUnknown: (v: unknown) => boolean = () => false): KeyFinding[] {
-    const scan = new Scan(skip, isUnknown);
+/** How to scan: subtrees to prune (secrets), values not known yet, and the stack's own keys to look for by value. */
+export interface ScanOptions {
+    skip?: (path: string[]) => boolean;
+    isUnknown?: (v: unknown) => boolean;
+    /** Keys the stack holds (e.g. tls PrivateKey PEMs): found by value too, even inside a blob no decoder opens. */
+    knownKeys?: string[];
+}
+
+/** Every place under `value` that holds private key material. */
+export function findKeyMaterial(value: unknown, options: ScanOptions = {}): KeyFinding[] {
+    const scan = new Scan(options.skip ?? (() => false), options.isUnknown ?? (() => false), fingerprints(options.knownKeys ?? []));
     scan.value(value, { path: [], via: [] });
     return scan.found;
 }
@@ -63,6 +71,7 @@ class Scan {
     constructor(
         private readonly skip: (path: string[]) => boolean,
         private readonly isUnknown: (v: unknown) => boolean,
+        private readonly known: Fingerprints,
     ) {}
 
     private hit(at: At, form: string): void {
@@ -107,6 +116,8 @@ class Scan {
         if (t.length < 16) return;
         const compact = t.replace(/\s+/g, "");
         const hex = compact.replace(/:/g, "");
+        const provenance = this.known.find(compact, hex);
+        if (provenance) return this.hit(at, provenance);
         const encoded = (HEX.test(hex) && hex.length >= 64) || (BASE64.test(compact) && compact.length >= 24);
         if (at.via.length >= LIMITS.depth) {
             if (encoded) this.hit(at, `unscanned: more than ${LIMITS.depth} nested encodings`);
@@ -213,4 +224,44 @@ function yamlDocuments(t: string): unknown[] {
     } catch {
         return [];
     }
+}
+
+/** The stack's own keys as the strings they turn into: base64 of their DER (a PEM's body) and hex of it. */
+interface Fingerprints {
+    find(compact: string, hex: string): string | undefined;
+}
+
+/**
+ * Keys are indexed by a window taken at a fixed offset of their encoded form (past the algorithm prefix that many
+ * keys share), so one pass over a string finds any of thousands of keys: a window hit is then compared in full.
+ */
+function fingerprints(pems: string[]): Fingerprints {
+    const b64 = new Map<string, string>();
+    const hexes = new Map<string, string>();
+    const AT = 48;
+    const WINDOW = 24;
+    for (const pem of pems) {
+        const m = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----([\s\S]*?)-----END/.exec(pem);
+        const body = m?.[1].replace(/\s+/g, "");
+        // an encrypted PEM (Proc-Type headers) or a short body says nothing by value
+        if (!body || body.length < AT * 2 || !BASE64.test(body)) continue;
+        const hex = Buffer.from(body, "base64").toString("hex");
+        b64.set(body.slice(AT, AT + WINDOW), body);
+        hexes.set(hex.slice(AT * 2, AT * 2 + WINDOW * 2), hex);
+    }
+    const scan = (text: string, index: Map<string, string>, at: number, window: number): boolean => {
+        for (let i = at; i + window <= text.length; i++) {
+            const full = index.get(text.slice(i, i + window));
+            if (full && text.startsWith(full, i - at)) return true;
+        }
+        return false;
+    };
+    return {
+        find(compact, hex) {
+            if (!b64.size || compact.length < AT * 2) return undefined;
+            if (scan(compact, b64, AT, WINDOW)) return "the base64 body of a key in the stack";
+            if (scan(hex.toLowerCase(), hexes, AT * 2, WINDOW * 2)) return "the hex DER of a key in the stack";
+            return undefined;
+        },
+    };
 }

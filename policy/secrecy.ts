@@ -12,8 +12,18 @@ import { CA_KEY_OPT_IN_ANNOTATION, config, globMatch, isUnknown, known, raw, sch
  * the Node.js SDK sends an unknown Output as the bare unknown sentinel, secret or not, so during a preview of new
  * resources secrecy cannot be judged (docs/policy.md).
  */
-export function plainKeyMaterial(value: unknown, secretPaths: Set<string>): KeyFinding[] {
-    return findKeyMaterial(value, (path) => secretPaths.has(path.join(".")), isUnknown);
+export function plainKeyMaterial(value: unknown, secretPaths: Set<string>, knownKeys: string[] = []): KeyFinding[] {
+    return findKeyMaterial(value, { skip: (path) => secretPaths.has(path.join(".")), isUnknown, knownKeys });
+}
+
+/** The private keys the stack's tls PrivateKeys hold (known values; a stack policy sees secrets unwrapped). */
+function stackKeys(resources: PolicyResource[]): string[] {
+    const out: string[] = [];
+    for (const r of resources.filter((x) => x.type === T.privateKey)) {
+        const p = raw(r.props);
+        for (const k of [p.privateKeyPem, p.privateKeyPemPkcs8]) if (typeof k === "string" && !isUnknown(k)) out.push(k);
+    }
+    return out;
 }
 
 /** "YAML → client-key-data at users.0.user.client-key-data": how the key was found, never the key. */
@@ -35,7 +45,7 @@ export const plainKeyOutput: StackValidationPolicy = {
             return;
         }
         const byOutput = new Map<string, KeyFinding[]>();
-        for (const f of plainKeyMaterial(outputs, new Set<string>(recorded))) {
+        for (const f of plainKeyMaterial(outputs, new Set<string>(recorded), stackKeys(args.resources))) {
             const at = f.path.join(".");
             byOutput.set(at, [...(byOutput.get(at) ?? []), f]);
         }

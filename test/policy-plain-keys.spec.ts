@@ -16,11 +16,13 @@ import { plainKeyOutput, SECRET_PATHS, T } from "../policy/policies";
 const proxy = require("@pulumi/policy/proxy");
 
 /** The messages pki-plain-key-output reports for these stack outputs (secretPaths: the outputs that are secrets). */
-function violations(outputs: Record<string, unknown>, secretPaths: string[] = []): string[] {
+function violations(outputs: Record<string, unknown>, secretPaths: string[] = [], keysInStack: string[] = []): string[] {
     Object.defineProperty(outputs, SECRET_PATHS, { value: secretPaths, enumerable: false });
     const stack = { type: T.stack, name: "s", urn: "urn:pulumi:test::test::pulumi:pulumi:Stack::s", props: proxy.unknownCheckingProxy(outputs) } as any;
+    const keys = keysInStack.map((k, i) => ({ type: T.privateKey, name: `k${i}`, urn: `urn:pulumi:test::test::${T.privateKey}::k${i}`, parent: stack, props: proxy.unknownCheckingProxy({ algorithm: "ECDSA", privateKeyPem: k }) }));
     const out: string[] = [];
-    void plainKeyOutput.validateStack({ resources: [stack], stackTags: new Map(), getConfig: () => ({}) as any, notApplicable: () => undefined as never }, (m: string) => out.push(m));
+    const args = { resources: [stack, ...keys], stackTags: new Map(), getConfig: () => ({}) as any, notApplicable: () => undefined as never };
+    void plainKeyOutput.validateStack(args, (m: string) => out.push(m));
     return out;
 }
 const outputsNamed = (v: string[]) => v.map((m) => /^stack output "([^"]+)"/.exec(m)?.[1]);
@@ -116,6 +118,20 @@ describe("pki-plain-key-output: keys however wrapped (policy/key-material.ts)", 
         const bomb = b64(gzipSync(Buffer.alloc(LIMITS.bytes * 4)));
         assert.ok(bomb.length < 64 * 1024);
         assert.match(violations({ bomb })[0], /^stack output "bomb" .*base64 → gzip → unscanned: over 4194304 bytes/);
+    });
+
+    it("by provenance: a key of the stack's own tls PrivateKeys, inside a blob no decoder opens", () => {
+        const key = pem(ec.privateKey);
+        const body = key.split("\n").filter((l) => !l.startsWith("-----")).join("");
+        const hexBlob = `00ff${der(ec.privateKey).toString("hex")}00ff`;
+        const b64Blob = `QUJD${body}QUJD`;
+        const other = [pem(rsa.privateKey), pem(ed.privateKey)];
+        assert.deepEqual(violations({ hexBlob, b64Blob }), [], "no decoder opens these");
+        const v = violations({ hexBlob, b64Blob, unrelated: "00ff".repeat(200) }, [], [...other, key]);
+        assert.deepEqual(outputsNamed(v), ["hexBlob", "b64Blob"]);
+        assert.match(v[0], /\(the hex DER of a key in the stack\)/);
+        assert.match(v[1], /\(the base64 body of a key in the stack\)/);
+        assert.deepEqual(violations({ hexBlob, b64Blob }, ["hexBlob", "b64Blob"], [key]), []);
     });
 
     it("one report per output, naming up to three places in it", () => {
