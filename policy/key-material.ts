@@ -240,6 +240,9 @@ function fingerprints(pems: string[]): Fingerprints {
     const hexes = new Map<string, string>();
     const AT = 48;
     const WINDOW = 24;
+    // a key's window needs this much of its encoding around it: cheaper to test for than to scan for
+    const BASE64_SPAN = new RegExp(`[A-Za-z0-9+/]{${AT + WINDOW}}`);
+    const HEX_SPAN = new RegExp(`[0-9a-fA-F]{${2 * (AT + WINDOW)}}`);
     for (const pem of pems) {
         const m = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----([\s\S]*?)-----END/.exec(pem);
         const body = m?.[1].replace(/\s+/g, "");
@@ -259,8 +262,8 @@ function fingerprints(pems: string[]): Fingerprints {
     return {
         find(compact, hex) {
             if (!b64.size || compact.length < AT * 2) return undefined;
-            if (scan(compact, b64, AT, WINDOW)) return "the base64 body of a key in the stack";
-            if (scan(hex.toLowerCase(), hexes, AT * 2, WINDOW * 2)) return "the hex DER of a key in the stack";
+            if (BASE64_SPAN.test(compact) && scan(compact, b64, AT, WINDOW)) return "the base64 body of a key in the stack";
+            if (HEX_SPAN.test(hex) && scan(hex.toLowerCase(), hexes, AT * 2, WINDOW * 2)) return "the hex DER of a key in the stack";
             return undefined;
         },
     };
