@@ -5,7 +5,7 @@
 import type { PolicyResource, ResourceValidationPolicy } from "@pulumi/policy";
 
 // ---------------------------------------------------------------------------------------------------------------
-// Config: thresholds with kubeadm-like defaults (README "Policy pack" lists them).
+// Config: thresholds with kubeadm-like defaults (docs/policy.md lists them).
 
 export interface PkiPolicyConfig {
     /** Smallest RSA key (bits). kubeadm: RSA-2048. */

@@ -1,6 +1,6 @@
 /**
  * kube-pki's CrossGuard policy pack: `pulumi preview --policy-pack <path to this directory>` on any Pulumi program.
- * The policies are in policies.ts; README "Policy pack" lists them with their levels and thresholds.
+ * The policies are in policies.ts; docs/policy.md lists them with their levels and thresholds.
  */
 import { PolicyPack } from "@pulumi/policy";
 import { POLICIES } from "./policies";
