@@ -6,20 +6,20 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { Feature, KeyAlgorithm } from "./catalog";
 import { CA_PHASES, CaRotationState, RotatableCa } from "./rotation";
-import type { ResolvedVaultConfig, VaultConfig } from "./vault";
-import type { ExternalCa } from "./ca-sources";
+import type { ExternalCa, ResolvedConfig } from "./resolved";
+import type { VaultConfig } from "./vault";
 import { validateKeys } from "./validation/keys";
-import { NetworkSection, validateNetwork } from "./validation/network";
+import { validateNetwork } from "./validation/network";
 import { validateNodes } from "./validation/nodes";
 import { ConfigError, fieldPath, Problems } from "./validation/problems";
-import { PreviousRun, readPreviousRun, validateClock, validateRotation } from "./validation/rotation";
+import { readPreviousRun, validateClock, validateRotation } from "./validation/rotation";
 import { validateUsers } from "./validation/users";
 import { validateValidity } from "./validation/validity";
 import { validateVaultSection } from "./validation/vault";
-import { ResolvedWorkerPool, validateWorkerPools } from "./validation/worker-pools";
+import { validateWorkerPools } from "./validation/worker-pools";
 
+export type { ExternalCa, ResolvedConfig, ResolvedNode, ResolvedUser } from "./resolved";
 export { ConfigError, parseHours, canonicalIp, isIp, firstIp } from "./validation/problems";
 export { ROTATION_GROUPS, ALLOW_CLOCK_BACKWARDS_ENV } from "./validation/rotation";
 export { parseControlPlaneEndpoint, validateServiceSubnet } from "./validation/network";
@@ -167,48 +167,6 @@ export interface ClusterPkiArgs extends ClusterPkiSettings {
 /** The stack outputs a program passes back as `previous` (same names as ClusterPki's outputs). */
 export const PREVIOUS_RUN_OUTPUTS = ["rotationState", "rotationTokens", "inventory", "nextRotation", "workerPoolTokens"] as const;
 
-export interface ResolvedNode {
-    name: string;
-    role: "control-plane" | "worker";
-    /** IPs of the node, the advertise address first for control planes. */
-    addresses: string[];
-    extraSans: { dns: string[]; ips: string[] };
-}
-
-export interface ResolvedUser {
-    name: string;
-    group?: string;
-    validityHours: number;
-    renewBeforeHours: number;
-}
-
-/** The validated config with defaults applied; the network fields are the network section's (validation/network.ts). */
-export interface ResolvedConfig extends NetworkSection {
-    /** The clock, ms since the epoch. */
-    nowMs: number;
-    rotate: Record<string, number>;
-    /** Rotation state of each CA and the SA key for this run. */
-    caStates: Record<RotatableCa, CaRotationState>;
-    /** What the previous run recorded: tokens and notAfter per leaf, its clock. */
-    previous: PreviousRun;
-    /** Vault mode per CA (empty `cas` when every CA is local). */
-    vault: ResolvedVaultConfig;
-    controlPlanes: ResolvedNode[];
-    workers: ResolvedNode[];
-    workerPools: ResolvedWorkerPool[];
-    etcdMembers: string[];
-    users: ResolvedUser[];
-    features: Record<Feature, boolean>;
-    keys: {
-        leaf: KeyAlgorithm;
-        ca: KeyAlgorithm;
-        "etcd-ca": KeyAlgorithm;
-        "front-proxy-ca": KeyAlgorithm;
-        sa: KeyAlgorithm;
-    };
-    validityHours: { ca: number; leaf: number };
-    renewBeforeHours: { ca: number; leaf: number };
-}
 
 
 const duration = z.union([z.string(), z.number()]);

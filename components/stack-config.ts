@@ -44,6 +44,12 @@ export const STACK_CONFIG_KEYS: Record<Exclude<keyof ClusterPkiArgs, "previous" 
     vault: "object",
 };
 
+/** A token in the plain `vault` object: in the stack file in clear text; the secret key is `vaultToken`. */
+export const VAULT_TOKEN_IN_OBJECT = (prefix = "kube-pki:") =>
+    `${prefix}vault.token: a token in the ${prefix}vault object is stored in clear text in the stack file; remove it ` +
+    `and set the secret ${prefix}vaultToken instead: \`pulumi config set --secret ${prefix}vaultToken\` prompts for it ` +
+    `(or pipe it in: \`pulumi config set --secret ${prefix}vaultToken < token-file\`), or set VAULT_TOKEN`;
+
 /** The closest known word to a misspelled one (edit distance, case-insensitive), if any is close enough. */
 export function didYouMean(word: string, known: Iterable<string>): string | undefined {
     const candidates = [...known];
@@ -106,6 +112,10 @@ export function parseClusterPkiArgs(config: pulumi.Config, extraKeys: string[] =
         }
     }
     // The Vault token comes from a secret config value (or VAULT_TOKEN): never from the plain `vault` object.
+    if (args.vault && typeof args.vault === "object" && "token" in (args.vault as object)) {
+        problems.push(VAULT_TOKEN_IN_OBJECT(prefix));
+        delete (args.vault as Record<string, unknown>).token;
+    }
     const vaultToken = config.getSecret("vaultToken");
     if (args.vault && typeof args.vault === "object" && vaultToken) (args.vault as Record<string, unknown>).token = vaultToken;
     return { args: args as unknown as ClusterPkiArgs, problems };
