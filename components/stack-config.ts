@@ -7,42 +7,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { closest, distance } from "fastest-levenshtein";
 import { ClusterPkiArgs, ConfigError, PREVIOUS_RUN_OUTPUTS } from "./config";
 import { previousOutput } from "./memory";
+import { STACK_CONFIG_KEYS } from "./settings";
 
-type Kind = "string" | "boolean" | "number" | "object";
-
-/** Every config key the program reads, with how it is parsed. */
-export const STACK_CONFIG_KEYS: Record<Exclude<keyof ClusterPkiArgs, "previous" | "externalCas">, Kind> = {
-    clusterName: "string",
-    clusterDomain: "string",
-    serviceCidr: "string",
-    controlPlaneEndpoint: "string",
-    apiServerBindPort: "number",
-    apiServerExtraSans: "object",
-    controlPlanes: "object",
-    workers: "object",
-    workerPools: "object",
-    etcdMembers: "object",
-    externalEtcd: "boolean",
-    users: "object",
-    allowSystemMastersUsers: "boolean",
-    keyAlgorithm: "string",
-    caKeyAlgorithm: "string",
-    etcdCaKeyAlgorithm: "string",
-    frontProxyCaKeyAlgorithm: "string",
-    serviceAccountKeyAlgorithm: "string",
-    caValidity: "string",
-    leafValidity: "string",
-    caRenewBefore: "string",
-    leafRenewBefore: "string",
-    kubeletServingCerts: "boolean",
-    kubeProxy: "boolean",
-    superAdmin: "boolean",
-    frontProxy: "boolean",
-    now: "string",
-    rotate: "object",
-    caRotation: "object",
-    vault: "object",
-};
+export { STACK_CONFIG_KEYS } from "./settings";
 
 /** A token in the plain `vault` object: in the stack file in clear text; the secret key is `vaultToken`. */
 export const VAULT_TOKEN_IN_OBJECT = (prefix = "kube-pki:") =>
@@ -77,7 +44,7 @@ export function configKeyProblems(config: pulumi.Config, knownKeys: string[]): s
         const guess = didYouMean(key, known);
         problems.push(
             `${fullKey}: unknown config key; ` +
-                (guess ? `did you mean ${prefix}${guess}?` : `the keys are listed in README "Configuration reference"`),
+                (guess ? `did you mean ${prefix}${guess}?` : `the keys are listed in docs/configuration.md`),
         );
     }
     return problems;
