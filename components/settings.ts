@@ -36,7 +36,10 @@ const duration = z.union([z.string(), z.number()]);
 const stringList = z.array(z.string());
 const DURATION_TS = "string";
 
-type Table = Record<string, Setting>;
+export type Table = Record<string, Setting>;
+
+/** A table's entries, typed as settings (the tables keep their literal keys through `satisfies`). */
+export const entriesOf = (table: Table): [string, Setting][] => Object.entries(table);
 
 /** The zod object of a table (strict: unknown fields are refused). */
 export function shapeOf(table: Table): Record<string, z.ZodType> {
@@ -48,7 +51,7 @@ function objectList(typeName: string, table: Table): { schema: z.ZodType; ts: st
     return { schema: z.array(z.strictObject(shapeOf(table))), ts: `${typeName}[]`, typeName, fields: table };
 }
 
-export const CONTROL_PLANE_NODE: Table = {
+export const CONTROL_PLANE_NODE = {
     name: { schema: z.string(), required: true, hint: `the node's name, e.g. "cp-1"`, description: "Node name (DNS-1123 subdomain), as kubeadm's `nodeRegistration.name`." },
     advertiseAddress: {
         schema: z.string(),
@@ -57,14 +60,14 @@ export const CONTROL_PLANE_NODE: Table = {
         description: "The address the node's apiserver and etcd listen on (kubeadm `localAPIEndpoint.advertiseAddress`).",
     },
     extraSans: { schema: stringList, description: "Extra SANs (DNS names or IPs) for this node's apiserver certificate." },
-};
+} satisfies Table;
 
-export const WORKER_NODE: Table = {
+export const WORKER_NODE = {
     name: { schema: z.string(), required: true, hint: `the node's name, e.g. "worker-1"`, description: "Node name (DNS-1123 subdomain), as kubeadm's `nodeRegistration.name`." },
     addresses: { schema: stringList, description: "The node's IPs (used as SANs of its kubelet serving certificate)." },
-};
+} satisfies Table;
 
-export const WORKER_POOL: Table = {
+export const WORKER_POOL = {
     name: { schema: z.string(), required: true, hint: `the pool's name, e.g. "general"`, description: "Pool name (DNS-1123 label): names its file tree, cloud-init document and token group." },
     tokenTtl: { schema: duration, ts: DURATION_TS, description: `Each bootstrap token's lifetime, e.g. "24h" (default, as kubeadm) or "7d"; at most caValidity.` },
     tokenRenewBefore: {
@@ -74,13 +77,13 @@ export const WORKER_POOL: Table = {
     },
     serverTLSBootstrap: { schema: z.boolean(), description: "kubelet serverTLSBootstrap: the serving certificate through a CSR too (approve it yourself); default true." },
     labels: { schema: z.record(z.string(), z.string()), description: "Node labels (kubelet --node-labels)." },
-};
+} satisfies Table;
 
-export const EXTRA_USER: Table = {
+export const EXTRA_USER = {
     name: { schema: z.string(), required: true, hint: `the user name, the certificate's CN, e.g. "alice"`, description: "The user name: the client certificate's CN." },
     group: { schema: z.string(), description: "The group: the client certificate's O (one group; the tls provider takes a single organization)." },
     validity: { schema: duration, ts: DURATION_TS, description: `Validity, e.g. "720h" or "30d"; default: leafValidity.` },
-};
+} satisfies Table;
 
 const controlPlanes = objectList("ControlPlaneNode", CONTROL_PLANE_NODE);
 const workers = objectList("WorkerNode", WORKER_NODE);
@@ -99,7 +102,7 @@ export const SETTING_TYPES: Record<string, { description: string; fields: Table 
  * ClusterPkiSettings: the plain part of ClusterPki's arguments (strings, numbers, booleans, lists and maps of
  * them), what the component package serves to other languages, and (but `now`'s env override) the stack keys.
  */
-export const CLUSTER_SETTINGS: Table = {
+export const CLUSTER_SETTINGS = {
     clusterName: { schema: z.string(), required: true, stack: "string", hint: `the cluster's name, e.g. "prod-eu1"`, description: "kubeadm `clusterName`: names the cluster in every kubeconfig." },
     clusterDomain: { schema: z.string(), stack: "string", default: "cluster.local", description: "kubeadm `networking.dnsDomain`." },
     serviceCidr: {
@@ -189,10 +192,10 @@ export const CLUSTER_SETTINGS: Table = {
         stack: "object",
         description: "CA and SA-key rotation phase per CA (`ca`, `etcd-ca`, `front-proxy-ca`, `sa`): stage, promote, distrust.",
     },
-};
+} satisfies Table;
 
 /** Stack keys of ClusterPkiArgs beyond the settings (their TypeScript types are written in config.ts / vault). */
-export const CLUSTER_ARGS_STACK_KEYS: Table = {
+export const CLUSTER_ARGS_STACK_KEYS = {
     vault: {
         schema: z.any(),
         stack: "object",
@@ -201,17 +204,17 @@ export const CLUSTER_ARGS_STACK_KEYS: Table = {
             "`{address?, namespace?, caCertFile?, issuerUrls?, ca?: {mountPath, keyMode: internal|exported, leaves: vault|local, trust: chain|vault, validity?}, ...}`. " +
             "No token here: use kube-pki:vaultToken.",
     },
-};
+} satisfies Table;
 
 /** The sink keys (components/sinks/wiring.ts reads them). */
-export const SINK_SETTINGS: Table = {
+export const SINK_SETTINGS = {
     nodeFilesRoot: { schema: z.string(), stack: "string", description: "Write every node's kubeadm tree under this directory (NodeFiles sink)." },
     cloudInit: { schema: z.boolean(), stack: "boolean", default: false, description: "Export a secret '#cloud-config' document (write_files) per node in the cloudInit output." },
     secretsSink: { schema: z.any(), stack: "object", description: "Push Secrets, a trust-bundle ConfigMap and RBAC to the cluster; its fields are below." },
-};
+} satisfies Table;
 
 /** The fields of `kube-pki:secretsSink` (components/sinks/wiring.ts SecretsSinkConfig). */
-export const SECRETS_SINK_SETTINGS: Table = {
+export const SECRETS_SINK_SETTINGS = {
     kubeconfig: { schema: z.string(), description: `Which kubeconfig of ClusterPki.kubeconfigs reaches the cluster; default "admin.conf".` },
     clusterIdentifier: { schema: z.string(), description: "The Kubernetes provider's clusterIdentifier (a rotated client certificate does not replace the provider)." },
     namespace: { schema: z.string(), description: "Namespace of the Secrets and the ConfigMap." },
@@ -223,10 +226,10 @@ export const SECRETS_SINK_SETTINGS: Table = {
     caKeys: { schema: stringList, description: `CA ids whose key goes into a Secret (e.g. ["ca"] for a cert-manager CA Issuer); default none.` },
     clusterAdmins: { schema: z.boolean(), description: "The kubeadm:cluster-admins ClusterRoleBinding; default false." },
     groupBindings: { schema: z.array(z.any()), description: "ClusterRoleBindings of groups to cluster roles." },
-};
+} satisfies Table;
 
 /** The program's own keys (index.ts): what a stack is and where its CAs come from. */
-export const PROGRAM_SETTINGS: Table = {
+export const PROGRAM_SETTINGS = {
     role: { schema: z.string(), stack: "string", description: `"cluster" (default: one cluster's PKI) or "root" (the shared root CA of a multi-stack environment).` },
     rootStack: { schema: z.string(), stack: "string", description: "Cluster stacks: the root stack (org/project/stack) whose intermediates this cluster uses." },
     rootCa: { schema: z.any(), stack: "object", description: "Root stacks: the root CA's settings (RootPki args)." },
@@ -237,14 +240,14 @@ export const PROGRAM_SETTINGS: Table = {
         stack: "string",
         description: "The Vault token, a secret: `pulumi config set --secret kube-pki:vaultToken` (prompts) or `... < token-file`; else VAULT_TOKEN.",
     },
-};
+} satisfies Table;
 
 /** What to put in a required field, by path with `[]` for any index (schema messages). */
 export const REQUIRED_HINTS: Record<string, string> = Object.fromEntries([
-    ...Object.entries(CLUSTER_SETTINGS).filter(([, s]) => s.hint).map(([k, s]) => [k, s.hint!]),
+    ...entriesOf(CLUSTER_SETTINGS).filter(([, s]) => s.hint).map(([k, s]) => [k, s.hint!]),
     ...Object.entries(SETTING_TYPES).flatMap(([type, t]) => {
-        const key = Object.entries(CLUSTER_SETTINGS).find(([, s]) => s.typeName === type)?.[0];
-        return Object.entries(t.fields).filter(([, s]) => s.hint).map(([k, s]) => [`${key}[].${k}`, s.hint!]);
+        const key = entriesOf(CLUSTER_SETTINGS).find(([, s]) => s.typeName === type)?.[0];
+        return entriesOf(t.fields).filter(([, s]) => s.hint).map(([k, s]) => [`${key}[].${k}`, s.hint!]);
     }),
     ["externalCas.[].generation", `the CA generation, e.g. 0`],
 ]);
@@ -254,7 +257,7 @@ export const settingsShape: Record<string, z.ZodType> = { ...shapeOf(CLUSTER_SET
 
 /** Every ClusterPki key the program reads from stack config, with how it is parsed. */
 export const STACK_CONFIG_KEYS: Record<string, StackKind> = Object.fromEntries(
-    Object.entries({ ...CLUSTER_SETTINGS, ...CLUSTER_ARGS_STACK_KEYS })
+    entriesOf({ ...CLUSTER_SETTINGS, ...CLUSTER_ARGS_STACK_KEYS })
         .filter(([, s]) => s.stack)
         .map(([k, s]) => [k, s.stack!]),
 );

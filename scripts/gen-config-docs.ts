@@ -12,6 +12,7 @@ import * as path from "node:path";
 import {
     CLUSTER_ARGS_STACK_KEYS,
     CLUSTER_SETTINGS,
+    entriesOf,
     PROGRAM_SETTINGS,
     SECRETS_SINK_SETTINGS,
     Setting,
@@ -51,7 +52,7 @@ export function tsOf(s: Setting): string {
 
 function iface(name: string, description: string, fields: Record<string, Setting>): string {
     const lines = [`/** ${description} */`, `export interface ${name} {`];
-    for (const [key, s] of Object.entries(fields)) {
+    for (const [key, s] of entriesOf(fields)) {
         lines.push(`    /** ${s.description}${s.default !== undefined ? ` Default: ${JSON.stringify(s.default)}.` : ""} */`);
         lines.push(`    ${key}${s.required ? "" : "?"}: ${tsOf(s)};`);
     }
@@ -82,7 +83,7 @@ function pulumiType(value: Setting["default"]): string[] {
 
 /** The keys Pulumi.yaml declares: those with a fixed default (Pulumi treats a declared key without one as required). */
 export function declaredKeys(): [string, Setting][] {
-    return Object.entries({ ...CLUSTER_SETTINGS, ...SINK_SETTINGS }).filter(([, s]) => s.stack && s.default !== undefined);
+    return entriesOf({ ...CLUSTER_SETTINGS, ...SINK_SETTINGS }).filter(([, s]) => s.stack && s.default !== undefined);
 }
 
 export function renderPulumiConfig(): string {
@@ -106,7 +107,7 @@ const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
 
 function table(fields: Record<string, Setting>, prefix: string, withStack = true): string {
     const rows = [`| Key | Type | Default | Description |`, `| --- | --- | --- | --- |`];
-    for (const [key, s] of Object.entries(fields)) {
+    for (const [key, s] of entriesOf(fields)) {
         const name = withStack && s.stack ? `\`${prefix}${key}\`` : `\`${key}\``;
         const dflt = s.default !== undefined ? `\`${JSON.stringify(s.default)}\`` : s.required ? "required" : "";
         rows.push(`| ${name} | \`${cell(tsOf(s))}\` | ${dflt} | ${cell(s.description)} |`);

@@ -8,6 +8,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import type { z } from "zod";
 import { parse as parseYaml } from "yaml";
 import {
     CertificateAuthority,
@@ -18,14 +19,27 @@ import {
     STACK_CONFIG_KEYS,
     validateClusterPkiArgs,
 } from "../components/internal";
-import { CLUSTER_ARGS_STACK_KEYS, CLUSTER_SETTINGS, PROGRAM_SETTINGS, SINK_SETTINGS } from "../components/settings";
-import { SINK_CONFIG_KEYS } from "../components/sinks";
+import { CLUSTER_ARGS_STACK_KEYS, CLUSTER_SETTINGS, PROGRAM_SETTINGS, SECRETS_SINK_SETTINGS, SINK_SETTINGS } from "../components/settings";
+import type { ClusterPkiSettings } from "../components/settings-types";
+import { SecretsSinkConfig, SINK_CONFIG_KEYS } from "../components/sinks";
 import { VaultLeafCertificate } from "../components/vault";
 import { declaredKeys, staleFiles } from "../scripts/gen-config-docs";
 import { problemsOf } from "./support/problems";
 import { setupMocks } from "./support/tls-emulator";
 
 const ROOT = path.resolve(__dirname, "..");
+
+// Type-level checks (npm run typecheck): the generated interface has the schema's keys, and every value it
+// allows is one the zod schema accepts; SecretsSinkConfig (sinks/wiring.ts) has the schema's secretsSink fields.
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+type Accepted = {
+    [K in keyof ClusterPkiSettings]-?: NonNullable<ClusterPkiSettings[K]> extends z.input<(typeof CLUSTER_SETTINGS)[K]["schema"]> ? true : false;
+};
+export const TYPE_CHECKS: [
+    Equal<keyof ClusterPkiSettings, keyof typeof CLUSTER_SETTINGS>,
+    Equal<Accepted[keyof Accepted], true>,
+    Equal<keyof SecretsSinkConfig, keyof typeof SECRETS_SINK_SETTINGS>,
+] = [true, true, true];
 const base = () => ({
     clusterName: "cfg",
     controlPlaneEndpoint: "api.cfg.example:6443",
