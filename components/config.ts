@@ -1,10 +1,11 @@
 /**
- * ClusterPki arguments: the plain interface, its validation, and the resolved form the component walks.
+ * ClusterPki arguments and their validation. The settings are declared once in settings.ts (the one config schema:
+ * the ClusterPkiSettings interface is generated from it into settings-types.ts); the resolved form the component
+ * walks is in resolved.ts.
  *
  * Validation runs before any resource is registered. Every problem is reported with the field path and a fix,
  * all at once, in one `ConfigError`.
  */
-import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { CA_PHASES, CaRotationState, RotatableCa } from "./rotation";
 import type { ExternalCa, ResolvedConfig } from "./resolved";
@@ -36,7 +37,8 @@ export interface ClusterPkiArgs extends ClusterPkiSettings {
     externalCas?: Record<string, ExternalCa[]>;
     /**
      * CAs in HashiCorp Vault's PKI engine instead of local keys, per CA id, plus the connection:
-     * `{address?, namespace?, caCertFile?, issuerUrls?, ca?: {mountPath, keyMode: internal|exported, leaves: vault|local, validity?}, ...}`.
+     * `{address?, namespace?, caCertFile?, issuerUrls?, ca?: {mountPath, keyMode: internal|exported, leaves: vault|local, trust: chain|vault, validity?}, ...}`
+     * (docs/vault.md).
      */
     vault?: VaultConfig;
     /**
@@ -59,8 +61,7 @@ export interface ClusterPkiArgs extends ClusterPkiSettings {
 /** The stack outputs a program passes back as `previous` (same names as ClusterPki's outputs). */
 export const PREVIOUS_RUN_OUTPUTS = ["rotationState", "rotationTokens", "inventory", "nextRotation", "workerPoolTokens"] as const;
 
-
-
+/** The settings (settings.ts) plus what only library callers pass: CAs from elsewhere and the previous run. */
 const schema = z.strictObject({
     ...settingsShape,
     externalCas: z.record(z.string(), z.array(z.object({ generation: z.number().int().nonnegative(), certPem: z.any(), keyPem: z.any() }))).optional(),

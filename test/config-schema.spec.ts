@@ -22,7 +22,7 @@ import {
 import { CLUSTER_ARGS_STACK_KEYS, CLUSTER_SETTINGS, PROGRAM_SETTINGS, SECRETS_SINK_SETTINGS, SINK_SETTINGS } from "../components/settings";
 import type { ClusterPkiSettings } from "../components/settings-types";
 import { SecretsSinkConfig, SINK_CONFIG_KEYS } from "../components/sinks";
-import { VaultLeafCertificate } from "../components/vault";
+import { VaultIntermediateCa, VaultLeafCertificate } from "../components/vault";
 import { declaredKeys, staleFiles } from "../scripts/gen-config-docs";
 import { problemsOf } from "./support/problems";
 import { setupMocks } from "./support/tls-emulator";
@@ -183,6 +183,14 @@ describe("durations are bounded (issue 21 item 11)", function () {
         });
         assert.ok(p.some((x) => /^workerPools\[0\]\.tokenTtl: "876001h" is longer than 100 years/.test(x)), p.join("\n"));
         assert.ok(p.some((x) => /^vault\.ca\.validity: .* is longer than 100 years/.test(x)), p.join("\n"));
+    });
+
+    it("the building blocks bound validityHours too (CertificateAuthority, VaultIntermediateCa)", () => {
+        setupMocks();
+        const ca = { commonName: "x-ca", keyAlgorithm: "ECDSA-P256", validityHours: 876001, renewBeforeHours: 10 };
+        assert.match(thrown(() => new CertificateAuthority("long-ca", ca))[0], /^validityHours: 876001 must be a whole number of hours between 1 and 876000/);
+        const inter = { caId: "ca", mountPath: "pki", keyMode: "internal" as const, commonName: "kubernetes", keyAlgorithm: "ECDSA-P256", validityHours: 1e12, parentCertPem: "-", parentKeyPem: "-" };
+        assert.ok(thrown(() => new VaultIntermediateCa("long-inter", inter)).some((x) => /^validityHours: 1000000000000 must be/.test(x)));
     });
 
     it("leafValidity 1h is refused (no room for renewBefore > 0); 3h renews 1h before expiry, never 0", () => {

@@ -8,6 +8,7 @@ import * as tls from "@pulumi/tls";
 import * as vault from "@pulumi/vault";
 import { DEFAULT_LEAF_VALIDITY_HOURS } from "../catalog";
 import type { VaultIssuerUrls } from "../resolved";
+import { buildingBlockProblems } from "../validation/args";
 import { ConfigError } from "../validation/problems";
 import { mountPathProblem, normalizePem, providerOpts, VAULT_INTERMEDIATE_USAGES, VAULT_KEY_MODES, vaultKeyParams, VaultKeyMode } from "./common";
 
@@ -65,16 +66,12 @@ function intermediateArgProblems(args: VaultIntermediateCaArgs, nowMs: number): 
     if (!(VAULT_KEY_MODES as readonly string[]).includes(args.keyMode as string)) {
         add("keyMode", `"${args.keyMode}" is not one of internal, exported (internal keeps the CA key in Vault; exported returns it once)`);
     }
-    if (typeof args.commonName !== "string" || args.commonName === "") add("commonName", "is required (e.g. \"kubernetes\")");
     try {
         vaultKeyParams(args.keyAlgorithm);
     } catch (e) {
         problems.push(...(e as ConfigError).problems);
     }
-    if (!Number.isInteger(args.validityHours) || args.validityHours <= 0) add("validityHours", "must be a positive whole number of hours");
-    if (args.renewBeforeHours !== undefined && (!Number.isInteger(args.renewBeforeHours) || args.renewBeforeHours < 0 || args.renewBeforeHours >= args.validityHours)) {
-        add("renewBeforeHours", "must be a whole number of hours, ≥ 0 and shorter than validityHours");
-    }
+    problems.push(...buildingBlockProblems(args, ["commonName", "validityHours", "renewBeforeHours"]));
     if (typeof args.parentNotAfter === "string") {
         const p = parentValidityProblem(args.validityHours, args.parentNotAfter, nowMs);
         if (p) add("validityHours", p);
