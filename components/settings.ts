@@ -198,6 +198,7 @@ export const CLUSTER_SETTINGS = {
 export const CLUSTER_ARGS_STACK_KEYS = {
     vault: {
         schema: z.any(),
+        ts: "VaultConfig",
         stack: "object",
         description:
             "CAs in HashiCorp Vault's PKI engine instead of local keys, per CA id, plus the connection (docs/vault.md): " +
@@ -210,7 +211,7 @@ export const CLUSTER_ARGS_STACK_KEYS = {
 export const SINK_SETTINGS = {
     nodeFilesRoot: { schema: z.string(), stack: "string", description: "Write every node's kubeadm tree under this directory (NodeFiles sink)." },
     cloudInit: { schema: z.boolean(), stack: "boolean", default: false, description: "Export a secret '#cloud-config' document (write_files) per node in the cloudInit output." },
-    secretsSink: { schema: z.any(), stack: "object", description: "Push Secrets, a trust-bundle ConfigMap and RBAC to the cluster; its fields are below." },
+    secretsSink: { schema: z.any(), ts: "SecretsSinkConfig", stack: "object", description: "Push Secrets, a trust-bundle ConfigMap and RBAC to the cluster; its fields are below." },
 } satisfies Table;
 
 /** The fields of `kube-pki:secretsSink` (components/sinks/wiring.ts SecretsSinkConfig). */
@@ -225,15 +226,15 @@ export const SECRETS_SINK_SETTINGS = {
     trustBundleName: { schema: z.string(), description: "The trust-bundle ConfigMap's name." },
     caKeys: { schema: stringList, description: `CA ids whose key goes into a Secret (e.g. ["ca"] for a cert-manager CA Issuer); default none.` },
     clusterAdmins: { schema: z.boolean(), description: "The kubeadm:cluster-admins ClusterRoleBinding; default false." },
-    groupBindings: { schema: z.array(z.any()), description: "ClusterRoleBindings of groups to cluster roles." },
+    groupBindings: { schema: z.array(z.any()), ts: "GroupBinding[]", description: "ClusterRoleBindings of groups to cluster roles." },
 } satisfies Table;
 
 /** The program's own keys (index.ts): what a stack is and where its CAs come from. */
 export const PROGRAM_SETTINGS = {
     role: { schema: z.string(), stack: "string", description: `"cluster" (default: one cluster's PKI) or "root" (the shared root CA of a multi-stack environment).` },
     rootStack: { schema: z.string(), stack: "string", description: "Cluster stacks: the root stack (org/project/stack) whose intermediates this cluster uses." },
-    rootCa: { schema: z.any(), stack: "object", description: "Root stacks: the root CA's settings (RootPki args)." },
-    clusters: { schema: z.any(), stack: "object", description: "Root stacks: the clusters to issue intermediates for, e.g. [{name: prod, cas: [ca, etcd-ca, front-proxy-ca]}]." },
+    rootCa: { schema: z.any(), ts: "RootPkiArgs", stack: "object", description: "Root stacks: the root CA's settings (RootPki args)." },
+    clusters: { schema: z.any(), ts: "RootCluster[]", stack: "object", description: "Root stacks: the clusters to issue intermediates for, e.g. [{name: prod, cas: [ca, etcd-ca, front-proxy-ca]}]." },
     allowRemoveClusters: { schema: stringList, stack: "object", description: "Root stacks: clusters whose intermediates may be dropped this run." },
     vaultToken: {
         schema: z.string(),
