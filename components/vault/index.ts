@@ -2,16 +2,16 @@
  * Optional Vault intermediate (docs/vault.md): a cluster CA that lives in a Vault (or OpenBao) PKI secrets engine,
  * signed by our own root, with one Vault role per catalog kind and leaves issued by Vault.
  *
- *  - `VaultIntermediateCa`: PKI mount → CSR generated in Vault (`internal`: the key never leaves Vault;
+ *  - `VaultIntermediateCa` (intermediate.ts): PKI mount → CSR generated in Vault (`internal`: the key never leaves Vault;
  *    `exported`: Vault returns it once) → signed locally by the parent CA (tls.LocallySignedCert) → signed
  *    certificate + chain set back → default issuer and AIA/CRL URLs configured. Its outputs have the
  *    `CaMaterial` shape (certPem, keyPem, notBefore, notAfter).
- *  - `VaultRoles` / `vaultRolesFromCatalog`: one `SecretBackendRole` per catalog leaf kind of the CA, derived from
+ *  - `VaultRoles` / `vaultRolesFromCatalog` (roles.ts): one `SecretBackendRole` per catalog leaf kind of the CA, derived from
  *    the same table as local issuance (CN/O, key usages, EKU flags, key type, TTLs).
- *  - `VaultLeafCertificate`: a leaf issued by Vault (`SecretBackendCert`) with the outputs of `LeafCertificate`.
+ *  - `VaultLeafCertificate` (leaf.ts): a leaf issued by Vault (`SecretBackendCert`) with the outputs of `LeafCertificate`.
  *  - `vaultProviderFromConfig`, `validateVaultConfig`: connection (connection.ts) and stack-config validation (config.ts).
  *
- * Provider facts this file relies on (checked in terraform-provider-vault / Vault sources, see the report):
+ * Provider facts these files rely on (checked in terraform-provider-vault / Vault sources, see the report):
  *  - `name` is always set on roles and certs (the SDK would auto-name roles with a random suffix; on
  *    SecretBackendCert `name` is the ROLE name).
  *  - TTLs are sent as seconds strings: Vault reads role ttl/max_ttl back as seconds, a "8760h" would diff forever.
@@ -25,9 +25,6 @@
  *  - A role's max_ttl caps a longer requested ttl silently (a Vault warning, not an error): VaultLeafCertificate
  *    warns when the issued validity is shorter than asked. A ttl beyond the issuer's NotAfter is an error.
  */
-import { X509Certificate } from "node:crypto";
-import * as pulumi from "@pulumi/pulumi";
-import * as tls from "@pulumi/tls";
 export * from "./common";
 export * from "./intermediate";
 export * from "./roles";

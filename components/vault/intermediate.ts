@@ -94,7 +94,7 @@ export function parentValidityProblem(validityHours: number, parentNotAfter: str
 }
 
 /**
- * A CA whose key lives in Vault's PKI engine, signed by a parent CA we hold (DESIGN §7).
+ * A CA whose key lives in Vault's PKI engine, signed by a parent CA we hold (docs/vault.md).
  *
  * keyPem: with `keyMode: "exported"` the intermediate's private key (secret, PEM). With `"internal"` the key never
  * leaves Vault and `keyPem` is an Output of "" (secret): callers must check `exported` and must not write a
