@@ -41,14 +41,15 @@ export type Table = Record<string, Setting>;
 /** A table's entries, typed as settings (the tables keep their literal keys through `satisfies`). */
 export const entriesOf = (table: Table): [string, Setting][] => Object.entries(table);
 
-/** The zod object of a table (strict: unknown fields are refused). */
+/** The zod shape of a table: required fields as they are, the others optional. */
 export function shapeOf(table: Table): Record<string, z.ZodType> {
     return Object.fromEntries(Object.entries(table).map(([k, s]) => [k, s.required ? s.schema : s.schema.optional()]));
 }
 
 /** A list of objects described by `table`, named `typeName` in the generated types. */
-function objectList(typeName: string, table: Table): { schema: z.ZodType; ts: string; typeName: string; fields: Table } {
-    return { schema: z.array(z.strictObject(shapeOf(table))), ts: `${typeName}[]`, typeName, fields: table };
+function objectList(typeName: string, table: Table): { schema: z.ZodType; ts: string; typeName: string } {
+    // strict: an unknown field is refused (a typo would otherwise be ignored)
+    return { schema: z.array(z.strictObject(shapeOf(table))), ts: `${typeName}[]`, typeName };
 }
 
 export const CONTROL_PLANE_NODE = {
