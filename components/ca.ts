@@ -2,6 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { CA_USAGES } from "./catalog";
 import { privateKeyArgs } from "./keys";
+import { buildingBlockProblems } from "./validation/args";
+import { ConfigError } from "./validation/problems";
 
 export interface CertificateAuthorityArgs {
     commonName: string;
@@ -27,6 +29,11 @@ export class CertificateAuthority extends pulumi.ComponentResource {
     public readonly notAfter: pulumi.Output<string>;
 
     constructor(name: string, args: CertificateAuthorityArgs, opts?: pulumi.ComponentResourceOptions) {
+        const problems = buildingBlockProblems(args, ["keyAlgorithm", "commonName", "validityHours", "renewBeforeHours"]);
+        if (args?.maxPathLength !== undefined && (!Number.isInteger(args.maxPathLength) || args.maxPathLength < 1)) {
+            problems.push(`maxPathLength: ${args.maxPathLength} must be a whole number ≥ 1 (the tls provider emits no pathlen for 0: omit it for no limit)`);
+        }
+        if (problems.length > 0) throw new ConfigError(`CertificateAuthority "${name}" args`, problems);
         super("kube-pki:index:CertificateAuthority", name, {}, opts);
         const key = new tls.PrivateKey(
             `${name}-key`,

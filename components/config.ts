@@ -1,139 +1,32 @@
 /**
- * ClusterPki arguments: the plain interface, its validation, and the resolved form the component walks.
+ * ClusterPki arguments and their validation. The settings are declared once in settings.ts (the one config schema:
+ * the ClusterPkiSettings interface is generated from it into settings-types.ts); the resolved form the component
+ * walks is in resolved.ts.
  *
  * Validation runs before any resource is registered. Every problem is reported with the field path and a fix,
  * all at once, in one `ConfigError`.
  */
-import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { Feature, KeyAlgorithm } from "./catalog";
 import { CA_PHASES, CaRotationState, RotatableCa } from "./rotation";
-import type { ResolvedVaultConfig, VaultConfig } from "./vault";
-import type { ExternalCa } from "./ca-sources";
+import type { ExternalCa, ResolvedConfig } from "./resolved";
+import { REQUIRED_HINTS, settingsShape } from "./settings";
+import type { ClusterPkiSettings } from "./settings-types";
+import type { VaultConfig } from "./vault";
 import { validateKeys } from "./validation/keys";
-import { NetworkSection, validateNetwork } from "./validation/network";
+import { validateNetwork } from "./validation/network";
 import { validateNodes } from "./validation/nodes";
 import { ConfigError, fieldPath, Problems } from "./validation/problems";
-import { PreviousRun, readPreviousRun, validateClock, validateRotation } from "./validation/rotation";
+import { readPreviousRun, validateClock, validateRotation } from "./validation/rotation";
 import { validateUsers } from "./validation/users";
 import { validateValidity } from "./validation/validity";
 import { validateVaultSection } from "./validation/vault";
-import { ResolvedWorkerPool, validateWorkerPools } from "./validation/worker-pools";
+import { validateWorkerPools } from "./validation/worker-pools";
 
+export type { ExternalCa, ResolvedConfig, ResolvedNode, ResolvedUser } from "./resolved";
+export type { ClusterPkiSettings, ControlPlaneNode, ExtraUser, WorkerNode, WorkerPoolSpec } from "./settings-types";
 export { ConfigError, parseHours, canonicalIp, isIp, firstIp } from "./validation/problems";
 export { ROTATION_GROUPS, ALLOW_CLOCK_BACKWARDS_ENV } from "./validation/rotation";
 export { parseControlPlaneEndpoint, validateServiceSubnet } from "./validation/network";
-
-export interface ControlPlaneNode {
-    /** Node name (DNS-1123 subdomain), as kubeadm's `nodeRegistration.name`. */
-    name: string;
-    /** The address the node's apiserver and etcd listen on (kubeadm `localAPIEndpoint.advertiseAddress`). */
-    advertiseAddress: string;
-    /** Extra SANs (DNS names or IPs) for this node's apiserver certificate. */
-    extraSans?: string[];
-}
-
-export interface WorkerNode {
-    /** Node name (DNS-1123 subdomain), as kubeadm's `nodeRegistration.name`. */
-    name: string;
-    /** The node's IPs (used as SANs of its kubelet serving certificate). */
-    addresses?: string[];
-}
-
-/** A pool of identical workers that join with a bootstrap token (kubeadm TLS bootstrap); see components/worker-pool.ts. */
-export interface WorkerPoolSpec {
-    /** Pool name (DNS-1123 label): names its file tree, cloud-init document and token group. */
-    name: string;
-    /** Each bootstrap token's lifetime, e.g. "24h" (default, as kubeadm) or "7d"; at most caValidity. */
-    tokenTtl?: string;
-    /** A new token is made this long before the current one expires; the old one stays valid until then. Default: a third of tokenTtl. */
-    tokenRenewBefore?: string;
-    /** kubelet serverTLSBootstrap: the serving certificate through a CSR too (approve it yourself); default true. */
-    serverTLSBootstrap?: boolean;
-    /** Node labels (kubelet --node-labels). */
-    labels?: Record<string, string>;
-}
-
-export interface ExtraUser {
-    /** The user name: the client certificate's CN. */
-    name: string;
-    /** The group: the client certificate's O (one group; the tls provider takes a single organization). */
-    group?: string;
-    /** Validity, e.g. "720h" or "30d"; default: leafValidity. */
-    validity?: string;
-}
-
-/**
- * The plain part of ClusterPki's arguments (strings, numbers, booleans, lists and maps of them): what the component
- * package serves to other languages as its schema (provider/index.ts). Durations are "<n>h", "<n>d" or a number of hours.
- */
-export interface ClusterPkiSettings {
-    /** kubeadm `clusterName`: names the cluster in every kubeconfig. */
-    clusterName: string;
-    /** kubeadm `networking.dnsDomain`; default "cluster.local". */
-    clusterDomain?: string;
-    /** kubeadm `networking.serviceSubnet`: one CIDR or a dual-stack pair "v4,v6" / "v6,v4"; default "10.96.0.0/12". */
-    serviceCidr?: string;
-    /** kubeadm `controlPlaneEndpoint`: "host[:port]", "[ipv6]:port" or a bare IPv6 address; port default apiServerBindPort. */
-    controlPlaneEndpoint: string;
-    /** kubeadm `localAPIEndpoint.bindPort`: the port of each control plane's own apiserver; default 6443. */
-    apiServerBindPort?: number;
-    /** kubeadm `apiServer.certSANs`. */
-    apiServerExtraSans?: string[];
-    /** The control-plane nodes (they run the apiserver and, unless external, etcd). */
-    controlPlanes: ControlPlaneNode[];
-    /** The worker nodes. */
-    workers?: WorkerNode[];
-    /** Worker pools that join by TLS bootstrap (a bootstrap token per pool, no per-node certificates). */
-    workerPools?: WorkerPoolSpec[];
-    /** Stacked etcd members (control-plane node names); default: every control plane. */
-    etcdMembers?: string[];
-    /** External etcd: no etcd CA, no etcd certs, no apiserver-etcd-client. */
-    externalEtcd?: boolean;
-    /** Extra users with a client-certificate kubeconfig (`users/<name>.conf`). */
-    users?: ExtraUser[];
-    /** Allows an extra user in the `system:masters` group (it bypasses RBAC). */
-    allowSystemMastersUsers?: boolean;
-    /** Key algorithms, kubeadm `encryptionAlgorithm` names: RSA-2048 (default), RSA-3072, RSA-4096, ECDSA-P256, ECDSA-P384. */
-    keyAlgorithm?: string;
-    /** Cluster CA key algorithm; default keyAlgorithm. */
-    caKeyAlgorithm?: string;
-    /** etcd CA key algorithm; default caKeyAlgorithm. */
-    etcdCaKeyAlgorithm?: string;
-    /** front-proxy CA key algorithm; default caKeyAlgorithm. */
-    frontProxyCaKeyAlgorithm?: string;
-    /** Service-account signing key algorithm; default keyAlgorithm. */
-    serviceAccountKeyAlgorithm?: string;
-    /** CA validity; default 87600h. */
-    caValidity?: string;
-    /** Leaf validity; default 8760h, at most caValidity. */
-    leafValidity?: string;
-    /** How long before expiry a CA is due for rotation (a warning: CAs rotate through caRotation). */
-    caRenewBefore?: string;
-    /** How long before expiry a leaf is renewed; default 720h. */
-    leafRenewBefore?: string;
-    /** Per-node kubelet serving certificates (for clusters without kubelet serving-cert bootstrap); default false. */
-    kubeletServingCerts?: boolean;
-    /** A kube-proxy kubeconfig (not kubeadm; Kubernetes-the-hard-way style); default false. */
-    kubeProxy?: boolean;
-    /** super-admin.conf (system:masters break-glass, kubeadm ≥ 1.29); default true. */
-    superAdmin?: boolean;
-    /** front-proxy CA and client (API aggregation); default true. */
-    frontProxy?: boolean;
-    /**
-     * The clock for renewal decisions, RFC3339 (preview "what rotates on date D"); default: now. Refused when earlier
-     * than the previous run's clock unless env KUBE_PKI_ALLOW_CLOCK_BACKWARDS=1.
-     */
-    now?: string;
-    /**
-     * Manual rotation: generation numbers; raising one replaces exactly the certs it selects. Selectors:
-     * a cert id (`apiserver`), a cert (`apiserver/cp-1`, `user/alice`), a node (`node:worker-1`) or a group
-     * (`group:all`, `group:<ca id>`, `group:<scope>`, `group:kubeconfigs`).
-     */
-    rotate?: Record<string, number>;
-    /** CA and SA-key rotation phase per CA (`ca`, `etcd-ca`, `front-proxy-ca`, `sa`): stage, promote, distrust. */
-    caRotation?: Record<string, string>;
-}
 
 /** Arguments of `ClusterPki`: the settings, plus CAs from elsewhere and what the previous run recorded. */
 export interface ClusterPkiArgs extends ClusterPkiSettings {
@@ -144,7 +37,8 @@ export interface ClusterPkiArgs extends ClusterPkiSettings {
     externalCas?: Record<string, ExternalCa[]>;
     /**
      * CAs in HashiCorp Vault's PKI engine instead of local keys, per CA id, plus the connection:
-     * `{address?, namespace?, caCertFile?, issuerUrls?, ca?: {mountPath, keyMode: internal|exported, leaves: vault|local, validity?}, ...}`.
+     * `{address?, namespace?, caCertFile?, issuerUrls?, ca?: {mountPath, keyMode: internal|exported, leaves: vault|local, trust: chain|vault, validity?}, ...}`
+     * (docs/vault.md).
      */
     vault?: VaultConfig;
     /**
@@ -167,98 +61,9 @@ export interface ClusterPkiArgs extends ClusterPkiSettings {
 /** The stack outputs a program passes back as `previous` (same names as ClusterPki's outputs). */
 export const PREVIOUS_RUN_OUTPUTS = ["rotationState", "rotationTokens", "inventory", "nextRotation", "workerPoolTokens"] as const;
 
-export interface ResolvedNode {
-    name: string;
-    role: "control-plane" | "worker";
-    /** IPs of the node, the advertise address first for control planes. */
-    addresses: string[];
-    extraSans: { dns: string[]; ips: string[] };
-}
-
-export interface ResolvedUser {
-    name: string;
-    group?: string;
-    validityHours: number;
-    renewBeforeHours: number;
-}
-
-/** The validated config with defaults applied; the network fields are the network section's (validation/network.ts). */
-export interface ResolvedConfig extends NetworkSection {
-    /** The clock, ms since the epoch. */
-    nowMs: number;
-    rotate: Record<string, number>;
-    /** Rotation state of each CA and the SA key for this run. */
-    caStates: Record<RotatableCa, CaRotationState>;
-    /** What the previous run recorded: tokens and notAfter per leaf, its clock. */
-    previous: PreviousRun;
-    /** Vault mode per CA (empty `cas` when every CA is local). */
-    vault: ResolvedVaultConfig;
-    controlPlanes: ResolvedNode[];
-    workers: ResolvedNode[];
-    workerPools: ResolvedWorkerPool[];
-    etcdMembers: string[];
-    users: ResolvedUser[];
-    features: Record<Feature, boolean>;
-    keys: {
-        leaf: KeyAlgorithm;
-        ca: KeyAlgorithm;
-        "etcd-ca": KeyAlgorithm;
-        "front-proxy-ca": KeyAlgorithm;
-        sa: KeyAlgorithm;
-    };
-    validityHours: { ca: number; leaf: number };
-    renewBeforeHours: { ca: number; leaf: number };
-}
-
-
-const duration = z.union([z.string(), z.number()]);
-const stringList = z.array(z.string());
-
+/** The settings (settings.ts) plus what only library callers pass: CAs from elsewhere and the previous run. */
 const schema = z.strictObject({
-    clusterName: z.string(),
-    clusterDomain: z.string().optional(),
-    serviceCidr: z.string().optional(),
-    controlPlaneEndpoint: z.string(),
-    apiServerBindPort: z.number().optional(),
-    apiServerExtraSans: stringList.optional(),
-    controlPlanes: z.array(
-        z.strictObject({ name: z.string(), advertiseAddress: z.string(), extraSans: stringList.optional() }),
-    ),
-    workers: z.array(z.strictObject({ name: z.string(), addresses: stringList.optional() })).optional(),
-    workerPools: z
-        .array(
-            z.strictObject({
-                name: z.string(),
-                tokenTtl: duration.optional(),
-                tokenRenewBefore: duration.optional(),
-                serverTLSBootstrap: z.boolean().optional(),
-                labels: z.record(z.string(), z.string()).optional(),
-            }),
-        )
-        .optional(),
-    etcdMembers: stringList.optional(),
-    externalEtcd: z.boolean().optional(),
-    users: z
-        .array(z.strictObject({ name: z.string(), group: z.string().optional(), validity: duration.optional() }))
-        .optional(),
-    allowSystemMastersUsers: z.boolean().optional(),
-    keyAlgorithm: z.string().optional(),
-    caKeyAlgorithm: z.string().optional(),
-    etcdCaKeyAlgorithm: z.string().optional(),
-    frontProxyCaKeyAlgorithm: z.string().optional(),
-    serviceAccountKeyAlgorithm: z.string().optional(),
-    caValidity: duration.optional(),
-    leafValidity: duration.optional(),
-    caRenewBefore: duration.optional(),
-    leafRenewBefore: duration.optional(),
-    kubeletServingCerts: z.boolean().optional(),
-    kubeProxy: z.boolean().optional(),
-    superAdmin: z.boolean().optional(),
-    frontProxy: z.boolean().optional(),
-    now: z.string().optional(),
-    rotate: z.record(z.string(), z.number().int().nonnegative()).optional(),
-    caRotation: z.record(z.string(), z.string()).optional(),
-    vault: z.any().optional(),
+    ...settingsShape,
     externalCas: z.record(z.string(), z.array(z.object({ generation: z.number().int().nonnegative(), certPem: z.any(), keyPem: z.any() }))).optional(),
     previous: z
         .object({
@@ -273,24 +78,11 @@ const schema = z.strictObject({
         .optional(),
 });
 
-/** What to put in a required field (path with `[]` for any index). */
-const REQUIRED_HINTS: Record<string, string> = {
-    clusterName: `the cluster's name, e.g. "prod-eu1"`,
-    controlPlaneEndpoint: `the address clients reach the apiservers at, "host[:port]", e.g. "k8s.example.com:6443"`,
-    controlPlanes: `the control-plane nodes, e.g. [{name: "cp-1", advertiseAddress: "10.0.0.11"}]`,
-    "controlPlanes[].name": `the node's name, e.g. "cp-1"`,
-    "controlPlanes[].advertiseAddress": `the IP its apiserver and etcd listen on, e.g. "10.0.0.11"`,
-    "workers[].name": `the node's name, e.g. "worker-1"`,
-    "workerPools[].name": `the pool's name, e.g. "general"`,
-    "users[].name": `the user name, the certificate's CN, e.g. "alice"`,
-    "externalCas.[].generation": `the CA generation, e.g. 0`,
-};
-
 /** One schema issue as `field: problem (fix)`. */
 function schemaProblem(issue: z.core.$ZodIssue): string {
     const where = fieldPath(issue.path) || "(args)";
     if (issue.code === "unrecognized_keys") {
-        return `${where}: unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(", ")} (check the spelling; README "Configuration reference" lists the fields)`;
+        return `${where}: unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(", ")} (check the spelling; docs/configuration.md lists the fields)`;
     }
     if (issue.code === "invalid_type" && /received undefined$/.test(issue.message)) {
         const hint = REQUIRED_HINTS[where.replace(/\[\d+\]/g, "[]")];

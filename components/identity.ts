@@ -3,7 +3,7 @@
  * The SAN sets follow kubeadm's GetAPIServerAltNames / GetEtcdAltNames (certs/pkiutil).
  */
 import { LeafEntry, SanSet } from "./catalog";
-import { ResolvedConfig, ResolvedNode, ResolvedUser } from "./config";
+import type { ResolvedConfig, ResolvedNode, ResolvedUser } from "./resolved";
 
 export interface Identity {
     commonName: string;

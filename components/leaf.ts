@@ -2,6 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { LEAF_KEY_USAGES } from "./catalog";
 import { privateKeyArgs } from "./keys";
+import { buildingBlockProblems } from "./validation/args";
+import { ConfigError } from "./validation/problems";
 
 export interface LeafCertificateArgs {
     caCertPem: pulumi.Input<string>;
@@ -29,6 +31,8 @@ export class LeafCertificate extends pulumi.ComponentResource {
     public readonly notAfter: pulumi.Output<string>;
 
     constructor(name: string, args: LeafCertificateArgs, opts?: pulumi.ComponentResourceOptions) {
+        const problems = buildingBlockProblems(args, ["keyAlgorithm", "commonName", "validityHours", "renewBeforeHours", "ipAddresses"]);
+        if (problems.length > 0) throw new ConfigError(`LeafCertificate "${name}" args`, problems);
         super("kube-pki:index:LeafCertificate", name, {}, opts);
         const key = new tls.PrivateKey(`${name}-key`, privateKeyArgs(args.keyAlgorithm), {
             parent: this,

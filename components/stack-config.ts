@@ -7,42 +7,15 @@ import * as pulumi from "@pulumi/pulumi";
 import { closest, distance } from "fastest-levenshtein";
 import { ClusterPkiArgs, ConfigError, PREVIOUS_RUN_OUTPUTS } from "./config";
 import { previousOutput } from "./memory";
+import { STACK_CONFIG_KEYS } from "./settings";
 
-type Kind = "string" | "boolean" | "number" | "object";
+export { STACK_CONFIG_KEYS } from "./settings";
 
-/** Every config key the program reads, with how it is parsed. */
-export const STACK_CONFIG_KEYS: Record<Exclude<keyof ClusterPkiArgs, "previous" | "externalCas">, Kind> = {
-    clusterName: "string",
-    clusterDomain: "string",
-    serviceCidr: "string",
-    controlPlaneEndpoint: "string",
-    apiServerBindPort: "number",
-    apiServerExtraSans: "object",
-    controlPlanes: "object",
-    workers: "object",
-    workerPools: "object",
-    etcdMembers: "object",
-    externalEtcd: "boolean",
-    users: "object",
-    allowSystemMastersUsers: "boolean",
-    keyAlgorithm: "string",
-    caKeyAlgorithm: "string",
-    etcdCaKeyAlgorithm: "string",
-    frontProxyCaKeyAlgorithm: "string",
-    serviceAccountKeyAlgorithm: "string",
-    caValidity: "string",
-    leafValidity: "string",
-    caRenewBefore: "string",
-    leafRenewBefore: "string",
-    kubeletServingCerts: "boolean",
-    kubeProxy: "boolean",
-    superAdmin: "boolean",
-    frontProxy: "boolean",
-    now: "string",
-    rotate: "object",
-    caRotation: "object",
-    vault: "object",
-};
+/** A token in the plain `vault` object: in the stack file in clear text; the secret key is `vaultToken`. */
+export const VAULT_TOKEN_IN_OBJECT = (prefix = "kube-pki:") =>
+    `${prefix}vault.token: a token in the ${prefix}vault object is stored in clear text in the stack file; remove it ` +
+    `and set the secret ${prefix}vaultToken instead: \`pulumi config set --secret ${prefix}vaultToken\` prompts for it ` +
+    `(or pipe it in: \`pulumi config set --secret ${prefix}vaultToken < token-file\`), or set VAULT_TOKEN`;
 
 /** The closest known word to a misspelled one (edit distance, case-insensitive), if any is close enough. */
 export function didYouMean(word: string, known: Iterable<string>): string | undefined {
@@ -71,7 +44,7 @@ export function configKeyProblems(config: pulumi.Config, knownKeys: string[]): s
         const guess = didYouMean(key, known);
         problems.push(
             `${fullKey}: unknown config key; ` +
-                (guess ? `did you mean ${prefix}${guess}?` : `the keys are listed in README "Configuration reference"`),
+                (guess ? `did you mean ${prefix}${guess}?` : `the keys are listed in docs/configuration.md`),
         );
     }
     return problems;
@@ -106,6 +79,10 @@ export function parseClusterPkiArgs(config: pulumi.Config, extraKeys: string[] =
         }
     }
     // The Vault token comes from a secret config value (or VAULT_TOKEN): never from the plain `vault` object.
+    if (args.vault && typeof args.vault === "object" && "token" in (args.vault as object)) {
+        problems.push(VAULT_TOKEN_IN_OBJECT(prefix));
+        delete (args.vault as Record<string, unknown>).token;
+    }
     const vaultToken = config.getSecret("vaultToken");
     if (args.vault && typeof args.vault === "object" && vaultToken) (args.vault as Record<string, unknown>).token = vaultToken;
     return { args: args as unknown as ClusterPkiArgs, problems };

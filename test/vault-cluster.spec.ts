@@ -6,7 +6,7 @@ import { strict as assert } from "node:assert";
 import { ClusterPki, ClusterPkiArgs } from "../components/internal";
 import { setupMocks } from "./support/tls-emulator";
 import { registerVault } from "./support/vault-emulator";
-import { opensslVerify, parseCert } from "./support/x509";
+import { opensslText, opensslVerify, parseCert } from "./support/x509";
 import { valueOf, valuesOf } from "./support/resolve";
 
 const ARGS: ClusterPkiArgs = {
@@ -66,6 +66,27 @@ describe("ClusterPki with the cluster CA in Vault", function () {
         assert.ok((await opensslVerify([root], files["etc/kubernetes/pki/apiserver.crt"], [intermediate])).ok);
     });
 
+    it("the local root that signs the Vault intermediate is capped at pathlen:1 (openssl), and still verifies the chain", async () => {
+        const { files } = await build({ ca: { mountPath: "pki-kubernetes", keyMode: "internal" } });
+        const [intermediate, root] = pems(files["etc/kubernetes/pki/ca.crt"]) as [string, string];
+        assert.match(opensslText(root), /CA:TRUE, pathlen:1\n/, "the root can sign one CA level: the Vault intermediate");
+        assert.equal(parseCert(root).pathLen, 1);
+        assert.ok((await opensslVerify([root], files["etc/kubernetes/pki/apiserver.crt"], [intermediate])).ok);
+    });
+
+    it("trust: vault: the trust bundles carry only the Vault intermediate, not the local root whose key is in the state", async () => {
+        const { pki, files } = await build({ ca: { mountPath: "pki-kubernetes", keyMode: "internal", trust: "vault" } as any });
+        const bundle = pems(files["etc/kubernetes/pki/ca.crt"]);
+        assert.equal(bundle.length, 1, "ca.crt = the intermediate alone");
+        assert.equal(parseCert(bundle[0]).subjectCN, "kubernetes");
+        assert.equal(pems(await valueOf(pki.trustBundles.ca)).length, 1);
+        assert.ok(!("etc/kubernetes/pki/ca.key" in files));
+        const leaf = files["etc/kubernetes/pki/apiserver.crt"];
+        const v = await opensslVerify(bundle, leaf, undefined, { partialChain: true });
+        assert.ok(v.ok, v.output);
+        assert.ok(!(await opensslVerify(bundle, leaf)).ok, "without -partial_chain openssl wants the root: the bundle really lacks it");
+    });
+
     it("bad Vault config is refused at preview with the field named", () => {
         registerVault(setupMocks());
         assert.throws(
@@ -79,6 +100,10 @@ describe("ClusterPki with the cluster CA in Vault", function () {
         assert.throws(
             () => new ClusterPki("vlt", { ...ARGS, vault: { address: "https://v:8200", ca: { mountPath: "pki" }, "etcd-ca": { mountPath: "pki" } } }),
             /collides/,
+        );
+        assert.throws(
+            () => new ClusterPki("vlt", { ...ARGS, vault: { address: "https://v:8200", ca: { mountPath: "pki", trust: "root" } as any } }),
+            /vault\.ca\.trust: "root" is not one of chain, vault/,
         );
     });
 });

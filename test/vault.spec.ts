@@ -511,7 +511,7 @@ describe("Vault: bad input fails with clear errors", function () {
             { ca: { mountPath: "pki-ca" }, "etcd-ca": { mode: "local" }, "front-proxy-ca": { mountPath: "pki-fp", keyMode: "exported", leaves: "local", validity: "20000h" } },
             { env: { ...env, VAULT_TOKEN: "s.t", VAULT_NAMESPACE: "team" }, caValidityHours: 43800, parentValidityHours: 87600 },
         );
-        assert.deepEqual(r.cas.ca, { caId: "ca", mountPath: "pki-ca", keyMode: "internal", leaves: "vault", validityHours: 43800 });
+        assert.deepEqual(r.cas.ca, { caId: "ca", mountPath: "pki-ca", keyMode: "internal", leaves: "vault", trust: "chain", validityHours: 43800 });
         assert.equal(r.cas["etcd-ca"], undefined, "mode local: not a Vault CA");
         assert.equal(r.cas["front-proxy-ca"]!.validityHours, 20000);
         assert.equal(r.connection!.address, "https://vault.example:8200");

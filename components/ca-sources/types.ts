@@ -2,16 +2,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
 import { CaEntry, LeafEntry } from "../catalog";
-import { ResolvedConfig, ResolvedNode, ResolvedUser } from "../config";
-import { Identity } from "../identity";
+import type { ExternalCa, ResolvedConfig, ResolvedNode, ResolvedUser } from "../resolved";
+import type { Identity } from "../identity";
 
-/** A CA whose certificate and key come from elsewhere (a root stack's intermediate). */
-export interface ExternalCa {
-    generation: number;
-    certPem: pulumi.Input<string>;
-    /** Must be a Pulumi secret. */
-    keyPem: pulumi.Input<string>;
-}
+export type { ExternalCa } from "../resolved";
 
 /** What the component needs of a CA: its certificate, key and validity. */
 export interface CaMaterial {

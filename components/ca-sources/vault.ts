@@ -1,4 +1,10 @@
 /**
+ * basicConstraints pathlen of the local root that signs a Vault intermediate: 1, one CA level below it (the
+ * intermediate), so neither the root's key (in the Pulumi state) nor the intermediate can add a CA under that.
+ */
+export const VAULT_ROOT_PATH_LENGTH = 1;
+
+/**
  * Vault mode: a local root (this CA's only signer) signs one Vault PKI intermediate per generation; leaves are
  * issued by Vault roles derived from the catalog (`leaves: vault`) or signed here with the exported key (`local`).
  */
@@ -42,6 +48,8 @@ export function vaultCaSource(ctx: CaSourceContext): CaSource & { roles?: VaultR
             keyAlgorithm: cfg.keys[entry.id],
             validityHours: 2 * cfg.validityHours.ca,
             renewBeforeHours: cfg.renewBeforeHours.ca,
+            // pathlen:1: the root signs the Vault intermediate and no CA below it (docs/vault.md)
+            maxPathLength: VAULT_ROOT_PATH_LENGTH,
         },
         { parent },
     );
@@ -67,8 +75,14 @@ export function vaultCaSource(ctx: CaSourceContext): CaSource & { roles?: VaultR
             ),
     );
     const active = intermediates[0];
-    // A Vault intermediate is trusted with its chain (intermediate, then its local root).
-    const generations = intermediates.map((c) => ({ certPem: c.certPem, keyPem: c.keyPem, notBefore: c.notBefore, notAfter: c.notAfter, trustPem: c.chainPem }));
+    // A Vault intermediate is trusted with its chain (intermediate, then its local root), or alone (`trust: vault`).
+    const generations = intermediates.map((c) => ({
+        certPem: c.certPem,
+        keyPem: c.keyPem,
+        notBefore: c.notBefore,
+        notAfter: c.notAfter,
+        trustPem: inVault.trust === "vault" ? c.certPem : c.chainPem,
+    }));
     if (inVault.leaves !== "vault") {
         return { generations, keyInTree: active.exported, issuer: localLeafIssuer(generations[0], cfg.keys.leaf, parent) };
     }

@@ -18,12 +18,20 @@ export interface KeysSection {
     sa: KeyAlgorithm;
 }
 
+/** Why `value` is not a kubeadm encryptionAlgorithm name kube-pki supports, or undefined. */
+export function keyAlgorithmProblem(value: unknown): string | undefined {
+    if ((KEY_ALGORITHMS as readonly unknown[]).includes(value)) return undefined;
+    const hint = value === "ECDSA" ? ' (name the curve: "ECDSA-P256" or "ECDSA-P384")' : value === "RSA" ? ' (name the size: "RSA-2048", "RSA-3072" or "RSA-4096")' : "";
+    return `"${value}" is not a supported key algorithm (one of ${KEY_ALGORITHMS.join(", ")})${hint}`;
+}
+
 export function validateKeys(a: KeysInput, p: Problems): KeysSection {
     const alg = (field: keyof KeysInput, inherited: KeyAlgorithm): KeyAlgorithm => {
         const value = a[field];
         if (value === undefined || !p.ok(field)) return inherited;
-        if (!(KEY_ALGORITHMS as readonly unknown[]).includes(value)) {
-            p.add(field, `"${value}" is not a supported key algorithm (one of ${KEY_ALGORITHMS.join(", ")})`);
+        const problem = keyAlgorithmProblem(value);
+        if (problem) {
+            p.add(field, problem);
             return inherited;
         }
         return value as KeyAlgorithm;

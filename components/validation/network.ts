@@ -6,6 +6,9 @@
  */
 import * as ipaddr from "ipaddr.js";
 import { serverUrl } from "../kubeconfig";
+import type { Endpoint, NetworkSection } from "../resolved";
+
+export type { Endpoint, NetworkSection } from "../resolved";
 import {
     canonicalIp,
     firstIp,
@@ -15,6 +18,7 @@ import {
     Problems,
     sloppyIpv4,
     unicastProblem,
+    zoneIdProblem,
 } from "./problems";
 
 /** kubeadm constants.MinimumAddressesInServiceSubnet. */
@@ -23,26 +27,6 @@ export const MINIMUM_ADDRESSES_IN_SERVICE_SUBNET = 10;
 export const MAXIMUM_BITS_FOR_SERVICE_SUBNET = 20;
 export const DEFAULT_SERVICE_SUBNET = "10.96.0.0/12";
 export const DEFAULT_BIND_PORT = 6443;
-
-export interface Endpoint {
-    host: string;
-    port: number;
-    hostIsIp: boolean;
-    url: string;
-}
-
-export interface NetworkSection {
-    clusterName: string;
-    clusterDomain: string;
-    /** As configured (one CIDR, or "v4,v6" / "v6,v4" for dual-stack). */
-    serviceCidr: string;
-    serviceCidrs: string[];
-    /** The `kubernetes` Service's ClusterIP: first IP of the first (primary) service CIDR, like kubeadm. */
-    serviceIp: string;
-    endpoint: Endpoint;
-    apiServerBindPort: number;
-    apiServerExtraSans: { dns: string[]; ips: string[] };
-}
 
 export interface NetworkInput {
     clusterName?: unknown;
@@ -98,7 +82,7 @@ export function parseControlPlaneEndpoint(raw: string, bindPort: number): Endpoi
         if (p === undefined) return `"${raw}": port "${portText}" is not a TCP port (a number between 1 and 65535) ${example}`;
         port = p;
     }
-    if (isIp(host) || sloppyIpv4(host)) {
+    if (isIp(host) || sloppyIpv4(host) || zoneIdProblem(host)) {
         const problem = unicastProblem(host, "the apiserver certificate would carry it as an IP SAN and every kubeconfig would dial it");
         if (problem) return problem;
         const canonical = canonicalIp(host);
@@ -162,7 +146,7 @@ export function validateSans(list: unknown, field: string, p: Problems): { dns: 
     list.forEach((san: unknown, i) => {
         if (typeof san !== "string" || !p.ok(`${field}[${i}]`)) return;
         if (isIp(san)) out.ips.push(canonicalIp(san));
-        else if (sloppyIpv4(san)) p.add(`${field}[${i}]`, unicastProblem(san)!);
+        else if (sloppyIpv4(san) || zoneIdProblem(san)) p.add(`${field}[${i}]`, unicastProblem(san)!);
         else if (isDns1123Subdomain(san) || isWildcardDns1123Subdomain(san)) out.dns.push(san);
         else if (isDns1123Subdomain(san.toLowerCase()) || isWildcardDns1123Subdomain(san.toLowerCase())) {
             p.add(

@@ -5,7 +5,7 @@
  * unspecified advertise address ends up in kubelet.conf and the apiserver/etcd SANs), and no two nodes share an
  * address (two apiservers or etcd members cannot listen on one IP).
  */
-import type { ResolvedNode } from "../config";
+import type { ResolvedNode } from "../resolved";
 import { canonicalIp, isDns1123Subdomain, Problems, unicastProblem } from "./problems";
 import { validateSans } from "./network";
 

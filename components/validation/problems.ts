@@ -56,13 +56,56 @@ export class Problems {
     }
 }
 
-/** Parses "8760h", "365d" or a number of hours into whole hours; undefined if malformed. */
+/** The shortest validity: renewal needs a window 0 < renewBefore < validity in whole hours, so at least 2h. */
+export const MIN_VALIDITY_HOURS = 2;
+/** The longest duration kube-pki accepts anywhere: 100 years (876000h). Longer is a typo, and dates stay exact. */
+export const MAX_DURATION_HOURS = 876_000;
+
+/** A value as a message quotes it: long values are cut (a 400-digit typo must not fill the screen). */
+export function quoted(value: unknown): string {
+    const text = typeof value === "string" ? value : String(value);
+    return text.length > 40 ? `"${text.slice(0, 24)}…" (${text.length} characters)` : `"${text}"`;
+}
+
+/**
+ * Parses "8760h", "365d" or a number of hours into whole hours, between 1h and MAX_DURATION_HOURS; otherwise
+ * the problem, as `"<value>" <what is wrong> (<fix>)`. `example` gives two typical values of the field.
+ */
+export function parseDuration(value: unknown, example = '"8760h" or "365d"'): number | string {
+    let n: number;
+    if (typeof value === "number") n = value;
+    else {
+        const m = typeof value === "string" ? /^\s*(\d+)\s*(h|d)\s*$/.exec(value) : null;
+        n = m ? Number(m[1]) * (m[2] === "d" ? 24 : 1) : NaN;
+    }
+    if (!Number.isInteger(n) || n <= 0) {
+        if (n === Infinity || (Number.isFinite(n) && n > MAX_DURATION_HOURS)) return tooLong(value);
+        return `${quoted(value)} is not a duration (whole hours or days, e.g. ${example})`;
+    }
+    if (n > MAX_DURATION_HOURS) return tooLong(value);
+    return n;
+}
+
+function tooLong(value: unknown): string {
+    return `${quoted(value)} is longer than 100 years (${MAX_DURATION_HOURS}h), the longest duration kube-pki accepts (e.g. "87600h" for ten years)`;
+}
+
+/** parseDuration's hours, or undefined when the value is not a duration kube-pki accepts. */
 export function parseHours(value: string | number): number | undefined {
-    if (typeof value === "number") return Number.isInteger(value) && value > 0 ? value : undefined;
-    const m = /^\s*(\d+)\s*(h|d)\s*$/.exec(value);
-    if (!m) return undefined;
-    const n = Number(m[1]) * (m[2] === "d" ? 24 : 1);
-    return n > 0 ? n : undefined;
+    const h = parseDuration(value);
+    return typeof h === "number" ? h : undefined;
+}
+
+/** Why a validity of `hours` leaves no room for renewal (shorter than MIN_VALIDITY_HOURS), or undefined. */
+export function shortValidityProblem(hours: number): string | undefined {
+    return hours < MIN_VALIDITY_HOURS
+        ? `${hours}h is too short: renewal needs at least 1h before expiry and at least 1h of use, so the shortest validity is ${MIN_VALIDITY_HOURS}h`
+        : undefined;
+}
+
+/** The default renew-before of a validity: `preferred`, at most a third of the validity, and at least 1h. */
+export function defaultRenewBefore(validityHours: number, preferred: number): number {
+    return Math.max(1, Math.min(preferred, Math.floor(validityHours / 3)));
 }
 
 // ------------------------------------------------------------------------------------------ names (apimachinery)
@@ -90,7 +133,20 @@ export function isWildcardDns1123Subdomain(value: string): boolean {
 
 /** An IP in strict text form (Node's parser: no IPv4 leading zeros, no zone); kubeadm's ParseIPSloppy is laxer. */
 export function isIp(value: string): boolean {
-    return net.isIP(value) !== 0;
+    return net.isIP(value) !== 0 && !value.includes("%");
+}
+
+/**
+ * Why an IPv6 address with a zone id ("fe80::2%eth0") is refused, or undefined when `value` has none. A zone
+ * names an interface of one host: it has no place in a certificate SAN, a CSR or a kubeconfig URL.
+ */
+export function zoneIdProblem(value: string): string | undefined {
+    const i = value.indexOf("%");
+    if (i < 0 || net.isIP(value) !== 6) return undefined;
+    return (
+        `"${value}" has an IPv6 zone id ("${value.slice(i)}"); write the address without it, "${value.slice(0, i)}" ` +
+        `(a zone names an interface of one host: certificates, CSRs and kubeconfig URLs cannot carry it)`
+    );
 }
 
 /** Go's ParseIPSloppy accepts IPv4 octets with leading zeros ("010.0.0.1" = 10.0.0.1); Node and ipaddr.js do not. */
@@ -124,6 +180,8 @@ export function firstIp(cidr: string): string {
  */
 export function unicastProblem(ip: string, why = ""): string | undefined {
     const stricter = why ? ` (kube-pki is stricter than kubeadm here: ${why})` : "";
+    const zone = zoneIdProblem(ip);
+    if (zone) return zone;
     const sloppy = sloppyIpv4(ip);
     if (sloppy) {
         return `"${ip}" has leading zeros; write "${sloppy}" (kubeadm reads it as ${sloppy}, but other tools read a leading 0 as octal: kube-pki is stricter here)`;

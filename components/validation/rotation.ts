@@ -13,7 +13,10 @@ import {
     ROTATABLE_CAS,
     trustedGenerations,
 } from "../rotation";
+import type { PreviousRun } from "../resolved";
 import { Problems } from "./problems";
+
+export type { PreviousRun } from "../resolved";
 
 /** Rotation groups (`group:<name>`), derived from the catalog: every CA id and scope, plus these. */
 export const ROTATION_GROUPS: string[] = [
@@ -47,19 +50,6 @@ export interface PreviousRunInput {
     inventory?: unknown;
     nextRotation?: { clock?: unknown };
     workerPoolTokens?: Record<string, { generation: number; expiration: string }[]>;
-}
-
-/** What the previous run recorded, resolved: tokens and notAfter per leaf key, its clock. */
-export interface PreviousRun {
-    tokens: Record<string, string>;
-    /** By leaf key (`apiserver/cp-1`, `user/alice`, `admin.conf`), from the `inventory` output. */
-    leaves: Record<string, PreviousLeaf>;
-    /** CA notAfter by `<id>/<generation>`, from the `inventory` output. */
-    caNotAfterMs: Record<string, number>;
-    /** Per worker pool: its live bootstrap tokens' generations and expirations (`workerPoolTokens` output). */
-    workerPoolTokens: Record<string, { generation: number; expiration: string }[]>;
-    /** The previous run's clock (nextRotation.clock), else the latest NotBefore of its inventory; undefined on a first run. */
-    clockMs?: number;
 }
 
 const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : undefined);

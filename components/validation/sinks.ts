@@ -3,13 +3,11 @@
  * against what the cluster has: its kubeconfig keys, leaf keys and CA ids. Field names are the stack config keys.
  */
 import { LEAVES } from "../catalog";
+import { SECRETS_SINK_SETTINGS } from "../settings";
 import { Problems } from "./problems";
 
-/** The fields of `kube-pki:secretsSink` (components/sinks/wiring.ts SecretsSinkConfig). */
-export const SECRETS_SINK_FIELDS = [
-    "kubeconfig", "clusterIdentifier", "namespace", "namePrefix", "labels", "certificates", "trustBundle", "trustBundleName",
-    "caKeys", "clusterAdmins", "groupBindings",
-] as const;
+/** The fields of `kube-pki:secretsSink` (components/settings.ts; components/sinks/wiring.ts SecretsSinkConfig). */
+export const SECRETS_SINK_FIELDS = Object.keys(SECRETS_SINK_SETTINGS);
 
 /** What a cluster offers the sinks (ClusterPki's kubeconfigs, leaves and CAs, by key). */
 export interface SinkTargets {
@@ -41,7 +39,7 @@ export function validateSinks(cfg: SinksInput, targets: SinkTargets, p: Problems
         return;
     }
     for (const field of Object.keys(ss)) {
-        if (!(SECRETS_SINK_FIELDS as readonly string[]).includes(field)) p.add(k(`secretsSink.${field}`), `unknown field (known: ${SECRETS_SINK_FIELDS.join(", ")})`);
+        if (!SECRETS_SINK_FIELDS.includes(field)) p.add(k(`secretsSink.${field}`), `unknown field (known: ${SECRETS_SINK_FIELDS.join(", ")})`);
     }
     const kc = (ss.kubeconfig as string | undefined) ?? "admin.conf";
     if (!targets.kubeconfigs.includes(kc)) {

@@ -10,8 +10,8 @@
  *  - names not in `system:` (reserved for Kubernetes components); the `system:masters` group only with
  *    allowSystemMastersUsers.
  */
-import type { ResolvedUser } from "../config";
-import { parseHours, Problems } from "./problems";
+import type { ResolvedUser } from "../resolved";
+import { defaultRenewBefore, parseDuration, Problems, shortValidityProblem } from "./problems";
 
 export interface UsersInput {
     users?: unknown;
@@ -71,13 +71,14 @@ export function validateUsers(a: UsersInput, leafValidityHours: number, leafRene
         }
         let validity = leafValidityHours;
         if (u?.validity !== undefined && p.ok(`${field}.validity`)) {
-            const h = parseHours(u.validity as string | number);
-            if (h === undefined) p.add(`${field}.validity`, `"${u.validity}" is not a duration (whole hours or days, e.g. "720h" or "30d")`);
+            const h = parseDuration(u.validity, '"720h" or "30d"');
+            if (typeof h === "string") p.add(`${field}.validity`, h);
+            else if (shortValidityProblem(h)) p.add(`${field}.validity`, shortValidityProblem(h)!);
             else if (h > caValidityHours) p.add(`${field}.validity`, `${h}h is longer than caValidity (${caValidityHours}h): a leaf cannot outlive its CA; shorten it`);
             else validity = h;
         }
         // A short-lived user cert renews in the last third of its life when leafRenewBefore would not fit.
-        const renewBefore = Math.min(leafRenewBeforeHours, Math.floor(validity / 3));
+        const renewBefore = defaultRenewBefore(validity, leafRenewBeforeHours);
         return { name, ...(group !== undefined ? { group } : {}), validityHours: validity, renewBeforeHours: renewBefore };
     });
 }

@@ -5,7 +5,7 @@ import {
     DEFAULT_LEAF_RENEW_BEFORE_HOURS,
     DEFAULT_LEAF_VALIDITY_HOURS,
 } from "../catalog";
-import { parseHours, Problems } from "./problems";
+import { defaultRenewBefore, parseDuration, Problems, shortValidityProblem } from "./problems";
 
 export interface ValidityInput {
     caValidity?: unknown;
@@ -20,14 +20,25 @@ export interface ValiditySection {
 }
 
 /**
- * A duration field in hours: the default when absent or refused by the schema; a problem when malformed, with
- * `example` (two typical values of the field) in the message.
+ * A duration field in hours (1h … 100 years): the default when absent or refused by the schema; a problem when
+ * malformed or out of bounds, with `example` (two typical values of the field) in the message.
  */
 export function hoursField(value: unknown, field: string, dflt: number, p: Problems, example = '"8760h" or "365d"'): number {
     if (value === undefined || !p.ok(field)) return dflt;
-    const h = parseHours(value as string | number);
-    if (h === undefined) {
-        p.add(field, `"${value}" is not a duration (whole hours or days, e.g. ${example})`);
+    const h = parseDuration(value, example);
+    if (typeof h === "string") {
+        p.add(field, h);
+        return dflt;
+    }
+    return h;
+}
+
+/** A validity field: a duration of at least MIN_VALIDITY_HOURS (room for a renewal window). */
+export function validityField(value: unknown, field: string, dflt: number, p: Problems, example = '"8760h" or "365d"'): number {
+    const h = hoursField(value, field, dflt, p, example);
+    const short = shortValidityProblem(h);
+    if (short) {
+        p.add(field, short);
         return dflt;
     }
     return h;
@@ -35,12 +46,12 @@ export function hoursField(value: unknown, field: string, dflt: number, p: Probl
 
 export function validateValidity(a: ValidityInput, p: Problems): ValiditySection {
     const validityHours = {
-        ca: hoursField(a.caValidity, "caValidity", DEFAULT_CA_VALIDITY_HOURS, p),
-        leaf: hoursField(a.leafValidity, "leafValidity", DEFAULT_LEAF_VALIDITY_HOURS, p),
+        ca: validityField(a.caValidity, "caValidity", DEFAULT_CA_VALIDITY_HOURS, p),
+        leaf: validityField(a.leafValidity, "leafValidity", DEFAULT_LEAF_VALIDITY_HOURS, p),
     };
     const renewBeforeHours = {
-        ca: hoursField(a.caRenewBefore, "caRenewBefore", Math.min(DEFAULT_CA_RENEW_BEFORE_HOURS, Math.floor(validityHours.ca / 3)), p),
-        leaf: hoursField(a.leafRenewBefore, "leafRenewBefore", Math.min(DEFAULT_LEAF_RENEW_BEFORE_HOURS, Math.floor(validityHours.leaf / 3)), p),
+        ca: hoursField(a.caRenewBefore, "caRenewBefore", defaultRenewBefore(validityHours.ca, DEFAULT_CA_RENEW_BEFORE_HOURS), p),
+        leaf: hoursField(a.leafRenewBefore, "leafRenewBefore", defaultRenewBefore(validityHours.leaf, DEFAULT_LEAF_RENEW_BEFORE_HOURS), p),
     };
     if (validityHours.leaf > validityHours.ca) {
         p.add(

@@ -5,25 +5,14 @@
  * which must match the bootstrap token group rule `system:bootstrappers:[a-z0-9:-]{0,255}[a-z0-9]`); a pool's
  * token lives at most as long as the cluster CA (the kubeconfig it is in trusts that CA only).
  */
+import type { ResolvedWorkerPool } from "../resolved";
 import { isDns1123Label, Problems } from "./problems";
-import { hoursField } from "./validity";
+
+export type { ResolvedWorkerPool } from "../resolved";
+import { hoursField, validityField } from "./validity";
 
 /** kubeadm's default bootstrap token TTL (kubeadm `bootstrapTokens[].ttl`: 24h). */
 export const DEFAULT_POOL_TOKEN_TTL_HOURS = 24;
-
-export interface ResolvedWorkerPool {
-    name: string;
-    /** Each token's lifetime: the Secret's `expiration` is its creation + this. */
-    tokenTtlHours: number;
-    /** A new token is made when the clock reaches the current one's expiration − this; the old one stays until it expires. */
-    tokenRenewBeforeHours: number;
-    /** The kubelet asks for its serving certificate through a CSR too (kubelet `serverTLSBootstrap`). */
-    serverTLSBootstrap: boolean;
-    /** Node labels the pool's kubelets register with (kubelet `--node-labels`). */
-    labels: Record<string, string>;
-    /** The pool's own bootstrap group, added to the token's auth-extra-groups. */
-    group: string;
-}
 
 export interface WorkerPoolsInput {
     workerPools?: unknown;
@@ -63,7 +52,7 @@ export function validateWorkerPools(a: WorkerPoolsInput, nodeNames: Set<string>,
             }
         }
         const example = '"24h" or "7d"';
-        const ttl = hoursField(raw.tokenTtl, `${at}.tokenTtl`, DEFAULT_POOL_TOKEN_TTL_HOURS, p, example);
+        const ttl = validityField(raw.tokenTtl, `${at}.tokenTtl`, DEFAULT_POOL_TOKEN_TTL_HOURS, p, example);
         const renewBefore = hoursField(raw.tokenRenewBefore, `${at}.tokenRenewBefore`, Math.max(1, Math.floor(ttl / 3)), p, example);
         if (ttl > caValidityHours) {
             p.add(

@@ -165,6 +165,8 @@ export interface OpensslVerifyOptions {
     atTime?: Date;
     /** -purpose, e.g. "sslserver" or "sslclient" (checks the EKU) */
     purpose?: string;
+    /** -partial_chain: a CA in -CAfile is a trust anchor even when it is not self-signed (as Go's x509 treats roots) */
+    partialChain?: boolean;
 }
 
 /** `openssl verify -CAfile <caPems> [-untrusted <untrusted>] <leaf>`. ok is true when openssl exits 0. */
@@ -181,6 +183,7 @@ export function opensslVerify(
         if (opts.strict ?? true) args.push("-x509_strict");
         if (opts.atTime) args.push("-attime", String(Math.floor(opts.atTime.getTime() / 1000)));
         if (opts.purpose) args.push("-purpose", opts.purpose);
+        if (opts.partialChain) args.push("-partial_chain");
         args.push("-CAfile", p["ca.pem"]);
         if (p["untrusted.pem"]) args.push("-untrusted", p["untrusted.pem"]);
         args.push(p["leaf.pem"]);
