@@ -4,6 +4,10 @@ import * as vault from "@pulumi/vault";
 import { CaEntry, LeafEntry } from "../catalog";
 import { ResolvedConfig, ResolvedNode, ResolvedUser } from "../config";
 import { Identity } from "../identity";
+import type { CaMaterial, IssuedLeaf } from "../model";
+import type { VaultRoles } from "../vault";
+
+export type { CaMaterial, IssuedLeaf } from "../model";
 
 /** A CA whose certificate and key come from elsewhere (a root stack's intermediate). */
 export interface ExternalCa {
@@ -11,15 +15,6 @@ export interface ExternalCa {
     certPem: pulumi.Input<string>;
     /** Must be a Pulumi secret. */
     keyPem: pulumi.Input<string>;
-}
-
-/** What the component needs of a CA: its certificate, key and validity. */
-export interface CaMaterial {
-    certPem: pulumi.Output<string>;
-    /** Always a Pulumi secret; "" (secret) when the key never leaves its keeper (Vault `internal`). */
-    keyPem: pulumi.Output<string>;
-    notBefore: pulumi.Output<string>;
-    notAfter: pulumi.Output<string>;
 }
 
 /** One trusted generation of a CA. */
@@ -43,15 +38,6 @@ export interface LeafRequest {
     rotationToken: string;
 }
 
-/** An issued leaf: what the sinks, kubeconfigs and inventory read. */
-export interface IssuedLeaf {
-    certPem: pulumi.Output<string>;
-    /** Always a Pulumi secret. */
-    keyPem: pulumi.Output<string>;
-    notBefore: pulumi.Output<string>;
-    notAfter: pulumi.Output<string>;
-}
-
 /** Who signs a CA's leaves. */
 export interface LeafIssuer {
     /**
@@ -72,6 +58,8 @@ export interface CaSource {
     readonly plannedNotAfterMs?: number;
     /** Who signs this CA's leaves. */
     readonly issuer: LeafIssuer;
+    /** The Vault roles that issue this CA's leaves (a Vault CA with `leaves: vault`), exposed as ClusterPki.vaultRoles. */
+    readonly vaultRoles?: VaultRoles;
 }
 
 /** What a source is built from. */
