@@ -250,7 +250,7 @@ export async function stepPools(ctx: Ctx, signal: AbortSignal) {
         const now0 = Date.parse(out.nextRotation.clock);
         // `up` with a what-if clock is refused (what up writes follows the real clock) unless the test-only opt-in is
         // set; every such run says so (components/time.ts whatIfClock, docs/rotation.md).
-        ctx.ws.setEnvVar(ALLOW_WHAT_IF_UP_ENV, "1");
+        ctx.ws.envVars[ALLOW_WHAT_IF_UP_ENV] = "1";
         await stack.setConfig("kube-pki:now", { value: new Date(now0 + 17 * HOUR).toISOString() });
         const r1 = await pulumiOp("up-e2e-pools-rotate", signal, (o) => stack.up(o));
         s.check(`the what-if up says it writes dates from the moved clock (${ALLOW_WHAT_IF_UP_ENV}=1, test only)`, r1.stdout.includes(`${ALLOW_WHAT_IF_UP_ENV}=1 (test only)`), r1.stdout.slice(-2000));
@@ -295,7 +295,7 @@ export async function stepPools(ctx: Ctx, signal: AbortSignal) {
         } catch (e) {
             s.info(`removing the sink did not complete: ${(e as Error).message.split("\n")[0]}`);
         }
-        ctx.ws.unsetEnvVar(ALLOW_WHAT_IF_UP_ENV);
+        delete ctx.ws.envVars[ALLOW_WHAT_IF_UP_ENV];
         await cp.stop();
     }
 }
