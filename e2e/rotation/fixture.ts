@@ -2,18 +2,17 @@
 import { createHash, KeyObject } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { CA_PHASES, CaPhase, CaRotationState, RotatableCa, ROTATABLE_CAS } from "../../components/rotation";
 
 export const CLUSTER = "e2e-rot";
 export const SERVICE_CIDR = "10.96.0.0/12";
 export const CLUSTER_DOMAIN = "cluster.local";
-export const ROTATED = ["ca", "etcd-ca", "front-proxy-ca", "sa"] as const;
-export type Rotated = (typeof ROTATED)[number];
-export const PHASES = ["stage", "promote", "distrust"] as const;
-export type Phase = (typeof PHASES)[number];
-export interface CaState {
-    phase: "none" | Phase;
-    generation: number;
-}
+/** The rotatable CAs and their phases: the component's own vocabulary (components/rotation.ts). */
+export const ROTATED = ROTATABLE_CAS;
+export type Rotated = RotatableCa;
+export const PHASES = CA_PHASES;
+export type Phase = CaPhase;
+export type CaState = CaRotationState;
 
 /** The CA (or SA key) files of each rotated CA in a control plane's tree. */
 export const PAIRS: Record<Rotated, { bundle: string; key: string }> = {
