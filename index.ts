@@ -49,7 +49,7 @@ async function rootStack(config: pulumi.Config) {
         ...(config.getObject<object>("rootCa") ?? {}),
         clusters: config.requireObject("clusters"),
         // what the previous run issued: dropping an intermediate is refused unless allowRemoveClusters lists it
-        previousIntermediates: await readPreviousRootIntermediates(),
+        previousIntermediates: await readPreviousRootIntermediates(undefined, "root"),
         allowRemoveClusters: config.getObject<string[]>("allowRemoveClusters"),
     });
     return {
@@ -57,6 +57,8 @@ async function rootStack(config: pulumi.Config) {
         rootCertificate: root.rootCertificate,
         /** cluster → CA id → [{generation, certPem, keyPem (secret)}] */
         intermediates: root.intermediates,
+        /** The RootPki's memory (the issued generations), read back by the next run. */
+        [MEMORY_OUTPUT]: memoryOf(root),
     };
 }
 

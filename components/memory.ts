@@ -34,21 +34,34 @@ export type ClusterPkiMemory = NonNullable<ClusterPkiArgs["previous"]>;
 
 type MemoryKey = (typeof PREVIOUS_RUN_OUTPUTS)[number];
 
-/** What memoryOf needs of a component (ClusterPki has it; a type, so that this file does not import the component). */
+/** What memoryOf needs of a ClusterPki (a type, so that this file does not import the component). */
 export type Rememberable = { urn: pulumi.Output<string> } & { [K in MemoryKey]: pulumi.Input<unknown> };
+
+/** What a RootPki remembers of a run: the generations of every intermediate it issued (cluster → CA id → generations). */
+export interface RootPkiMemory {
+    intermediates: Record<string, Record<string, number[]>>;
+}
+
+/** What memoryOf needs of a RootPki. */
+export type RememberableRoot = { urn: pulumi.Output<string>; memory: RootPkiMemory };
 
 /** The name of a resource from its URN (`urn:pulumi:stack::project::type::name`). */
 const nameOfUrn = (urn: string) => urn.slice(urn.lastIndexOf("::") + 2);
 
+const isRoot = (c: Rememberable | RememberableRoot): c is RememberableRoot => "memory" in c && !("rotationState" in c);
+
 /**
- * This run's memory of the given components, to export as the stack output `kubePkiMemory`
- * (TypeScript: `export const kubePkiMemory = memoryOf(pki)`; JavaScript: `exports.kubePkiMemory = memoryOf(pki)`).
+ * This run's memory of the given components (ClusterPkis, and a RootPki in a root stack), to export as the stack
+ * output `kubePkiMemory` (TypeScript: `export const kubePkiMemory = memoryOf(pki)`; JavaScript:
+ * `exports.kubePkiMemory = memoryOf(pki)`).
  */
-export function memoryOf(...components: Rememberable[]): pulumi.Output<Record<string, ClusterPkiMemory>> {
+export function memoryOf(...components: Rememberable[]): pulumi.Output<Record<string, ClusterPkiMemory>>;
+export function memoryOf(...components: (Rememberable | RememberableRoot)[]): pulumi.Output<Record<string, ClusterPkiMemory | RootPkiMemory>>;
+export function memoryOf(...components: (Rememberable | RememberableRoot)[]): pulumi.Output<Record<string, ClusterPkiMemory | RootPkiMemory>> {
     const entries = components.map((c) =>
-        pulumi.all([c.urn, pulumi.output(Object.fromEntries(PREVIOUS_RUN_OUTPUTS.map((k) => [k, c[k]])))]),
+        pulumi.all([c.urn, pulumi.output(isRoot(c) ? c.memory : Object.fromEntries(PREVIOUS_RUN_OUTPUTS.map((k) => [k, c[k]])))]),
     );
-    return pulumi.all(entries).apply((list) => Object.fromEntries(list.map(([urn, memory]) => [nameOfUrn(urn), memory as ClusterPkiMemory])));
+    return pulumi.all(entries).apply((list) => Object.fromEntries(list.map(([urn, memory]) => [nameOfUrn(urn), memory as ClusterPkiMemory | RootPkiMemory])));
 }
 
 /** One StackReference to the stack itself per program run (a second one would be a duplicate resource). */
