@@ -3,6 +3,7 @@
  * checked as X.509 (chain with openssl, KU/EKU, SANs, CN/O, key type, validity) against kubeadm's identities,
  * written out here by hand so that a wrong catalog row fails.
  */
+import { HOUR_MS } from "../components/time";
 import { strict as assert } from "node:assert";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
@@ -95,7 +96,7 @@ function publicKeyDer(pem: string): string {
 }
 
 function hoursBetween(a: Date, b: Date) {
-    return Math.round((b.getTime() - a.getTime()) / 3_600_000);
+    return Math.round((b.getTime() - a.getTime()) / HOUR_MS);
 }
 
 interface ParsedKubeconfig {

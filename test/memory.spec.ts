@@ -3,6 +3,7 @@
  * run's `kubePkiMemory` output through a StackReference to the stack itself, `memoryOf` is what the program exports,
  * and a CA rotation step that needs the previous phase without any memory names the lines to add.
  */
+import { HOUR_MS } from "../components/time";
 import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterPki, ClusterPkiArgs, ConfigError, MEMORY_OUTPUT, memoryOf, PREVIOUS_RUN_OUTPUTS } from "../components/internal";
@@ -144,7 +145,7 @@ describe("the project's program: one memory, validation once, sinks checked befo
 
     it("KUBE_PKI_NOW five years ahead: `up` is refused naming now, nothing registered", async () => {
         newRun(CONFIG);
-        process.env.KUBE_PKI_NOW = new Date(Date.now() + 5 * 8760 * 3_600_000).toISOString();
+        process.env.KUBE_PKI_NOW = new Date(Date.now() + 5 * 8760 * HOUR_MS).toISOString();
         delete process.env.KUBE_PKI_ALLOW_WHAT_IF_UP;
         try {
             await assert.rejects(program(), (e: unknown) => e instanceof ConfigError && /kube-pki:now: the clock .* ahead of the real clock/.test(e.problems.join("\n")));

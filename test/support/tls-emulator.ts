@@ -21,7 +21,7 @@
 //    id = `${name}-id`, unless an emulation is registered with register(type, ...).
 //  - The clock (NotBefore = now, renewal) is injectable: setupMocks({ now }), setNow(), advanceHours().
 
-import { ALLOW_WHAT_IF_UP_ENV } from "../../components/time";
+import { ALLOW_WHAT_IF_UP_ENV, HOUR_MS } from "../../components/time";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import {
@@ -393,7 +393,7 @@ function plannedReadyForRenewal(validity: number, early: number): boolean {
 function dueForRenewal(outputs: Record<string, any>, now: Date, early: number): boolean {
     const end = outputs.validityEndTime;
     if (typeof end !== "string") return false;
-    return Date.parse(end) - early * 3600_000 <= now.getTime();
+    return Date.parse(end) - early * HOUR_MS <= now.getTime();
 }
 
 const certEmulationBase = {
@@ -495,7 +495,7 @@ async function issue(
 ): Promise<{ certPem: string; serial: bigint; notBefore: Date; notAfter: Date }> {
     const i = ctx.inputs as CommonCertInputs;
     const notBefore = ctx.now;
-    const notAfter = new Date(notBefore.getTime() + (i.validityPeriodHours ?? 0) * 3600_000);
+    const notAfter = new Date(notBefore.getTime() + (i.validityPeriodHours ?? 0) * HOUR_MS);
     const serial = randomSerial();
     const t: CertTemplate = {
         subject: template.subject,
@@ -744,7 +744,7 @@ export class TlsEmulator implements pulumi.runtime.Mocks {
 
     /** Moves a fixed clock forward (the clock becomes fixed at now() + hours). */
     advanceHours(hours: number): this {
-        const t = this.now().getTime() + hours * 3600_000;
+        const t = this.now().getTime() + hours * HOUR_MS;
         return this.setNow(new Date(t));
     }
 
