@@ -33,19 +33,25 @@ export interface PreparedClusterPki {
 /** Args validated by prepareClusterPki, frozen so that what was validated is what the component builds. */
 const prepared = new WeakMap<ClusterPkiArgs, PreparedClusterPki>();
 
-/**
- * Validates ClusterPki args once (schema, sections, the previous run, the what-if clock rule: docs/rotation.md) and
- * remembers the result for `new ClusterPki(name, args)` with the same (frozen) args object. Throws one ConfigError.
- */
-export function prepareClusterPki(name: string, args: ClusterPkiArgs, env: NodeJS.ProcessEnv = process.env): PreparedClusterPki {
-    const known = prepared.get(args);
-    if (known) return known;
+/** Validates ClusterPki args (schema, sections, the previous run, the what-if clock rule: docs/rotation.md). */
+function validate(name: string, args: ClusterPkiArgs, env: NodeJS.ProcessEnv): PreparedClusterPki {
     requirePreviousRun(name, args);
     const context = `ClusterPki "${name}" config`;
     const config = validateClusterPkiArgs(args, context);
     const clock = whatIfClock({ nowMs: config.nowMs, realMs: Date.now(), dryRun: pulumi.runtime.isDryRun(), env });
     if (clock.refusal) throw new ConfigError(context, [`now: ${clock.refusal}`]);
-    const result: PreparedClusterPki = { config, names: plannedNames(config), ...(clock.warning ? { clockWarning: clock.warning } : {}) };
+    return { config, names: plannedNames(config), ...(clock.warning ? { clockWarning: clock.warning } : {}) };
+}
+
+/**
+ * Validates ClusterPki args once, before anything is built (the program does, to report every problem of the
+ * stack at once), and freezes them: `new ClusterPki(name, args)` with the same args object then reuses the result
+ * instead of validating again. Throws one ConfigError.
+ */
+export function prepareClusterPki(name: string, args: ClusterPkiArgs, env: NodeJS.ProcessEnv = process.env): PreparedClusterPki {
+    const known = prepared.get(args);
+    if (known) return known;
+    const result = validate(name, args, env);
     prepared.set(Object.freeze(args), result);
     return result;
 }
@@ -98,7 +104,7 @@ export class ClusterPki extends pulumi.ComponentResource {
 
     constructor(name: string, args: ClusterPkiArgs, opts?: pulumi.ComponentResourceOptions) {
         // Validate first (once): bad config throws here, before anything is registered.
-        const { config: cfg, clockWarning } = prepareClusterPki(name, args);
+        const { config: cfg, clockWarning } = prepared.get(args) ?? validate(name, args, process.env);
         super("kube-pki:index:ClusterPki", name, {}, opts);
         this.config = cfg;
         if (clockWarning) pulumi.log.warn(clockWarning, this);

@@ -132,6 +132,25 @@ describe("the project's program: one memory, validation once, sinks checked befo
         assert.deepEqual((await valueOf(third[MEMORY_OUTPUT] as pulumi.Output<Record<string, any>>)).prog.rotationTokens, memory.prog.rotationTokens);
     });
 
+    it("validates the config once per run (the component reuses the program's validation)", async () => {
+        newRun(CONFIG);
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const config = require("../components/config") as { validateClusterPkiArgs: (...a: unknown[]) => unknown };
+        const original = config.validateClusterPkiArgs;
+        let calls = 0;
+        config.validateClusterPkiArgs = (...a: unknown[]) => {
+            calls++;
+            return original(...a);
+        };
+        try {
+            const out = await program();
+            assert.equal(out.clusterName, "prog");
+        } finally {
+            config.validateClusterPkiArgs = original;
+        }
+        assert.equal(calls, 1);
+    });
+
     it("a bad sink config is refused, with the stack's config context, before ClusterPki registers anything", async () => {
         newRun({ ...CONFIG, "kube-pki:secretsSink": JSON.stringify({ certificates: ["nope/cp-1"] }) });
         await assert.rejects(program(), (e: unknown) => {
