@@ -10,17 +10,20 @@ import {
     clusterConfigKeys,
     ConfigError,
     configKeyProblems,
+    MEMORY_OUTPUT,
+    memoryOf,
     parseClusterPkiArgs,
+    prepareClusterPki,
     readPreviousRootIntermediates,
-    readPreviousRun,
     readRootStack,
     RootPki,
     STACK_CONFIG_KEYS,
-    validateClusterPkiArgs,
+    WHAT_IF_CLOCK_ENV,
+    withPreviousRun,
     workerPoolOutputs,
     controlPlaneKubeadmFragment,
 } from "./components/internal";
-import { buildSinks, readSinksConfig, SINK_CONFIG_KEYS } from "./components/sinks";
+import { buildSinks, readSinksConfig, SINK_CONFIG_KEYS, sinksConfigProblems } from "./components/sinks";
 
 const PROGRAM_KEYS = ["role", "rootStack", "rootCa", "clusters", ...SINK_CONFIG_KEYS];
 
@@ -46,7 +49,7 @@ async function rootStack(config: pulumi.Config) {
         ...(config.getObject<object>("rootCa") ?? {}),
         clusters: config.requireObject("clusters"),
         // what the previous run issued: dropping an intermediate is refused unless allowRemoveClusters lists it
-        previousIntermediates: await readPreviousRootIntermediates(),
+        previousIntermediates: await readPreviousRootIntermediates(undefined, "root"),
         allowRemoveClusters: config.getObject<string[]>("allowRemoveClusters"),
     });
     return {
@@ -54,34 +57,48 @@ async function rootStack(config: pulumi.Config) {
         rootCertificate: root.rootCertificate,
         /** cluster → CA id → [{generation, certPem, keyPem (secret)}] */
         intermediates: root.intermediates,
+        /** The RootPki's memory (the issued generations), read back by the next run. */
+        [MEMORY_OUTPUT]: memoryOf(root),
     };
 }
 
 async function clusterStack(config: pulumi.Config) {
-    // Every problem of the stack config in one run: unknown keys and unparsable values, then the validation of
-    // everything that parsed (ClusterPki validates again; it is cheap and the component stays self-contained).
-    const { args, problems } = parseClusterPkiArgs(config, PROGRAM_KEYS);
-    // "What rotates on date D": KUBE_PKI_NOW overrides the clock for this run (e.g. a preview).
-    if (process.env.KUBE_PKI_NOW) args.now = process.env.KUBE_PKI_NOW;
-    // The stack's own previous outputs: CA rotation phases (to refuse illegal changes) and rotation tokens.
-    args.previous = await readPreviousRun();
+    // One pass over everything the stack config says: unknown keys and unparsable values, the validation of
+    // everything that parsed (once: the component reuses it), the what-if clock rule and the sink config against the
+    // names the PKI will have; all of it before any resource is registered.
+    const { args: parsed, problems } = parseClusterPkiArgs(config, PROGRAM_KEYS);
+    const sinksConfig = readSinksConfig(config);
+    // "What rotates on date D": KUBE_PKI_NOW overrides the clock (a preview; `up` refuses a clock far from real time).
+    if (process.env[WHAT_IF_CLOCK_ENV]) parsed.now = process.env[WHAT_IF_CLOCK_ENV];
+    const name = parsed.clusterName ?? pulumi.getStack();
+    // The root stack's intermediates are validated with the rest (their generations against caRotation); a root
+    // stack that cannot be read is reported after the stack's own config problems.
+    const rootStackName = config.get("rootStack");
+    let root: Awaited<ReturnType<typeof readRootStack>> | undefined;
+    let rootError: unknown;
+    if (rootStackName) {
+        try {
+            root = await readRootStack(rootStackName, parsed.clusterName);
+            parsed.externalCas = root.externalCas;
+        } catch (e) {
+            rootError = e;
+        }
+    }
+    // The memory the previous run exported (kubePkiMemory, or the flat outputs of an older program).
+    const args = await withPreviousRun(name, parsed, { program: true });
     try {
-        validateClusterPkiArgs(args);
+        const { names } = prepareClusterPki(name, args);
+        problems.push(...sinksConfigProblems(names, sinksConfig));
     } catch (e) {
         if (!(e instanceof ConfigError)) throw e;
         problems.push(...e.problems);
     }
     if (problems.length) throw new ConfigError(configContext(), problems.map(asConfigKey));
-    const rootStackName = config.get("rootStack");
-    let rootCertificate: string | undefined;
-    if (rootStackName) {
-        const root = await readRootStack(rootStackName, args.clusterName);
-        args.externalCas = root.externalCas;
-        rootCertificate = root.rootCertificate;
-    }
-    const pki = new ClusterPki(args.clusterName ?? pulumi.getStack(), args);
+    if (rootError) throw rootError;
+    const rootCertificate = root?.rootCertificate;
+    const pki = new ClusterPki(name, args);
     // Sinks: node file trees, cloud-init documents, Kubernetes Secrets (each only when configured).
-    const sinks = buildSinks(pki.config.clusterName, pki, readSinksConfig(config));
+    const sinks = buildSinks(pki.config.clusterName, pki, sinksConfig);
     return {
         role: "cluster",
         clusterName: pki.config.clusterName,
@@ -98,6 +115,8 @@ async function clusterStack(config: pulumi.Config) {
         rotationTokens: pki.rotationTokens,
         nextRotation: pki.nextRotation,
         workerPoolTokens: pki.workerPoolTokens,
+        /** The component's memory, read back by the next run (the five outputs above are kept for readers of the stack). */
+        [MEMORY_OUTPUT]: memoryOf(pki),
         ...(Object.keys(pki.workerPools).length
             ? { workerPools: workerPoolOutputs(pki), workerPoolControlPlaneConfig: controlPlaneKubeadmFragment() }
             : {}),

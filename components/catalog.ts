@@ -17,7 +17,7 @@ export type Feature = "stackedEtcd" | "frontProxy" | "superAdmin" | "kubeProxy" 
 /** Where a certificate is issued: once per cluster, per control-plane node, per etcd member, per node, per user. */
 export type Scope = "cluster" | "control-plane" | "etcd-member" | "node" | "user";
 
-/** Which SAN set a leaf carries (see `sans.ts`); kubeadm: GetAPIServerAltNames, GetEtcdAltNames, ... */
+/** Which SAN set a leaf carries (see identity.ts SAN_SETS); kubeadm: GetAPIServerAltNames, GetEtcdAltNames, ... */
 export type SanSet = "apiserver" | "etcd" | "kubelet-serving";
 
 /**
@@ -57,6 +57,8 @@ export interface LeafEntry {
     feature?: Feature;
     /** Which nodes get the file of a cluster-scoped entry (kubeadm writes super-admin.conf on the first one only). */
     placement?: "first-control-plane" | "control-planes" | "all-nodes" | "none";
+    /** false: `kubeadm certs check-expiration` / `renew` does not manage it (not kubeadm's, or the kubelet rotates it). */
+    kubeadmCerts?: false;
 }
 
 /** Key usages of every CA (kubeadm pkiutil.NewSelfSignedCACert). */
@@ -99,15 +101,15 @@ export const LEAVES: LeafEntry[] = [
     { id: "etcd-server",              ca: "etcd-ca",        scope: "etcd-member",   commonName: "{node}",                                                      extendedUsages: ["server_auth", "client_auth"], sans: "etcd", file: "etc/kubernetes/pki/etcd/server", feature: "stackedEtcd" },
     { id: "etcd-peer",                ca: "etcd-ca",        scope: "etcd-member",   commonName: "{node}",                                                      extendedUsages: ["server_auth", "client_auth"], sans: "etcd", file: "etc/kubernetes/pki/etcd/peer", feature: "stackedEtcd" },
     { id: "etcd-healthcheck-client",  ca: "etcd-ca",        scope: "etcd-member",   commonName: "kube-etcd-healthcheck-client",                                extendedUsages: ["client_auth"],                file: "etc/kubernetes/pki/etcd/healthcheck-client", feature: "stackedEtcd" },
-    { id: "kubelet-serving",          ca: "ca",             scope: "node",          commonName: "system:node:{node}", organization: "system:nodes",             extendedUsages: ["server_auth"], sans: "kubelet-serving", file: "var/lib/kubelet/pki/kubelet", feature: "kubeletServing" },
+    { id: "kubelet-serving",          ca: "ca",             scope: "node",          commonName: "system:node:{node}", organization: "system:nodes",             extendedUsages: ["server_auth"], sans: "kubelet-serving", file: "var/lib/kubelet/pki/kubelet", feature: "kubeletServing", kubeadmCerts: false },
     // --- kubeconfigs (kubeadm phases/kubeconfig), client certs signed by `ca` ---
     { id: "admin.conf",               ca: "ca",             scope: "cluster",       commonName: "kubernetes-admin",       organization: "kubeadm:cluster-admins", extendedUsages: ["client_auth"], kubeconfig: "etc/kubernetes/admin.conf", server: "endpoint", placement: "control-planes" },
     { id: "super-admin.conf",         ca: "ca",             scope: "cluster",       commonName: "kubernetes-super-admin", organization: "system:masters",         extendedUsages: ["client_auth"], kubeconfig: "etc/kubernetes/super-admin.conf", server: "endpoint", placement: "first-control-plane", feature: "superAdmin" },
     { id: "controller-manager.conf",  ca: "ca",             scope: "control-plane", commonName: "system:kube-controller-manager",                               extendedUsages: ["client_auth"], kubeconfig: "etc/kubernetes/controller-manager.conf", server: "local" },
     { id: "scheduler.conf",           ca: "ca",             scope: "control-plane", commonName: "system:kube-scheduler",                                        extendedUsages: ["client_auth"], kubeconfig: "etc/kubernetes/scheduler.conf", server: "local" },
-    { id: "kubelet.conf",             ca: "ca",             scope: "node",          commonName: "system:node:{node}",     organization: "system:nodes",         extendedUsages: ["client_auth"], kubeconfig: "etc/kubernetes/kubelet.conf", server: "local" },
-    { id: "kube-proxy.conf",          ca: "ca",             scope: "cluster",       commonName: "system:kube-proxy",                                            extendedUsages: ["client_auth"], kubeconfig: "etc/kubernetes/kube-proxy.conf", server: "endpoint", placement: "all-nodes", feature: "kubeProxy" },
-    { id: "user",                     ca: "ca",             scope: "user",          commonName: "{user}",                 organization: "{group}",              extendedUsages: ["client_auth"], server: "endpoint", placement: "none" },
+    { id: "kubelet.conf",             ca: "ca",             scope: "node",          commonName: "system:node:{node}",     organization: "system:nodes",         extendedUsages: ["client_auth"], kubeconfig: "etc/kubernetes/kubelet.conf", server: "local", kubeadmCerts: false },
+    { id: "kube-proxy.conf",          ca: "ca",             scope: "cluster",       commonName: "system:kube-proxy",                                            extendedUsages: ["client_auth"], kubeconfig: "etc/kubernetes/kube-proxy.conf", server: "endpoint", placement: "all-nodes", feature: "kubeProxy", kubeadmCerts: false },
+    { id: "user",                     ca: "ca",             scope: "user",          commonName: "{user}",                 organization: "{group}",              extendedUsages: ["client_auth"], server: "endpoint", placement: "none", kubeadmCerts: false },
 ];
 
 /** kubeadm's default validity periods (constants.CACertificateValidityPeriod / CertificateValidityPeriod). */

@@ -18,3 +18,7 @@ export * from "./sinks";
 export * from "./vault";
 export * from "./ca-sources";
 export * from "./worker-pool";
+export * from "./model";
+export * from "./time";
+export * from "./renewal";
+export { plannedNames } from "./leaves";

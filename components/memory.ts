@@ -14,6 +14,10 @@
  *
  * A CA rotation step that needs the previous phase (promote, distrust) without any memory is refused with a
  * message that names both lines.
+ *
+ * The project's own program uses the same memory (it exports kubePkiMemory). Stacks written before it did kept
+ * the same values in five flat outputs (PREVIOUS_RUN_OUTPUTS); `withPreviousRun(..., { flatOutputs: true })` reads
+ * those when kubePkiMemory is absent, so that an existing stack migrates without a rotation.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterPkiArgs } from "./config";
@@ -30,21 +34,34 @@ export type ClusterPkiMemory = NonNullable<ClusterPkiArgs["previous"]>;
 
 type MemoryKey = (typeof PREVIOUS_RUN_OUTPUTS)[number];
 
-/** What memoryOf needs of a component (ClusterPki has it; a type, so that this file does not import the component). */
+/** What memoryOf needs of a ClusterPki (a type, so that this file does not import the component). */
 export type Rememberable = { urn: pulumi.Output<string> } & { [K in MemoryKey]: pulumi.Input<unknown> };
+
+/** What a RootPki remembers of a run: the generations of every intermediate it issued (cluster → CA id → generations). */
+export interface RootPkiMemory {
+    intermediates: Record<string, Record<string, number[]>>;
+}
+
+/** What memoryOf needs of a RootPki. */
+export type RememberableRoot = { urn: pulumi.Output<string>; memory: RootPkiMemory };
 
 /** The name of a resource from its URN (`urn:pulumi:stack::project::type::name`). */
 const nameOfUrn = (urn: string) => urn.slice(urn.lastIndexOf("::") + 2);
 
+const isRoot = (c: Rememberable | RememberableRoot): c is RememberableRoot => "memory" in c && !("rotationState" in c);
+
 /**
- * This run's memory of the given components, to export as the stack output `kubePkiMemory`
- * (TypeScript: `export const kubePkiMemory = memoryOf(pki)`; JavaScript: `exports.kubePkiMemory = memoryOf(pki)`).
+ * This run's memory of the given components (ClusterPkis, and a RootPki in a root stack), to export as the stack
+ * output `kubePkiMemory` (TypeScript: `export const kubePkiMemory = memoryOf(pki)`; JavaScript:
+ * `exports.kubePkiMemory = memoryOf(pki)`).
  */
-export function memoryOf(...components: Rememberable[]): pulumi.Output<Record<string, ClusterPkiMemory>> {
+export function memoryOf(...components: Rememberable[]): pulumi.Output<Record<string, ClusterPkiMemory>>;
+export function memoryOf(...components: (Rememberable | RememberableRoot)[]): pulumi.Output<Record<string, ClusterPkiMemory | RootPkiMemory>>;
+export function memoryOf(...components: (Rememberable | RememberableRoot)[]): pulumi.Output<Record<string, ClusterPkiMemory | RootPkiMemory>> {
     const entries = components.map((c) =>
-        pulumi.all([c.urn, pulumi.output(Object.fromEntries(PREVIOUS_RUN_OUTPUTS.map((k) => [k, c[k]])))]),
+        pulumi.all([c.urn, pulumi.output(isRoot(c) ? c.memory : Object.fromEntries(PREVIOUS_RUN_OUTPUTS.map((k) => [k, c[k]])))]),
     );
-    return pulumi.all(entries).apply((list) => Object.fromEntries(list.map(([urn, memory]) => [nameOfUrn(urn), memory as ClusterPkiMemory])));
+    return pulumi.all(entries).apply((list) => Object.fromEntries(list.map(([urn, memory]) => [nameOfUrn(urn), memory as ClusterPkiMemory | RootPkiMemory])));
 }
 
 /** One StackReference to the stack itself per program run (a second one would be a duplicate resource). */
@@ -69,17 +86,30 @@ export async function previousOutput(name: string): Promise<unknown> {
 
 /**
  * What the previous run remembered of the ClusterPki named `name` (its `kubePkiMemory` entry), or undefined (first
- * run, or the program does not export `kubePkiMemory`).
+ * run, or the program does not export `kubePkiMemory`). `flatOutputs`: without a kubePkiMemory output, read the
+ * flat outputs an older kube-pki program exported (PREVIOUS_RUN_OUTPUTS) — the one migration.
  */
-export async function previousRunOf(name: string): Promise<ClusterPkiMemory | undefined> {
+export async function previousRunOf(name: string, opts: { flatOutputs?: boolean } = {}): Promise<ClusterPkiMemory | undefined> {
     const memory = (await previousOutput(MEMORY_OUTPUT)) as Record<string, ClusterPkiMemory> | undefined;
-    return memory?.[name];
+    if (memory && typeof memory === "object") return memory[name];
+    return opts.flatOutputs ? flatOutputsMemory() : undefined;
 }
 
-/** `args` with `previous` filled from the previous run's memory of the ClusterPki named `name` (unless given). */
-export async function withPreviousRun(name: string, args: ClusterPkiArgs): Promise<ClusterPkiArgs> {
+/** The memory an older kube-pki program kept in flat stack outputs, or undefined when it exported none of them. */
+async function flatOutputsMemory(): Promise<ClusterPkiMemory | undefined> {
+    const values = await Promise.all(PREVIOUS_RUN_OUTPUTS.map((key) => previousOutput(key)));
+    const entries = PREVIOUS_RUN_OUTPUTS.map((key, i) => [key, values[i]] as const).filter(([, v]) => v !== undefined);
+    return entries.length ? (Object.fromEntries(entries) as ClusterPkiMemory) : undefined;
+}
+
+/**
+ * `args` with `previous` filled from the previous run's memory of the ClusterPki named `name` (unless given).
+ * `program`: the project's own program, which always has a memory (an empty one on a first run) and reads the
+ * flat outputs of stacks written before it exported kubePkiMemory.
+ */
+export async function withPreviousRun(name: string, args: ClusterPkiArgs, opts: { program?: boolean } = {}): Promise<ClusterPkiArgs> {
     if (args.previous) return args;
-    const previous = await previousRunOf(name);
+    const previous = (await previousRunOf(name, { flatOutputs: opts.program })) ?? (opts.program ? {} : undefined);
     return previous ? { ...args, previous } : args;
 }
 

@@ -17,7 +17,7 @@ import { z } from "zod";
 import { CaId, CAS, DEFAULT_CA_VALIDITY_HOURS, KEY_ALGORITHMS } from "./catalog";
 import { CertificateAuthority } from "./ca";
 import { ConfigError, parseHours } from "./config";
-import { previousOutput } from "./memory";
+import { MEMORY_OUTPUT, previousOutput, RootPkiMemory } from "./memory";
 
 export interface RootCluster {
     /** The cluster's name: its stack's clusterName. */
@@ -99,6 +99,8 @@ export class RootPki extends pulumi.ComponentResource {
     /** cluster → CA id → issued generations (cert public, key secret). */
     public readonly intermediates: Record<string, Record<string, IssuedIntermediate[]>> = {};
     public readonly clusterNames: string[];
+    /** What the next run reads back (through the stack output kubePkiMemory, `memoryOf(root)`): the issued generations. */
+    public readonly memory: RootPkiMemory;
 
     constructor(name: string, args: RootPkiArgs, opts?: pulumi.ComponentResourceOptions) {
         const problems: string[] = [];
@@ -180,6 +182,11 @@ export class RootPki extends pulumi.ComponentResource {
                 });
             }
         }
+        this.memory = {
+            intermediates: Object.fromEntries(
+                Object.entries(this.intermediates).map(([cluster, cas]) => [cluster, Object.fromEntries(Object.entries(cas).map(([ca, list]) => [ca, list.map((i) => i.generation)]))]),
+            ),
+        };
         this.registerOutputs({ rootCertificate: this.rootCertificate, intermediates: this.intermediates });
     }
 }
@@ -207,18 +214,27 @@ export function droppedIntermediates(
 }
 
 /**
- * The previous run's intermediates of this (root) stack, read from its own `intermediates` output through a
- * StackReference to itself: cluster → CA id → generations; undefined on the first run. Pass it to RootPki as
+ * The previous run's intermediates of this (root) stack: cluster → CA id → generations; undefined on the first run.
+ * Read from the RootPki's entry in the stack's memory (kubePkiMemory, the same mechanism as ClusterPki's), else —
+ * a root stack written before it exported one — from its own `intermediates` output. Pass it to RootPki as
  * `previousIntermediates`.
  */
 export async function readPreviousRootIntermediates(
     /** Another stack's name (tests); default: this stack, through the one self StackReference (memory.ts). */
     selfStack?: string,
+    /** The RootPki's name (its kubePkiMemory entry). */
+    name = "root",
 ): Promise<Record<string, Record<string, number[]>> | undefined> {
-    const out = selfStack ? await new pulumi.StackReference(selfStack).getOutputDetails("intermediates") : undefined;
-    const value = (selfStack ? (out?.value ?? out?.secretValue) : await previousOutput("intermediates")) as
-        | Record<string, Record<string, { generation: number }[]>>
-        | undefined;
+    const ref = selfStack ? new pulumi.StackReference(selfStack) : undefined;
+    const read = async (output: string) => {
+        if (!ref) return previousOutput(output);
+        const details = await ref.getOutputDetails(output);
+        return details.value ?? details.secretValue;
+    };
+    const memory = (await read(MEMORY_OUTPUT)) as Record<string, Partial<RootPkiMemory>> | undefined;
+    const remembered = memory?.[name]?.intermediates;
+    if (remembered && typeof remembered === "object") return remembered;
+    const value = (await read("intermediates")) as Record<string, Record<string, { generation: number }[]>> | undefined;
     if (!value || typeof value !== "object") return undefined;
     return Object.fromEntries(
         Object.entries(value).map(([cluster, cas]) => [

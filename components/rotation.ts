@@ -11,6 +11,9 @@
  * CAs and the SA key: never replaced by the clock (that would break trust in one step). They rotate through
  * three phases, one `pulumi up` each: stage → promote → distrust.
  */
+import { HOUR_MS, rfc3339Seconds } from "./time";
+
+export { rfc3339Seconds } from "./time";
 
 export const ROTATABLE_CAS = ["ca", "etcd-ca", "front-proxy-ca", "sa"] as const;
 export type RotatableCa = (typeof ROTATABLE_CAS)[number];
@@ -63,8 +66,6 @@ export function nextCaState(prev: CaRotationState, requested: "none" | CaPhase):
     }
 }
 
-const HOUR_MS = 3_600_000;
-
 /**
  * The one renewal schedule (preview decisions and `check-expiration` both call these): a certificate is due at
  * notAfter − renewBefore, and expired after notAfter (Go x509: valid through NotAfter inclusive).
@@ -115,6 +116,15 @@ export interface LeafRenewal {
     reason?: string;
 }
 
+/** The token parts of a leaf: its clock part (renewed?), and the manual selectors that changed since the previous token. */
+export interface LeafTokenParts {
+    token: string;
+    renewed: boolean;
+    renewAtMs?: number;
+    /** Selectors whose generation differs from the previous token's (empty without a previous token). */
+    changedSelectors: string[];
+}
+
 /**
  * Renewal anchored on the certificate: the clock part of the token changes only when `now` has reached the
  * previous certificate's own notAfter − renewBefore. A new certificate starts at `r0`. A token of the
@@ -122,7 +132,7 @@ export interface LeafRenewal {
  * existing stack migrates without a rotation. Without a previous notAfter (an inventory not read back) the clock
  * part never changes here; the provider's earlyRenewalHours still replaces the certificate in its window.
  */
-export function leafRenewal(input: LeafRenewalInput): LeafRenewal {
+export function leafToken(input: LeafRenewalInput): LeafTokenParts {
     const [prevBase, ...prevManual] = input.previousToken?.split(";") ?? [];
     let base = prevBase ?? "r0";
     let renewed = false;
@@ -139,21 +149,27 @@ export function leafRenewal(input: LeafRenewalInput): LeafRenewal {
         .filter(([, g]) => g > 0)
         .sort(([a], [b]) => a.localeCompare(b))
         .map(([k, g]) => `${k}=${g}`);
-    const token = [base, ...manual].join(";");
-    const reasons: string[] = [];
-    if (renewed) {
-        reasons.push(`renewal window (notAfter ${rfc3339Seconds(input.previous!.notAfterMs)} − renewBefore ${input.renewBeforeHours}h = ${rfc3339Seconds(renewAt!)})`);
-    }
-    if (input.previousToken !== undefined) {
-        const changed = [...new Set([...prevManual, ...manual].filter((x) => !(prevManual.includes(x) && manual.includes(x))).map((x) => x.split("=")[0]))];
-        if (changed.length) reasons.push(`manual rotation (${changed.join(", ")})`);
-    }
-    return { token, renewed, ...(renewAt !== undefined ? { renewAtMs: renewAt } : {}), ...(reasons.length ? { reason: reasons.join(" + ") } : {}) };
+    const changedSelectors =
+        input.previousToken === undefined
+            ? []
+            : [...new Set([...prevManual, ...manual].filter((x) => !(prevManual.includes(x) && manual.includes(x))).map((x) => x.split("=")[0]))];
+    return { token: [base, ...manual].join(";"), renewed, ...(renewAt !== undefined ? { renewAtMs: renewAt } : {}), changedSelectors };
 }
 
-/** RFC3339 at whole seconds (X.509 times, bootstrap-token expirations): `2026-12-02T04:10:11Z`. */
-export function rfc3339Seconds(ms: number): string {
-    return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
+/** `renewal window (notAfter … − renewBefore …h = …)`: the words of a clock renewal. */
+export const renewalWindowText = (notAfterMs: number, renewBeforeHours: number, renewAt: number) =>
+    `renewal window (notAfter ${rfc3339Seconds(notAfterMs)} − renewBefore ${renewBeforeHours}h = ${rfc3339Seconds(renewAt)})`;
+
+/** `manual rotation (selectors)`: the words of a raised generation. */
+export const manualRotationText = (selectors: string[]) => `manual rotation (${selectors.join(", ")})`;
+
+/** The token and why it changed, in words (renewal.ts leafDecision gives the named reasons of a whole leaf). */
+export function leafRenewal(input: LeafRenewalInput): LeafRenewal {
+    const t = leafToken(input);
+    const reasons: string[] = [];
+    if (t.renewed) reasons.push(renewalWindowText(input.previous!.notAfterMs, input.renewBeforeHours, t.renewAtMs!));
+    if (t.changedSelectors.length) reasons.push(manualRotationText(t.changedSelectors));
+    return { token: t.token, renewed: t.renewed, ...(t.renewAtMs !== undefined ? { renewAtMs: t.renewAtMs } : {}), ...(reasons.length ? { reason: reasons.join(" + ") } : {}) };
 }
 
 /**

@@ -19,24 +19,17 @@ import * as crypto from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { stringify } from "yaml";
-import type { FileMap } from "./cluster-pki";
 import type { ResolvedConfig } from "./config";
 import { renderTokenKubeconfig } from "./kubeconfig";
 import { privateKeyArgs } from "./keys";
-import { pemCerts } from "./report";
-import { renewAtMs, renewalStatus, rfc3339Seconds } from "./rotation";
+import type { FileMap, PoolToken, PoolTokenState } from "./model";
+import { pemCerts } from "./pem";
+import { renewAtMs, renewalStatus } from "./rotation";
+import { hoursToMs, rfc3339Seconds } from "./time";
 import type { ResolvedWorkerPool } from "./validation/worker-pools";
 
 export type { ResolvedWorkerPool } from "./validation/worker-pools";
-
-/** One live token of a pool as the memory keeps it (no secret in it). */
-export interface PoolTokenState {
-    generation: number;
-    /** RFC3339 (whole seconds), as in the Secret's `expiration`. */
-    expiration: string;
-}
-
-const HOUR_MS = 3_600_000;
+export type { PoolToken, PoolTokenState } from "./model";
 
 /**
  * The pool's live tokens for this run, newest (the one handed out) first: the previous run's, plus a new generation
@@ -49,7 +42,7 @@ export function poolTokenSchedule(input: { previous?: PoolTokenState[]; nowMs: n
     /** Why a new token is made, in words (undefined: none). */
     reason?: string;
 } {
-    const fresh = (generation: number): PoolTokenState => ({ generation, expiration: rfc3339Seconds(input.nowMs + input.ttlHours * HOUR_MS) });
+    const fresh = (generation: number): PoolTokenState => ({ generation, expiration: rfc3339Seconds(input.nowMs + hoursToMs(input.ttlHours)) });
     const previous = [...(input.previous ?? [])].sort((a, b) => b.generation - a.generation);
     let reason: string | undefined;
     let tokens: PoolTokenState[];
@@ -114,13 +107,6 @@ export interface WorkerPoolArgs {
     tokens: PoolTokenState[];
 }
 
-export interface PoolToken extends PoolTokenState {
-    /** The token id (public: `bootstrap-token-<id>`, `kubeadm token list`). */
-    id: pulumi.Output<string>;
-    /** The token secret part (secret). */
-    secret: pulumi.Output<string>;
-}
-
 export class WorkerPool extends pulumi.ComponentResource {
     public readonly pool: ResolvedWorkerPool;
     /** Live tokens, newest (the one in the files) first. */
@@ -182,21 +168,22 @@ export class WorkerPool extends pulumi.ComponentResource {
     }
 }
 
-/**
- * ClusterPki's hook: one WorkerPool per configured pool, its files put under the pool's name in `nodeFiles`, its
- * token schedule added to the run's rotation summary (`rotating`) and next renewal (`nextDue`). Returns the pools and
- * the memory the next run reads back (`workerPoolTokens`).
- */
-export function workerPoolsOf(
-    name: string,
-    cfg: ResolvedConfig,
-    caBundle: pulumi.Output<string>,
-    nodeFiles: Record<string, FileMap>,
-    schedule: { rotating: string[]; nextDue: { key: string; at: number }[] },
-    parent: pulumi.Resource,
-): { pools: Record<string, WorkerPool>; memory: Record<string, PoolTokenState[]> } {
-    const pools: Record<string, WorkerPool> = {};
-    const memory: Record<string, PoolTokenState[]> = {};
+/** What a cluster's worker pools contribute to its run: file trees, memory, rotation summary lines and renewals. */
+export interface PoolsContribution {
+    pools: Record<string, WorkerPool>;
+    /** Per pool: its file tree (kubeadm layout), next to the nodes' trees. */
+    files: Record<string, FileMap>;
+    /** What the next run reads back (`workerPoolTokens`). */
+    memory: Record<string, PoolTokenState[]>;
+    /** `pool-token/<pool>: <reason>` for each pool that makes a new token. */
+    rotating: string[];
+    /** When each pool's newest token is due. */
+    nextDue: { key: string; at: number }[];
+}
+
+/** One WorkerPool per configured pool, with what the pools contribute (ClusterPki merges it). */
+export function workerPoolsOf(name: string, cfg: ResolvedConfig, caBundle: pulumi.Output<string>, parent: pulumi.Resource): PoolsContribution {
+    const out: PoolsContribution = { pools: {}, files: {}, memory: {}, rotating: [], nextDue: [] };
     for (const pool of cfg.workerPools) {
         const plan = poolTokenSchedule({
             previous: cfg.previous.workerPoolTokens[pool.name],
@@ -205,17 +192,18 @@ export function workerPoolsOf(
             renewBeforeHours: pool.tokenRenewBeforeHours,
         });
         const key = `pool-token/${pool.name}`;
-        if (plan.reason) schedule.rotating.push(`${key}: ${plan.reason}`);
-        schedule.nextDue.push({ key, at: plan.renewAtMs });
-        pools[pool.name] = new WorkerPool(
+        if (plan.reason) out.rotating.push(`${key}: ${plan.reason}`);
+        out.nextDue.push({ key, at: plan.renewAtMs });
+        const wp = new WorkerPool(
             `${name}-pool-${pool.name}`,
             { clusterName: cfg.clusterName, server: cfg.endpoint.url, caBundle, pool, tokens: plan.tokens },
             { parent },
         );
-        nodeFiles[pool.name] = pools[pool.name].files;
-        memory[pool.name] = plan.tokens.map(({ generation, expiration }) => ({ generation, expiration }));
+        out.pools[pool.name] = wp;
+        out.files[pool.name] = wp.files;
+        out.memory[pool.name] = plan.tokens.map(({ generation, expiration }) => ({ generation, expiration }));
     }
-    return { pools, memory };
+    return out;
 }
 
 /** The stack outputs of a ClusterPki's pools: per pool the join command (secret), JoinConfiguration, kubelet fragment, token ids. */

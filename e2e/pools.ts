@@ -17,6 +17,7 @@
  *  5. token rotation with the clock (KUBE_PKI_NOW): in the renewal window a new token is handed out and the old
  *     one still authenticates; after the old one's expiration it is dropped, its Secret deleted, and refused (401).
  */
+import { ALLOW_WHAT_IF_UP_ENV, HOUR_MS } from "../components/time";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -27,7 +28,7 @@ import { plainOutputs, pulumiOp } from "./pulumi";
 import { Daemon, freePort, run, sleep, waitFor } from "./procs";
 import { CLUSTER_DOMAIN, Ctx, SERVICE_CIDR, upStack, writeScenarioTrees } from "./steps";
 
-const HOUR = 3_600_000;
+const HOUR = HOUR_MS;
 const NODE = "pool-node-1";
 /** The controller-manager's --cluster-signing-duration here: short, so that the kubelet rotates within the step. */
 const SIGNING_DURATION = "4m";
@@ -247,8 +248,12 @@ export async function stepPools(ctx: Ctx, signal: AbortSignal) {
             run("kubectl", [`--server=https://127.0.0.1:${apiPort}`, `--certificate-authority=${cp.pkiFile("ca.crt")}`, `--token=${token}`, "auth", "whoami", "-o", "json"],
                 { env: ctx.env, log: "kubectl-token" });
         const now0 = Date.parse(out.nextRotation.clock);
+        // `up` with a what-if clock is refused (what up writes follows the real clock) unless the test-only opt-in is
+        // set; every such run says so (components/time.ts whatIfClock, docs/rotation.md).
+        ctx.ws.envVars[ALLOW_WHAT_IF_UP_ENV] = "1";
         await stack.setConfig("kube-pki:now", { value: new Date(now0 + 17 * HOUR).toISOString() });
         const r1 = await pulumiOp("up-e2e-pools-rotate", signal, (o) => stack.up(o));
+        s.check(`the what-if up says it writes dates from the moved clock (${ALLOW_WHAT_IF_UP_ENV}=1, test only)`, r1.stdout.includes(`${ALLOW_WHAT_IF_UP_ENV}=1 (test only)`), r1.stdout.slice(-2000));
         const o1 = plainOutputs(r1.outputs);
         const toks1 = o1.workerPools.general.tokens as { id: string; generation: number }[];
         const token1 = parseYaml(o1.nodeFiles.general["etc/kubernetes/bootstrap-kubelet.conf"].content).users[0].user.token as string;
@@ -290,6 +295,7 @@ export async function stepPools(ctx: Ctx, signal: AbortSignal) {
         } catch (e) {
             s.info(`removing the sink did not complete: ${(e as Error).message.split("\n")[0]}`);
         }
+        delete ctx.ws.envVars[ALLOW_WHAT_IF_UP_ENV];
         await cp.stop();
     }
 }

@@ -3,13 +3,14 @@
  * checked as X.509 (chain with openssl, KU/EKU, SANs, CN/O, key type, validity) against kubeadm's identities,
  * written out here by hand so that a wrong catalog row fails.
  */
+import { HOUR_MS } from "../components/time";
 import { strict as assert } from "node:assert";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
-import { ClusterPki, ClusterPkiArgs, ConfigError } from "../components/internal";
+import { ClusterPki, ClusterPkiArgs, ConfigError, plannedNames } from "../components/internal";
 import { setupMocks, TlsEmulator } from "./support/tls-emulator";
 import { opensslVerify, parseCert } from "./support/x509";
 import { resolve, valueOf, valuesOf } from "./support/resolve";
@@ -95,7 +96,7 @@ function publicKeyDer(pem: string): string {
 }
 
 function hoursBetween(a: Date, b: Date) {
-    return Math.round((b.getTime() - a.getTime()) / 3_600_000);
+    return Math.round((b.getTime() - a.getTime()) / HOUR_MS);
 }
 
 interface ParsedKubeconfig {
@@ -408,5 +409,27 @@ describe("ClusterPki variants", function () {
         const { validateClusterPkiArgs } = require("../components/internal");
         const base = { clusterName: "x", controlPlaneEndpoint: "x.example", controlPlanes: [{ name: "a", advertiseAddress: "10.0.0.1" }], now: "2030-01-01T00:00:00Z" };
         assert.deepEqual(validateClusterPkiArgs({ ...base, ...defaults }), validateClusterPkiArgs(base));
+    });
+});
+
+describe("ClusterPki's walk: the names known before anything is registered are the names it builds", function () {
+    it("plannedNames(config) = the component's kubeconfig, leaf and CA keys (sink config is checked against them first)", () => {
+        setupMocks();
+        for (const extra of [{}, { kubeProxy: true, kubeletServingCerts: true, superAdmin: false }, { externalEtcd: true, frontProxy: false }] as Partial<ClusterPkiArgs>[]) {
+            const pki = new ClusterPki("plan", {
+                clusterName: "plan",
+                controlPlaneEndpoint: "api.plan.example:6443",
+                controlPlanes: [{ name: "cp-1", advertiseAddress: "10.0.0.11" }, { name: "cp-2", advertiseAddress: "10.0.0.12" }],
+                workers: [{ name: "w-1", addresses: ["10.0.1.1"] }],
+                users: [{ name: "alice", group: "dev" }],
+                keyAlgorithm: "ECDSA-P256",
+                ...extra,
+            });
+            assert.deepEqual(plannedNames(pki.config), {
+                kubeconfigs: Object.keys(pki.kubeconfigs),
+                leaves: Object.keys(pki.leaves),
+                cas: Object.keys(pki.cas),
+            });
+        }
     });
 });

@@ -151,8 +151,14 @@ describe("import graph: config → validation → CA sources has no cycle (issue
         const src = fs.readFileSync(path.join(ROOT, "components/resolved.ts"), "utf8");
         const ours = [...src.matchAll(/^import (type )?.*from "(\.[^"]+)";$/gm)];
         assert.deepEqual(ours.map((m) => [m[1], m[2]]), [["type ", "./catalog"], ["type ", "./rotation"]]);
+        // catalog.ts and rotation.ts import at most the import-free shared modules (time.ts, model.ts, pem.ts)
+        const importFree = ["time", "model", "pem"];
+        for (const shared of importFree) {
+            assert.ok(!/from "\./.test(fs.readFileSync(path.join(ROOT, "components", `${shared}.ts`), "utf8")), `${shared}.ts imports nothing of ours`);
+        }
         for (const leaf of ["catalog.ts", "rotation.ts"]) {
-            assert.ok(!/from "\./.test(fs.readFileSync(path.join(ROOT, "components", leaf), "utf8")), `${leaf} imports nothing of ours`);
+            const deps = [...fs.readFileSync(path.join(ROOT, "components", leaf), "utf8").matchAll(/from "\.\/([^"]+)"/g)].map((m) => m[1]);
+            assert.deepEqual(deps.filter((d) => !importFree.includes(d)), [], `${leaf} imports only import-free modules of ours`);
         }
     });
 });

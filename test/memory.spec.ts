@@ -3,6 +3,7 @@
  * run's `kubePkiMemory` output through a StackReference to the stack itself, `memoryOf` is what the program exports,
  * and a CA rotation step that needs the previous phase without any memory names the lines to add.
  */
+import { HOUR_MS } from "../components/time";
 import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterPki, ClusterPkiArgs, ConfigError, MEMORY_OUTPUT, memoryOf, PREVIOUS_RUN_OUTPUTS } from "../components/internal";
@@ -83,5 +84,93 @@ describe("ClusterPki memory across runs (kubePkiMemory)", function () {
         const pki = await ClusterPki.create("prod", { ...ARGS, caRotation: { ca: "stage" }, previous: { rotationState: {} } });
         assert.deepEqual(pki.rotationState.ca, { phase: "stage", generation: 0 });
         assert.ok(pulumi.Output.isInstance(memoryOf(pki)));
+    });
+});
+
+describe("the project's program: one memory, validation once, sinks checked before anything is registered", function () {
+    let em: TlsEmulator;
+    let run = 0;
+    const CONFIG = {
+        "kube-pki:clusterName": "prog",
+        "kube-pki:controlPlaneEndpoint": "api.prog.example:6443",
+        "kube-pki:controlPlanes": JSON.stringify([{ name: "cp-1", advertiseAddress: "10.0.0.11" }]),
+        "kube-pki:keyAlgorithm": "ECDSA-P256",
+    };
+    /** A program run on a new stack `prog-<n>` whose previous run exported `outputs`, with this stack config. */
+    const newRun = (config: Record<string, string>, outputs: Record<string, unknown> = {}) => {
+        const stack = `prog-${++run}`;
+        em = new TlsEmulator();
+        void pulumi.runtime.setMocks(em, "kube-pki", stack, false, "organization");
+        (em as any).hookMonitor();
+        em.beginRun();
+        em.setStackOutputs(`organization/kube-pki/${stack}`, outputs);
+        pulumi.runtime.setAllConfig(config);
+    };
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const program = () => (require("../index") as () => Promise<Record<string, any>>)();
+    const tlsResources = () => em.resources.filter((r) => r.type.startsWith("tls:") || r.type.startsWith("kube-pki:"));
+    let savedNow: string | undefined;
+    before(() => (savedNow = process.env.KUBE_PKI_NOW));
+    after(() => (savedNow === undefined ? delete process.env.KUBE_PKI_NOW : (process.env.KUBE_PKI_NOW = savedNow)));
+
+    it("exports kubePkiMemory and reads it back; a stack with only the older flat outputs migrates without a rotation", async () => {
+        newRun(CONFIG);
+        const first = await program();
+        const memory = await valueOf(first[MEMORY_OUTPUT] as pulumi.Output<Record<string, any>>);
+        assert.deepEqual(Object.keys(memory), ["prog"]);
+        assert.ok(Object.keys(memory.prog.rotationTokens).length > 5);
+        // An older program's stack: the five flat outputs, no kubePkiMemory.
+        const flat = Object.fromEntries(PREVIOUS_RUN_OUTPUTS.map((k) => [k, memory.prog[k]]));
+        newRun(CONFIG, flat);
+        const migrated = await program();
+        assert.deepEqual(migrated.rotationTokens, memory.prog.rotationTokens);
+        const second = await valueOf(migrated[MEMORY_OUTPUT] as pulumi.Output<Record<string, any>>);
+        assert.deepEqual(second.prog.rotationTokens, memory.prog.rotationTokens, "same tokens: nothing rotates");
+        // kubePkiMemory wins over flat outputs
+        newRun(CONFIG, { ...flat, rotationTokens: {}, [MEMORY_OUTPUT]: second });
+        const third = await program();
+        assert.deepEqual((await valueOf(third[MEMORY_OUTPUT] as pulumi.Output<Record<string, any>>)).prog.rotationTokens, memory.prog.rotationTokens);
+    });
+
+    it("validates the config once per run (the component reuses the program's validation)", async () => {
+        newRun(CONFIG);
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const config = require("../components/config") as { validateClusterPkiArgs: (...a: unknown[]) => unknown };
+        const original = config.validateClusterPkiArgs;
+        let calls = 0;
+        config.validateClusterPkiArgs = (...a: unknown[]) => {
+            calls++;
+            return original(...a);
+        };
+        try {
+            const out = await program();
+            assert.equal(out.clusterName, "prog");
+        } finally {
+            config.validateClusterPkiArgs = original;
+        }
+        assert.equal(calls, 1);
+    });
+
+    it("a bad sink config is refused, with the stack's config context, before ClusterPki registers anything", async () => {
+        newRun({ ...CONFIG, "kube-pki:secretsSink": JSON.stringify({ certificates: ["nope/cp-1"] }) });
+        await assert.rejects(program(), (e: unknown) => {
+            assert.ok(e instanceof ConfigError, String(e));
+            assert.match(e.message, /config of stack "prog-\d+"/);
+            assert.ok(e.problems.some((p) => /secretsSink\.certificates\[0\]: "nope\/cp-1" is not a certificate of this cluster/.test(p)), e.message);
+            return true;
+        });
+        assert.deepEqual(tlsResources(), [], "nothing registered");
+    });
+
+    it("KUBE_PKI_NOW five years ahead: `up` is refused naming now, nothing registered", async () => {
+        newRun(CONFIG);
+        process.env.KUBE_PKI_NOW = new Date(Date.now() + 5 * 8760 * HOUR_MS).toISOString();
+        delete process.env.KUBE_PKI_ALLOW_WHAT_IF_UP;
+        try {
+            await assert.rejects(program(), (e: unknown) => e instanceof ConfigError && /kube-pki:now: the clock .* ahead of the real clock/.test(e.problems.join("\n")));
+            assert.deepEqual(tlsResources(), []);
+        } finally {
+            delete process.env.KUBE_PKI_NOW;
+        }
     });
 });

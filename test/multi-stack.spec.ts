@@ -4,7 +4,7 @@
  */
 import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
-import { checkRootOutputs, ClusterPki, ClusterPkiArgs, ConfigError, readPreviousRootIntermediates, readRootStack, RootPki } from "../components/internal";
+import { checkRootOutputs, ClusterPki, ClusterPkiArgs, ConfigError, MEMORY_OUTPUT, memoryOf, readPreviousRootIntermediates, readRootStack, RootPki } from "../components/internal";
 import { setupMocks } from "./support/tls-emulator";
 import { opensslVerify, parseCert } from "./support/x509";
 import { valueOf, valuesOf } from "./support/resolve";
@@ -176,6 +176,20 @@ describe("multi-stack: root stack + cluster stacks", function () {
             () => new RootPki("root", { clusters: [{ name: "dev", generations: { ca: [0, 1] } }], previousIntermediates: previous }),
             /would delete 1 intermediate CA\(s\).*prod\/ca\/0 \(resource root-prod-ca\)/,
         );
+    });
+
+    it("the root remembers its intermediates like ClusterPki does (kubePkiMemory via memoryOf), read before the older output", async () => {
+        setupMocks();
+        const root = new RootPki("root", { keyAlgorithm: "ECDSA-P256", clusters: [{ name: "dev", cas: ["ca"], generations: { ca: [0, 1] } }] });
+        const memory = await valueOf(memoryOf(root));
+        assert.deepEqual(memory, { root: { intermediates: { dev: { ca: [0, 1] } } } });
+        const emu = setupMocks();
+        // kubePkiMemory wins over the intermediates output (which still lists prod)
+        emu.setStackOutputs("organization/kube-pki/root-mem", { ...out, [MEMORY_OUTPUT]: memory }, ["intermediates"]);
+        assert.deepEqual(await readPreviousRootIntermediates("organization/kube-pki/root-mem"), { dev: { ca: [0, 1] } });
+        // another component's entry is not this root's: the older output is read
+        emu.setStackOutputs("organization/kube-pki/root-other", { ...out, [MEMORY_OUTPUT]: memory }, ["intermediates"]);
+        assert.deepEqual(Object.keys((await readPreviousRootIntermediates("organization/kube-pki/root-other", "other"))!).sort(), ["dev", "prod"]);
     });
 
     it("an intermediate listed in allowRemoveClusters but still configured is registered unprotected (step 1 of a removal)", async () => {

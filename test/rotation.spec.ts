@@ -3,7 +3,8 @@
  * replacementTrigger), so each spec runs the component repeatedly and checks exactly what is replaced.
  */
 import { strict as assert } from "node:assert";
-import { ClusterPki, ConfigError, leafRenewal, nextCaState } from "../components/internal";
+import { ALLOW_WHAT_IF_UP_ENV, ClusterPki, ConfigError, leafDecision, leafRenewal, nextCaState, whatIfClock } from "../components/internal";
+import { setupMocks } from "./support/tls-emulator";
 import { parseCert } from "./support/x509";
 import { valueOf } from "./support/resolve";
 import { ALICE_PERIOD, at, BASE, HOUR, PERIOD, Rig, Run, T0, verifyAt } from "./support/rotation-rig";
@@ -370,5 +371,118 @@ describe("service-account key rotation", function () {
         assert.deepEqual(r2.replaced, [], "no certificate depends on the SA key");
         const r3 = await rig.run(at(3), { caRotation: { sa: "distrust" } });
         assert.equal((r3.files["cp-1"]["etc/kubernetes/pki/sa.pub"].match(/BEGIN PUBLIC KEY/g) ?? []).length, 1);
+    });
+});
+
+describe("leaf renewal reasons (renewal.ts: named policies, chained)", () => {
+    const base = { renewBeforeHours: 20, nowMs: T0.getTime(), generations: {}, validityHours: 100, issuerGeneration: 0 };
+    const kept = { notAfterMs: T0.getTime() + 50 * HOUR, validityHours: 100, issuerGeneration: 0 };
+    const codes = (d: ReturnType<typeof leafDecision>) => d.reasons.map((r) => r.code);
+
+    it("a kept certificate has no reason: same token, not re-issued", () => {
+        const d = leafDecision({ ...base, previousToken: "r2", previous: kept });
+        assert.deepEqual(d, { token: "r2", reasons: [], newKey: false, reissue: false });
+    });
+
+    it("each policy names its reason; only the clock and manual generations replace the key", () => {
+        const due = leafDecision({ ...base, previousToken: "r2", previous: { ...kept, notAfterMs: T0.getTime() + 20 * HOUR } });
+        assert.deepEqual(codes(due), ["RenewalWindow"]);
+        assert.equal(due.token, "r3");
+        assert.ok(due.newKey && due.reissue);
+        assert.match(due.keyReason!, /^renewal window \(notAfter 2030-01-01T21:00:00Z − renewBefore 20h = 2030-01-01T01:00:00Z\)$/);
+        const manual = leafDecision({ ...base, previousToken: "r2", previous: kept, generations: { "node:cp-1": 1 } });
+        assert.deepEqual(codes(manual), ["ManualRotation"]);
+        assert.equal(manual.keyReason, "manual rotation (node:cp-1)");
+        const longer = leafDecision({ ...base, previousToken: "r2", previous: kept, validityHours: 200 });
+        assert.deepEqual(longer.reasons, [{ code: "ValidityChanged", message: "validity 100h → 200h", newKey: false }]);
+        assert.ok(longer.reissue && !longer.newKey && longer.keyReason === undefined);
+        const promoted = leafDecision({ ...base, previousToken: "r2", previous: kept, issuerGeneration: 1 });
+        assert.deepEqual(promoted.reasons, [{ code: "IssuerChanged", message: "issuer generation 0 → 1", newKey: false }]);
+        assert.deepEqual(codes(leafDecision(base)), ["NoPreviousCertificate"]);
+        assert.equal(leafDecision({ ...base, previousToken: "r0" }).reasons[0].message, "no notAfter from the previous run");
+    });
+
+    it("reasons chain in policy order, and the key reasons join like the summary prints them", () => {
+        const d = leafDecision({ ...base, previousToken: "r2", previous: { ...kept, notAfterMs: T0.getTime() + 10 * HOUR }, generations: { apiserver: 1 }, validityHours: 90 });
+        assert.deepEqual(codes(d), ["RenewalWindow", "ManualRotation", "ValidityChanged"]);
+        assert.match(d.keyReason!, /^renewal window \(.*\) \+ manual rotation \(apiserver\)$/);
+        // the token is leafRenewal's: one schedule for the component and the report
+        const r = leafRenewal({ previousToken: "r2", previous: { notAfterMs: T0.getTime() + 10 * HOUR }, renewBeforeHours: 20, nowMs: T0.getTime(), generations: { apiserver: 1 } });
+        assert.equal(d.token, r.token);
+        assert.equal(d.keyReason, r.reason);
+    });
+
+    it("the rotation summary names a certificate re-issued with its key (validity changed)", async () => {
+        const rig = new Rig();
+        await rig.run(T0);
+        const r = await rig.run(at(1), { leafValidity: "90h" });
+        assert.match(r.pki.rotationSummaryText, /no leaf certificate rotates/);
+        assert.match(r.pki.rotationSummaryText, /leaf certificate\(s\) re-issued with the key they had:[^]*- apiserver\/cp-1: validity 100h → 90h/);
+    });
+});
+
+describe("the what-if clock (KUBE_PKI_NOW / kube-pki:now): a preview may use it, `up` writes with the real clock", function () {
+    const FAR = () => new Date(Date.now() + 5 * 8760 * HOUR);
+    const ARGS = { ...BASE, workerPools: [{ name: "general" }] };
+    let saved: string | undefined;
+    beforeEach(() => (saved = process.env[ALLOW_WHAT_IF_UP_ENV]));
+    afterEach(() => {
+        if (saved === undefined) delete process.env[ALLOW_WHAT_IF_UP_ENV];
+        else process.env[ALLOW_WHAT_IF_UP_ENV] = saved;
+    });
+    /** A run whose provider lives on the real clock, with the test-only opt-in removed. */
+    const install = (preview: boolean) => {
+        const em = setupMocks({ preview, now: () => new Date() });
+        delete process.env[ALLOW_WHAT_IF_UP_ENV];
+        return em;
+    };
+
+    it("the rule (pure): within 5 min is no what-if; a preview is told; an up is refused, or warned with the opt-in", () => {
+        const realMs = Date.parse("2026-12-07T12:00:00Z");
+        assert.deepEqual(whatIfClock({ nowMs: realMs + 4 * 60_000, realMs, dryRun: false, env: {} }), { whatIf: false });
+        const preview = whatIfClock({ nowMs: realMs + 43800 * HOUR, realMs, dryRun: true, env: {} });
+        assert.ok(preview.whatIf && !preview.refusal);
+        assert.match(preview.warning!, /what-if clock: the clock 2031-12-06T12:00:00.000Z .* is 43800h ahead of the real clock 2026-12-07T12:00:00.000Z/);
+        const up = whatIfClock({ nowMs: realMs - 48 * HOUR, realMs, dryRun: false, env: {} });
+        assert.match(up.refusal!, /48h behind the real clock[^]*Unset KUBE_PKI_NOW and remove kube-pki:now/);
+        const optedIn = whatIfClock({ nowMs: realMs + 17 * HOUR, realMs, dryRun: false, env: { [ALLOW_WHAT_IF_UP_ENV]: "1" } });
+        assert.ok(!optedIn.refusal);
+        assert.match(optedIn.warning!, /KUBE_PKI_ALLOW_WHAT_IF_UP=1 \(test only\)[^]*this up WRITES dates from it/);
+    });
+
+    it("up with a clock five years ahead is refused naming `now`, and nothing is registered (no 5-year bootstrap token)", () => {
+        const em = install(false);
+        assert.throws(
+            () => new ClusterPki("rot", { ...ARGS, now: FAR().toISOString() }),
+            (e: unknown) => e instanceof ConfigError && /^now: the clock .* is 43800h ahead of the real clock/.test(e.problems[0]) && /kube-pki:now/.test(e.message),
+        );
+        assert.equal(em.resources.length, 0, "nothing registered");
+    });
+
+    it("a preview with the same clock shows what would happen then (tokens dated from it) and says it is a what-if", async () => {
+        install(true);
+        const warned: string[] = [];
+        const orig = pulumi.log.warn;
+        (pulumi.log as { warn: unknown }).warn = (msg: string) => {
+            warned.push(msg);
+            return Promise.resolve();
+        };
+        try {
+            const far = FAR();
+            const pki = new ClusterPki("rot", { ...ARGS, now: far.toISOString() });
+            const expiration = Date.parse(pki.workerPoolTokens.general[0].expiration);
+            assert.ok(Math.abs(expiration - (far.getTime() + 24 * HOUR)) < 2000, pki.workerPoolTokens.general[0].expiration);
+            assert.ok(warned.some((w) => /^what-if clock: .*this preview shows what would happen then/.test(w)), warned.join("\n"));
+        } finally {
+            (pulumi.log as { warn: unknown }).warn = orig;
+        }
+    });
+
+    it("up on the real clock needs no opt-in; the token expires a day from now", () => {
+        install(false);
+        const before = Date.now();
+        const pki = new ClusterPki("rot", { ...ARGS });
+        const expiration = Date.parse(pki.workerPoolTokens.general[0].expiration);
+        assert.ok(expiration >= before + 24 * HOUR - 1000 && expiration <= Date.now() + 24 * HOUR, pki.workerPoolTokens.general[0].expiration);
     });
 });

@@ -5,6 +5,7 @@
  * preview runs and both report sources — the stack inventory and a kubeadm cert dir written from the node files —
  * must say "due" for exactly the certificates the preview rotates.
  */
+import { HOUR_MS } from "../components/time";
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -44,7 +45,7 @@ describe("one schedule: check-expiration and the preview agree at every boundary
 
     it("at every boundary ± 1 s: report status (inventory and cert dir) is due ⇔ the preview rotates", async () => {
         const leaves = inventory.filter((e) => !e.isCa);
-        const boundaries = [...new Set(leaves.flatMap((e) => [Date.parse(e.notAfter) - e.renewBeforeHours * 3_600_000, Date.parse(e.notAfter)]))].sort();
+        const boundaries = [...new Set(leaves.flatMap((e) => [Date.parse(e.notAfter) - e.renewBeforeHours * HOUR_MS, Date.parse(e.notAfter)]))].sort();
         const instants = boundaries.flatMap((b) => [b - S, b, b + S]);
         assert.ok(instants.length >= 12, `${instants.length} instants`);
         let checked = 0;

@@ -4,6 +4,7 @@
  * (bootstrap-kubelet.conf parses, carries the token and the CA bundle), the discovery hash checked against
  * openssl's SPKI of the CA, secrecy, and the memory the next run reads back.
  */
+import { HOUR_MS } from "../components/time";
 import { strict as assert } from "node:assert";
 import { execFileSync } from "node:child_process";
 import { parse as parseYaml } from "yaml";
@@ -21,7 +22,7 @@ import { problemsOf as problemsOfArgs } from "./support/problems";
 import { setupMocks } from "./support/tls-emulator";
 import { resolve, valueOf } from "./support/resolve";
 
-const HOUR = 3_600_000;
+const HOUR = HOUR_MS;
 
 const baseArgs = (): ClusterPkiArgs => ({
     clusterName: "test",

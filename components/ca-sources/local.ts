@@ -2,6 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CertificateAuthority } from "../ca";
 import { LeafCertificate } from "../leaf";
+import { hoursToMs } from "../time";
 import { CaMaterial, CaSource, CaSourceContext, generationName, LeafIssuer, selfTrusted } from "./types";
 
 /** Signs leaves here with the CA's key: tls PrivateKey + CertRequest + LocallySignedCert per leaf. */
@@ -48,7 +49,7 @@ export function localCaSource(ctx: CaSourceContext): CaSource {
     return {
         generations,
         keyInTree: true,
-        plannedNotAfterMs: cfg.nowMs + cfg.validityHours.ca * 3_600_000,
+        plannedNotAfterMs: cfg.nowMs + hoursToMs(cfg.validityHours.ca),
         issuer: localLeafIssuer(generations[0], cfg.keys.leaf, ctx.parent),
     };
 }

@@ -4,17 +4,12 @@ import * as vault from "@pulumi/vault";
 import { CaEntry, LeafEntry } from "../catalog";
 import type { ExternalCa, ResolvedConfig, ResolvedNode, ResolvedUser } from "../resolved";
 import type { Identity } from "../identity";
+import type { CaMaterial, IssuedLeaf } from "../model";
+import type { VaultRoles } from "../vault";
+
+export type { CaMaterial, IssuedLeaf } from "../model";
 
 export type { ExternalCa } from "../resolved";
-
-/** What the component needs of a CA: its certificate, key and validity. */
-export interface CaMaterial {
-    certPem: pulumi.Output<string>;
-    /** Always a Pulumi secret; "" (secret) when the key never leaves its keeper (Vault `internal`). */
-    keyPem: pulumi.Output<string>;
-    notBefore: pulumi.Output<string>;
-    notAfter: pulumi.Output<string>;
-}
 
 /** One trusted generation of a CA. */
 export interface CaGeneration extends CaMaterial {
@@ -37,15 +32,6 @@ export interface LeafRequest {
     rotationToken: string;
 }
 
-/** An issued leaf: what the sinks, kubeconfigs and inventory read. */
-export interface IssuedLeaf {
-    certPem: pulumi.Output<string>;
-    /** Always a Pulumi secret. */
-    keyPem: pulumi.Output<string>;
-    notBefore: pulumi.Output<string>;
-    notAfter: pulumi.Output<string>;
-}
-
 /** Who signs a CA's leaves. */
 export interface LeafIssuer {
     /**
@@ -66,6 +52,8 @@ export interface CaSource {
     readonly plannedNotAfterMs?: number;
     /** Who signs this CA's leaves. */
     readonly issuer: LeafIssuer;
+    /** The Vault roles that issue this CA's leaves (a Vault CA with `leaves: vault`), exposed as ClusterPki.vaultRoles. */
+    readonly vaultRoles?: VaultRoles;
 }
 
 /** What a source is built from. */

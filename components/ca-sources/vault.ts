@@ -38,7 +38,7 @@ function vaultLeafIssuer(ctx: CaSourceContext, ca: VaultIntermediateCa, roles: V
     };
 }
 
-export function vaultCaSource(ctx: CaSourceContext): CaSource & { roles?: VaultRoles } {
+export function vaultCaSource(ctx: CaSourceContext): CaSource {
     const { cfg, entry, name, parent } = ctx;
     const inVault = cfg.vault.cas[entry.id]!;
     const root = new CertificateAuthority(
@@ -106,5 +106,5 @@ export function vaultCaSource(ctx: CaSourceContext): CaSource & { roles?: VaultR
         { parent, dependsOn: [active] },
     );
     // With an `internal` key there is no ca.key: kubeadm's external-CA mode.
-    return { generations, keyInTree: active.exported, issuer: vaultLeafIssuer(ctx, active, roles), roles };
+    return { generations, keyInTree: active.exported, issuer: vaultLeafIssuer(ctx, active, roles), vaultRoles: roles };
 }

@@ -13,7 +13,7 @@ import * as path from "node:path";
 import * as zlib from "node:zlib";
 import * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
-import type { FileMap } from "../cluster-pki";
+import type { FileMap } from "../model";
 import { ConfigError } from "../config";
 import { parseMode, relPathProblem } from "./node-files";
 

@@ -37,7 +37,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import type { FileMap } from "../cluster-pki";
+import type { FileMap } from "../model";
 import { ConfigError } from "../config";
 import type { FileState } from "./node-files-impl";
 

@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { CaId } from "../catalog";
-import type { ClusterPki } from "../cluster-pki";
+import type { ClusterPkiView, PlannedNames } from "../model";
 import { ConfigError, Problems } from "../validation/problems";
 import { caOfLeafKey, validateSinks } from "../validation/sinks";
 import { BootstrapTokens } from "./bootstrap-tokens";
@@ -58,9 +58,12 @@ export function readSinksConfig(config: pulumi.Config): SinksConfig {
 }
 
 /** Every problem with the sink config against this ClusterPki, naming the stack config key (validation/sinks.ts). */
-export function sinksConfigProblems(pki: ClusterPki, cfg: SinksConfig): string[] {
+export function sinksConfigProblems(pki: ClusterPkiView | PlannedNames, cfg: SinksConfig): string[] {
     const p = new Problems();
-    validateSinks(cfg, { kubeconfigs: Object.keys(pki.kubeconfigs), leaves: Object.keys(pki.leaves), cas: Object.keys(pki.cas) }, p);
+    const names: PlannedNames = Array.isArray(pki.kubeconfigs)
+        ? (pki as PlannedNames)
+        : { kubeconfigs: Object.keys(pki.kubeconfigs), leaves: Object.keys((pki as ClusterPkiView).leaves), cas: Object.keys((pki as ClusterPkiView).cas) };
+    validateSinks(cfg, names, p);
     return p.list;
 }
 
@@ -77,7 +80,7 @@ export interface Sinks {
  * Builds the configured sinks for a ClusterPki. Throws a ConfigError naming `kube-pki:<key>` (and the sinks'
  * own field names) before registering anything.
  */
-export function buildSinks(name: string, pki: ClusterPki, cfg: SinksConfig, opts?: pulumi.ComponentResourceOptions): Sinks {
+export function buildSinks(name: string, pki: ClusterPkiView, cfg: SinksConfig, opts?: pulumi.ComponentResourceOptions): Sinks {
     const problems = sinksConfigProblems(pki, cfg);
     if (problems.length > 0) throw new ConfigError("sink config", problems);
     const sinks: Sinks = { nodeFiles: {}, cloudInit: {} };

@@ -2,6 +2,7 @@
  * The rotation rig: runs ClusterPki repeatedly on the tls emulator (state kept between runs like the engine's:
  * same / replace ops, replacementTrigger), passing each run's outputs back as `previous` like the program does.
  */
+import { HOUR_MS } from "../../components/time";
 import { ClusterPki, ClusterPkiArgs, InventoryEntry } from "../../components/internal";
 import { setupMocks, TlsEmulator } from "./tls-emulator";
 import { opensslVerify } from "./x509";
@@ -11,7 +12,7 @@ import { valueOf, valuesOf } from "./resolve";
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs: () => Promise<void> };
 
-export const HOUR = 3_600_000;
+export const HOUR = HOUR_MS;
 /** leafValidity 100h − leafRenewBefore 20h: a leaf issued at t renews at t + 80h. */
 export const PERIOD = 80;
 /** alice: validity 50h, renewBefore min(20h, 50h/3 = 16h): renews 34h after issue. */
