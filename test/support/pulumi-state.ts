@@ -23,7 +23,7 @@ export interface TestStack {
 }
 
 /** A project dir (Pulumi.yaml of `kube-pki`) and a stack `name` in `backendUrl` holding one tls key, its PEM secret. */
-export function createTestStack(dir: string, backendUrl: string, name: string, extraEnv: NodeJS.ProcessEnv = {}): TestStack {
+export function createTestStack(dir: string, backendUrl: string, name: string, extraEnv: NodeJS.ProcessEnv = {}, outputs: object = {}): TestStack {
     const project = path.join(dir, "project");
     fs.mkdirSync(project, { recursive: true });
     const root = backendUrl.startsWith("file://") ? backendUrl.slice("file://".length) : undefined;
@@ -46,7 +46,7 @@ export function createTestStack(dir: string, backendUrl: string, name: string, e
     const provUrn = u("pulumi:providers:tls", "default_5_6_1");
     const provRef = `${provUrn}::04da6b54-80e4-46f7-96ec-b56ff0331ba9`;
     exported.deployment.resources = [
-        { urn: stackUrn, custom: false, type: "pulumi:pulumi:Stack" },
+        { urn: stackUrn, custom: false, type: "pulumi:pulumi:Stack", outputs },
         { urn: provUrn, custom: true, id: "04da6b54-80e4-46f7-96ec-b56ff0331ba9", type: "pulumi:providers:tls", inputs: { version: "5.6.1" }, outputs: { version: "5.6.1" }, parent: stackUrn },
         {
             urn: u("tls:index/privateKey:PrivateKey", "ca-key"),
@@ -55,6 +55,7 @@ export function createTestStack(dir: string, backendUrl: string, name: string, e
             type: "tls:index/privateKey:PrivateKey",
             provider: provRef,
             parent: stackUrn,
+            protect: true,
             inputs: { algorithm: "ECDSA", ecdsaCurve: "P256" },
             outputs: { algorithm: "ECDSA", ecdsaCurve: "P256", privateKeyPem: { [SECRET_SIG]: "1b47061264138c4ac30d75fd1eb44270", plaintext: JSON.stringify(keyPem) } },
         },
