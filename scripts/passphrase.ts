@@ -65,12 +65,12 @@ export function secretsFor(stackName: string | undefined, secretsProvider?: stri
     if (!isPassphrase(provider)) return { env: passthrough, ...chosen };
     if (Object.keys(passthrough).length) return { env: passthrough, ...chosen };
     const optIn = env[DEMO_OPT_IN] === "1";
-    if (stackName === DEMO_STACK || (optIn && stackName !== undefined)) {
+    if (stackName === DEMO_STACK || optIn) {
         return {
             env: { PULUMI_CONFIG_PASSPHRASE: DEMO_PASSPHRASE },
             ...chosen,
             notice:
-                `kube-pki: stack "${stackName}" uses the demo passphrase (PULUMI_CONFIG_PASSPHRASE is unset${stackName === DEMO_STACK ? "" : `, ${DEMO_OPT_IN}=1`}): ` +
+                `kube-pki: ${stackName === undefined ? "this run" : `stack "${stackName}"`} uses the demo passphrase (PULUMI_CONFIG_PASSPHRASE is unset${stackName === DEMO_STACK ? "" : `, ${DEMO_OPT_IN}=1`}): ` +
                 `for the ${DEMO_STACK} stack and tests only`,
         };
     }

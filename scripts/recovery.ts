@@ -145,11 +145,16 @@ interface PendingOp {
 
 /**
  * Creates that an interrupted run left pending, of resources whose create has no effect outside the state or is
- * repeated safely: tls keys/CSRs/certs and random values are computed in the provider; kube-pki's node files
- * (`pulumi-nodejs:dynamic:NodeFiles`; `...:Resource` for dynamic resources without a type name) are written
- * again, atomically, by the next create.
+ * repeated safely: tls keys/CSRs/certs and random values are computed in the provider; provider resources are
+ * configuration only; kube-pki's node files (`pulumi-nodejs:dynamic:NodeFiles`; `...:Resource` for dynamic
+ * resources without a type name) are written again, atomically, by the next create. A pending read changes
+ * nothing anywhere. Everything else (kubernetes, vault, ...) is kept for the operator to check.
  */
-export const REPEATABLE_CREATE = /^(tls:|random:|pulumi-nodejs:dynamic:(Resource|NodeFiles)$)/;
+export const REPEATABLE_CREATE = /^(tls:|random:|pulumi:providers:|pulumi-nodejs:dynamic:(Resource|NodeFiles)$)/;
+
+function repeatable(op: PendingOp): boolean {
+    return op.type === "reading" || (op.type === "creating" && REPEATABLE_CREATE.test(op.resource?.type ?? ""));
+}
 
 export interface PendingPlan {
     file: string;
@@ -166,7 +171,7 @@ export function planPendingCleanup(backendUrl: string, stackName: string): Pendi
     const { bytes, doc } = readCheckpoint(file);
     const pending = (doc?.checkpoint?.latest?.pending_operations ?? []) as PendingOp[];
     if (!pending.length) return undefined;
-    const drop = pending.filter((op) => op.type === "creating" && REPEATABLE_CREATE.test(op.resource?.type ?? ""));
+    const drop = pending.filter(repeatable);
     return { file, bytes, doc, drop, keep: pending.filter((op) => !drop.includes(op)) };
 }
 

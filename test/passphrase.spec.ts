@@ -53,6 +53,7 @@ describe("the demo passphrase and --secrets-provider (scripts/passphrase.ts)", (
         assert.match(test.notice!, /stack "prod" uses the demo passphrase \(PULUMI_CONFIG_PASSPHRASE is unset, KUBE_PKI_DEMO_PASSPHRASE_OK=1\)/);
         assert.throws(() => secretsFor("prod", "vault://x", {}), /--secrets-provider "vault:\/\/x": expected passphrase, hashivault:\/\/<key>, awskms:\/\/<key>/);
         assert.deepEqual(secretsFor(undefined, undefined, {}), { env: {} }, "a CLI command without --stack gets no demo passphrase");
+        assert.match(secretsFor(undefined, undefined, { KUBE_PKI_DEMO_PASSPHRASE_OK: "1" }).notice!, /^kube-pki: this run uses the demo passphrase/);
     });
 
     it("a stack created with a KMS keeps it: its stack file's secretsprovider needs no passphrase", () => {
