@@ -187,7 +187,7 @@ async function crashRecovery(ctx: Ctx, dir: string, npm: (a: string[], e?: NodeJ
     const again = await npm(["up", "--", "--stack", "crash"], own, "first-hour-crash-2");
     suite.check(
         "one `npm run up` after the crash succeeds, saying what it cleared (orphans, lock, pending creates)",
-        again.code === 0 && /stopped .*left running by an earlier run/.test(again.stderr) && /removed the lock of stack "crash"/.test(again.stderr) && /dropped \d+ pending create/.test(again.stderr),
+        again.code === 0 && /stopped .*left running by an earlier run/.test(again.stderr) && /removed the lock of stack "crash"/.test(again.stderr) && /dropped \d+ pending operation/.test(again.stderr),
         again.output.slice(-3000),
     );
     suite.equal("pending operations in the state after it", (checkpoint().pending_operations ?? []).length, 0);

@@ -1,6 +1,6 @@
 /**
  * Crash recovery before each run, only where it can prove what it does (scripts/backend.ts, components/process.ts):
- *  - plugin processes orphaned by a killed run of THIS checkout are stopped: their KUBE_PKI_RUN_OWNER names an
+ *  - plugin processes orphaned by a killed run of THIS checkout are stopped: their KUBE_PKI_RUN_OWNER_ID names an
  *    owner process that is provably dead (same PID namespace and boot, pid gone or reused);
  *  - a lock of a local file backend is removed only when a run record of this checkout proves that the run which
  *    took it is dead, and the lock's own pid is gone;
@@ -28,13 +28,18 @@ import {
 } from "./backend";
 import { urnName } from "./plan";
 
-/** Marks every process a run starts (the CLI, the language host, providers): the owner's identity + checkout. */
+/**
+ * Marks every process a run starts (the CLI, the language host, providers): RUN_MARKER holds the owner's pid (what
+ * earlier versions wrote and read: a live pid keeps their reaper away), RUN_OWNER_ID the owner's identity and
+ * checkout, which is what this version needs to prove anything.
+ */
 export const RUN_MARKER = "KUBE_PKI_RUN_OWNER";
+export const RUN_OWNER_ID = "KUBE_PKI_RUN_OWNER_ID";
 
-/** The RUN_MARKER value for the processes this run starts. */
-export function runMarker(): string {
+/** The marker variables for the processes this run starts. */
+export function runMarkers(): Record<string, string> {
     const self = selfIdentity();
-    return self ? encodeIdentity(self, PROJECT_DIR) : String(process.pid);
+    return { [RUN_MARKER]: String(process.pid), ...(self ? { [RUN_OWNER_ID]: encodeIdentity(self, PROJECT_DIR) } : {}) };
 }
 
 /** A process a run started: its pid, the owner's pid (and identity when recorded), executable name, command line. */
@@ -59,11 +64,11 @@ export function markedProcesses(): MarkedProcess[] {
         const marker = environOf(pid, RUN_MARKER);
         if (marker === undefined) continue;
         try {
-            const decoded = decodeIdentity(marker);
+            const decoded = decodeIdentity(environOf(pid, RUN_OWNER_ID));
             const args = fs.readFileSync(`/proc/${pid}/cmdline`, "latin1").split("\0").join(" ").trim();
             out.push({
                 pid,
-                owner: decoded ? decoded.id.pid : Number(marker),
+                owner: Number(marker),
                 ownerId: decoded?.id,
                 checkout: decoded?.tag,
                 self: identityOf(pid),
@@ -79,7 +84,7 @@ export function markedProcesses(): MarkedProcess[] {
 
 /** Whether a marked process is an orphan this process may stop: see the file comment. */
 export function provablyOrphaned(p: MarkedProcess, self: ProcessIdentity | undefined = selfIdentity(), checkout = PROJECT_DIR): boolean {
-    if (!self || !p.ownerId || !p.self || p.checkout !== checkout) return false;
+    if (!self || !p.ownerId || !p.self || p.checkout !== checkout || p.ownerId.pid !== p.owner) return false;
     if (p.self.pidNs !== self.pidNs || p.ownerId.pidNs !== self.pidNs) return false;
     return liveness(p.ownerId, self) === "dead";
 }
@@ -140,7 +145,7 @@ export function clearStaleLocks(backendUrl: string, stackName: string, checkout 
 
 interface PendingOp {
     type: string;
-    resource: { urn: string; type: string };
+    resource: { urn: string; type: string; custom?: boolean };
 }
 
 /**
@@ -148,12 +153,14 @@ interface PendingOp {
  * repeated safely: tls keys/CSRs/certs and random values are computed in the provider; provider resources are
  * configuration only; kube-pki's node files (`pulumi-nodejs:dynamic:NodeFiles`; `...:Resource` for dynamic
  * resources without a type name) are written again, atomically, by the next create. A pending read changes
- * nothing anywhere. Everything else (kubernetes, vault, ...) is kept for the operator to check.
+ * nothing anywhere, and neither does any operation on a component resource (`custom: false`: kube-pki:index:*,
+ * which the engine also records as pending). Everything else (kubernetes, vault, ...) is kept for the operator.
  */
 export const REPEATABLE_CREATE = /^(tls:|random:|pulumi:providers:|pulumi-nodejs:dynamic:(Resource|NodeFiles)$)/;
 
 function repeatable(op: PendingOp): boolean {
-    return op.type === "reading" || (op.type === "creating" && REPEATABLE_CREATE.test(op.resource?.type ?? ""));
+    if (op.resource?.custom !== true) return true; // a component: state only
+    return op.type === "reading" || (op.type === "creating" && REPEATABLE_CREATE.test(op.resource.type ?? ""));
 }
 
 export interface PendingPlan {
@@ -210,7 +217,7 @@ export function clearPendingCreates(stack: { name: string }, backendUrl: string,
     if (!plan) return undefined;
     const result = applyPendingCleanup(backendUrl, name, plan);
     if (result === "dropped") {
-        log(`kube-pki: an earlier run of stack "${name}" was interrupted: dropped ${plan.drop.length} pending create(s) that this run repeats (${names(plan.drop)})`);
+        log(`kube-pki: an earlier run of stack "${name}" was interrupted: dropped ${plan.drop.length} pending operation(s) that this run repeats or that touched only the state (${names(plan.drop)})`);
     } else if (result !== "nothing-to-drop") {
         log(
             `kube-pki: stack "${name}" has ${plan.drop.length + plan.keep.length} pending operation(s) of an interrupted run, and ` +

@@ -20,7 +20,7 @@ import * as YAML from "yaml";
 import { backendLabel, backendUrlOf, fileBackendRoot, PROJECT_DIR, recordRun, STATE_DIR, stackExists, stackFile } from "./backend";
 import { explainEngineError, UserError } from "./errors";
 import { secretsFor, stackSecretsProvider } from "./passphrase";
-import { clearPendingCreates, clearStaleLocks, reapOrphans, RUN_MARKER, runMarker, sharedBackendAdvice, stopOwnProcesses } from "./recovery";
+import { clearPendingCreates, clearStaleLocks, reapOrphans, runMarkers, sharedBackendAdvice, stopOwnProcesses } from "./recovery";
 
 export { PROJECT_DIR, PROJECT_NAME, STATE_DIR, stackFile } from "./backend";
 export { explainEngineError, passphraseSource, UserError } from "./errors";
@@ -149,7 +149,7 @@ export function engineEnv(backendUrl?: string, stackName?: string, secretsProvid
     const pulumiBin = findOrBuildPulumi();
     env.PATH = process.env.PATH ?? "";
     env.TMPDIR = privateTmpDir();
-    env[RUN_MARKER] = runMarker();
+    Object.assign(env, runMarkers());
     installPlugins(env);
     if (secrets.notice) console.error(secrets.notice);
     return { pulumiBin, env, backendUrl: url, secretsProvider: secrets.secretsProvider };

@@ -54,7 +54,7 @@ describe("crash recovery: pending creates (file backend, real Pulumi CLI)", func
     const pendingTypes = () => (JSON.parse(fs.readFileSync(checkpoint, "utf8")).checkpoint.latest.pending_operations ?? []).map((op: { type: string; resource: { type: string } }) => `${op.type} ${op.resource.type}`);
     const lockDir = () => path.join(dir, "state/.pulumi/locks/organization/kube-pki", NAME);
 
-    it("drops the pending creates of tls and NodeFiles, keeps the kubernetes update, decrypts nothing", async () => {
+    it("drops the pending creates of tls and NodeFiles and the components' operations, keeps the kubernetes update, decrypts nothing", async () => {
         const raw0 = fs.readFileSync(checkpoint, "utf8");
         assert.ok(!raw0.includes("PRIVATE KEY") && raw0.includes("ciphertext"), "the CLI stored the key encrypted");
         await clearPendingCreates(await stack(), url);
@@ -89,7 +89,7 @@ describe("crash recovery: pending creates (file backend, real Pulumi CLI)", func
     it("a checkpoint that changed since it was read is not written", async () => {
         const { applyPendingCleanup, planPendingCleanup } = await import("../scripts/recovery");
         const plan = planPendingCleanup(url, NAME)!;
-        assert.equal(plan.drop.length, 2);
+        assert.equal(plan.drop.length, 4);
         const changed = fs.readFileSync(checkpoint, "utf8").replace(/\n$/, "") + "\n\n";
         fs.writeFileSync(checkpoint, changed);
         assert.equal(applyPendingCleanup(url, NAME, plan), "changed");

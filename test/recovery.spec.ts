@@ -13,17 +13,23 @@ import { clearStaleLocks, reapOrphans } from "../scripts/workspace";
 import { canUnshare, deadIdentity, stopped } from "./support/processes";
 
 const MARKER = "KUBE_PKI_RUN_OWNER";
+const OWNER_ID = "KUBE_PKI_RUN_OWNER_ID";
 
-async function marked(marker: string): Promise<ChildProcess> {
-    const child = spawn("sleep", ["300"], { env: { ...process.env, [MARKER]: marker }, stdio: "ignore" });
+/** The marker variables a run of `checkout` owned by `owner` puts on its processes (a bare pid: older wrappers). */
+const markers = (owner: ProcessIdentity | number, checkout?: string): Record<string, string> =>
+    typeof owner === "number" ? { [MARKER]: String(owner) } : { [MARKER]: String(owner.pid), [OWNER_ID]: encodeIdentity(owner, checkout) };
+
+async function marked(vars: Record<string, string>): Promise<ChildProcess> {
+    const child = spawn("sleep", ["300"], { env: { ...process.env, [MARKER]: "", [OWNER_ID]: "", ...vars }, stdio: "ignore" });
     await new Promise((r) => child.once("spawn", r));
     await new Promise((r) => setTimeout(r, 100)); // exec done: /proc/<pid>/environ holds the marker
     return child;
 }
 
 /** A marked sleep in its own PID namespace, as a container's run: `unshare` (unmarked) and the sleep's host pid. */
-async function markedInNamespace(marker: string): Promise<{ unshare: ChildProcess; pid: number }> {
-    const unshare = spawn("unshare", ["--pid", "--fork", "--kill-child", "env", `${MARKER}=${marker}`, "sleep", "300"], { stdio: "ignore" });
+async function markedInNamespace(vars: Record<string, string>): Promise<{ unshare: ChildProcess; pid: number }> {
+    const assignments = Object.entries(vars).map(([k, v]) => `${k}=${v}`);
+    const unshare = spawn("unshare", ["--pid", "--fork", "--kill-child", "env", ...assignments, "sleep", "300"], { stdio: "ignore" });
     for (let i = 0; i < 200; i++) {
         await new Promise((r) => setTimeout(r, 20));
         const pid = fs.readFileSync(`/proc/${unshare.pid}/task/${unshare.pid}/children`, "utf8").trim().split(/\s+/).map(Number)[0];
@@ -57,17 +63,18 @@ describe("orphan reaper (KUBE_PKI_RUN_OWNER)", function () {
     it("stops a process of this checkout whose recorded owner is provably dead, and nothing else", async () => {
         const dead = await deadIdentity();
         const self = selfIdentity()!;
-        const orphan = await marked(encodeIdentity(dead, checkout));
-        const otherCheckout = await marked(encodeIdentity(dead, `${checkout}-other`));
-        const liveOwner = await marked(encodeIdentity(self, checkout));
-        const otherNs = await marked(encodeIdentity({ ...dead, pidNs: "pid:[1]" }, checkout));
-        const bare = await marked(String(dead.pid)); // what older wrappers wrote: a bare pid proves nothing
-        children.push(orphan, otherCheckout, liveOwner, otherNs, bare);
+        const orphan = await marked(markers(dead, checkout));
+        const otherCheckout = await marked(markers(dead, `${checkout}-other`));
+        const liveOwner = await marked(markers(self, checkout));
+        const otherNs = await marked(markers({ ...dead, pidNs: "pid:[1]" }, checkout));
+        const bare = await marked(markers(dead.pid)); // what older wrappers wrote: a bare pid proves nothing
+        const mismatch = await marked({ ...markers(dead, checkout), [MARKER]: String(self.pid) }); // pid and identity disagree
+        children.push(orphan, otherCheckout, liveOwner, otherNs, bare, mismatch);
         const stoppedNames = reapOrphans(checkout);
         await new Promise((r) => setTimeout(r, 200));
         assert.deepEqual(stoppedNames, [`sleep (pid ${orphan.pid})`]);
         assert.ok(!running(orphan), "the orphan is stopped");
-        for (const [what, c] of [["another checkout", otherCheckout], ["a live owner", liveOwner], ["an owner in another PID namespace", otherNs], ["a bare-pid marker", bare]] as const) {
+        for (const [what, c] of [["another checkout", otherCheckout], ["a live owner", liveOwner], ["an owner in another PID namespace", otherNs], ["a bare-pid marker", bare], ["a marker whose pid and identity disagree", mismatch]] as const) {
             assert.ok(running(c), `a process of ${what} is left alone`);
         }
     });
@@ -75,8 +82,8 @@ describe("orphan reaper (KUBE_PKI_RUN_OWNER)", function () {
     (canUnshare ? it : it.skip)("leaves a marked process in another PID namespace alone, though its owner pid is dead here", async () => {
         const dead = await deadIdentity();
         // as a container's run would mark it: a bare pid (older wrapper) and a full identity of this checkout
-        const a = await markedInNamespace(String(dead.pid));
-        const b = await markedInNamespace(encodeIdentity(dead, checkout));
+        const a = await markedInNamespace(markers(dead.pid));
+        const b = await markedInNamespace(markers(dead, checkout));
         children.push(a.unshare, b.unshare);
         reapOrphans(checkout);
         await new Promise((r) => setTimeout(r, 200));

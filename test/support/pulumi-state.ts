@@ -67,13 +67,16 @@ export function createTestStack(dir: string, backendUrl: string, name: string, e
     return { project, env, name, keyPem, cli };
 }
 
-/** The pending operations a kill -9 of the engine mid-create leaves (a tls cert, a NodeFiles, a kubernetes update). */
+/** The pending operations a kill -9 of the engine mid-run leaves (tls, NodeFiles, components, a kubernetes update). */
 export function pendingOps(name: string) {
     const u = (type: string, n: string) => `urn:pulumi:${name}::kube-pki::${type}::${n}`;
     return [
         { resource: { urn: u("tls:index/locallySignedCert:LocallySignedCert", "apiserver-cert"), custom: true, type: "tls:index/locallySignedCert:LocallySignedCert" }, type: "creating" },
         { resource: { urn: u("pulumi-nodejs:dynamic:NodeFiles", "cp-1-files"), custom: true, type: "pulumi-nodejs:dynamic:NodeFiles" }, type: "creating" },
         { resource: { urn: u("kubernetes:core/v1:Secret", "admin-tls"), custom: true, type: "kubernetes:core/v1:Secret" }, type: "updating" },
+        // the engine records component resources too (custom: false): state only
+        { resource: { urn: u("kube-pki:index:ClusterPki$kube-pki:index:LeafCertificate", "kubelet.conf-cp-1"), custom: false, type: "kube-pki:index:LeafCertificate" }, type: "creating" },
+        { resource: { urn: u("kube-pki:index:NodeFiles", "cp-2"), type: "kube-pki:index:NodeFiles" }, type: "deleting" },
     ];
 }
 
