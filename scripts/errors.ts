@@ -63,7 +63,8 @@ export function explainEngineError(err: unknown, stackName: string): UserError {
     const last = lines.map((l) => l.trim()).filter((l) => l && !/^(code|stdout|stderr|err\?):/.test(l)).pop() ?? "";
     return new UserError(
         `kube-pki: the engine stopped without an error message${exit ? ` (exit code ${exit})` : ""}; was it killed? ` +
-            `Run the same command again: it clears what an interrupted run leaves (lock, pending creates, plugin processes).` +
+            `Run the same command again: it clears what an interrupted run leaves (lock, pending creates, plugin processes) where it can prove that run is dead; ` +
+            `if it then says the stack is locked and no run is going: npm run pulumi -- cancel --stack ${stackName}` +
             (last ? `\nIts last line: ${last}` : ""),
         text,
     );
