@@ -99,6 +99,7 @@ export async function benchFirstHour(): Promise<void> {
                 .replace("10.0.1.22", "10.0.1.256"),
         );
         fs.mkdirSync(path.join(tmp, "state"));
+        process.env.KUBE_PKI_DEMO_PASSPHRASE_OK = "1"; // a throwaway backend: the demo passphrase on purpose (scripts/passphrase.ts)
         const { pulumiBin, env } = engineEnv(`file://${path.join(tmp, "state")}`);
         for (const stack of ["dev", "typo"]) {
             await pulumi(pulumiBin, ["stack", "init", stack, "--non-interactive"], tmp, env);

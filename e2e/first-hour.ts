@@ -54,6 +54,14 @@ export async function stepFirstHour(ctx: Ctx, signal: AbortSignal): Promise<void
         suite.check(`npm run up -- --stack ${stack} with the own passphrase: exit 0`, r.code === 0 && /^Done \(/m.test(r.stdout), r.output.slice(-2000));
     }
 
+    // ... but never the demo passphrase for a stack other than dev: refused before anything runs.
+    const noPass = await npm(["preview", "--", "--stack", "prod"], {}, "first-hour-no-passphrase");
+    suite.check(
+        "npm run preview -- --stack prod without PULUMI_CONFIG_PASSPHRASE: refused (names PULUMI_CONFIG_PASSPHRASE and --secrets-provider), no JS stack",
+        noPass.code === 1 && /stack "prod" needs its own secrets/.test(noPass.stderr) && /PULUMI_CONFIG_PASSPHRASE/.test(noPass.stderr) && /--secrets-provider/.test(noPass.stderr) && !STACK_FRAME.test(noPass.output),
+        noPass.output.slice(-2000),
+    );
+
     // 2. A wrong passphrase on the existing stack: one clear line, no Automation API dump.
     const wrong = await npm(["preview"], { PULUMI_CONFIG_PASSPHRASE: "not the passphrase" }, "first-hour-wrong");
     const wrongMsg = wrong.stderr.trim();
@@ -179,7 +187,7 @@ async function crashRecovery(ctx: Ctx, dir: string, npm: (a: string[], e?: NodeJ
     const again = await npm(["up", "--", "--stack", "crash"], own, "first-hour-crash-2");
     suite.check(
         "one `npm run up` after the crash succeeds, saying what it cleared (orphans, lock, pending creates)",
-        again.code === 0 && /stopped .*left running by an earlier run/.test(again.stderr) && /removed the lock of stack "crash"/.test(again.stderr) && /dropped \d+ pending create/.test(again.stderr),
+        again.code === 0 && /stopped .*left running by an earlier run/.test(again.stderr) && /removed the lock of stack "crash"/.test(again.stderr) && /dropped \d+ pending operation/.test(again.stderr),
         again.output.slice(-3000),
     );
     suite.equal("pending operations in the state after it", (checkpoint().pending_operations ?? []).length, 0);

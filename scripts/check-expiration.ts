@@ -4,7 +4,8 @@
  *   npm run check-expiration -- [--stack dev] [--cert-dir DIR | --outputs FILE] [--json | --prometheus | --kubeadm] [--now RFC3339]
  *
  * Sources (one of):
- *   (default)        the `inventory` output of the stack, read through the Automation API (scripts/workspace.ts)
+ *   (default)        the `inventory` output of the stack, read through the Automation API from the backend
+ *                    PULUMI_BACKEND_URL names (default .pulumi-state/; scripts/workspace.ts selectStack)
  *   --outputs FILE   a file written by `pulumi stack output --json` (or the bare inventory array); `-` reads stdin
  *   --cert-dir DIR   a kubeadm pki directory (e.g. /etc/kubernetes/pki); kubeconfigs are read from its parent
  * Formats: kubeadm-style table with RENEWS AT and STATUS (default), --kubeadm (kubeadm's exact columns and bytes),
@@ -87,34 +88,9 @@ export function inventoryFromOutputs(text: string, source: string): InventoryEnt
     return inventory as InventoryEntry[];
 }
 
-/**
- * The stack, selected only: openStack() (scripts/workspace.ts) uses Stack.createOrSelect, which would create an
- * empty stack (and stacks/Pulumi.<name>.yaml) for a mistyped --stack. This mirrors openStack's workspace (same
- * file backend, passphrase, CLI lookup) with Stack.select; switch to openStack once it can select without creating.
- */
-async function selectStack(stackName: string) {
-    // Loaded lazily: the Automation API is only needed for this source.
-    const path = await import("node:path");
-    const { LocalWorkspace, PulumiCommand, Stack } = await import("@pulumi/pulumi/automation");
-    const { DEMO_PASSPHRASE, findPulumi, openStack, PROJECT_DIR } = await import("./workspace");
-    if (!findPulumi()) return openStack({ stackName }); // its clear "no pulumi CLI" error
-    const envVars: Record<string, string> = {
-        PULUMI_BACKEND_URL: `file://${path.join(PROJECT_DIR, ".pulumi-state")}`,
-        PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE ?? DEMO_PASSPHRASE,
-        PULUMI_SKIP_UPDATE_CHECK: "true",
-        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-        PATH: process.env.PATH ?? "",
-    };
-    const pulumiCommand = await PulumiCommand.get({ skipVersionCheck: true });
-    const ws = await LocalWorkspace.create({ workDir: PROJECT_DIR, envVars, pulumiCommand });
-    const known = (await ws.listStacks()).map((s) => s.name);
-    if (!known.includes(stackName)) {
-        throw new Error(`no stack "${stackName}" in .pulumi-state/ (stacks: ${known.join(", ") || "none"}; create it with \`npm run up -- --stack ${stackName}\`)`);
-    }
-    return Stack.select(stackName, ws);
-}
-
 async function inventoryFromStack(stackName: string): Promise<InventoryEntry[]> {
+    // Loaded lazily: the Automation API is only needed for this source. Any backend (PULUMI_BACKEND_URL).
+    const { selectStack } = await import("./workspace");
     const stack = await selectStack(stackName);
     const outputs = await stack.outputs();
     const inventory = outputs.inventory?.value;

@@ -1,7 +1,8 @@
 /**
  * The main job: `npm run up|preview|destroy [-- --stack dev] [--verbose]`.
- * Runs the kube-pki program through the Pulumi Automation API on a local file backend in the checkout
- * (.pulumi-state/, gitignored) with a demo passphrase (override with PULUMI_CONFIG_PASSPHRASE), and prints a short
+ * Runs the kube-pki program through the Pulumi Automation API on the backend PULUMI_BACKEND_URL names (default a
+ * local file backend in the checkout, .pulumi-state/, gitignored), with the stack's secrets provider, or
+ * PULUMI_CONFIG_PASSPHRASE, or for the dev stack only a demo passphrase (scripts/passphrase.ts), and prints a short
  * plan: progress, counts by operation, the rotation summary, what is replaced and why, the outputs' names.
  * `--verbose` prints the engine's full output as well.
  */
@@ -10,7 +11,8 @@ import { Command } from "commander";
 import type { OutputMap, Stack } from "@pulumi/pulumi/automation";
 import { destroyRefusal } from "./destroy-guard";
 import { PlanRecorder } from "./plan";
-import { explainEngineError, openStack, UserError } from "./workspace";
+import { backendLabel, backendUrlOf } from "./backend";
+import { explainEngineError, exportEncrypted, openStack, UserError } from "./workspace";
 
 interface Options {
     stack: string;
@@ -18,6 +20,7 @@ interface Options {
     diff?: boolean;
     verbose?: boolean;
     yes?: boolean;
+    secretsProvider?: string;
 }
 
 function printOutputs(stackName: string, outputs: OutputMap) {
@@ -41,7 +44,7 @@ async function confirm(question: string): Promise<boolean> {
 async function destroy(stack: Stack, opts: Options, recorder: () => PlanRecorder, onOutput?: (s: string) => void) {
     // Refuse before the engine deletes anything: with --skip-preview it deletes every dependent first and stops only
     // at the protected CA (scripts/destroy-guard.ts).
-    const refusal = destroyRefusal(`"${opts.stack}"`, await stack.exportStack(), undefined, `npm run pulumi -- state unprotect --all --stack ${opts.stack}`);
+    const refusal = destroyRefusal(`"${opts.stack}"`, exportEncrypted(stack), undefined, `npm run pulumi -- state unprotect --all --stack ${opts.stack}`);
     if (refusal) throw new UserError(`kube-pki: ${refusal}`);
     const plan = recorder();
     await stack.previewDestroy({ onEvent: plan.onEvent, onOutput });
@@ -59,8 +62,9 @@ async function destroy(stack: Stack, opts: Options, recorder: () => PlanRecorder
 }
 
 async function run(action: "up" | "preview" | "destroy", opts: Options) {
-    console.log(`kube-pki: ${action} of stack "${opts.stack}" (backend ${process.env.PULUMI_BACKEND_URL ?? ".pulumi-state/"})`);
-    const stack = await openStack({ stackName: opts.stack });
+    const backend = process.env.PULUMI_BACKEND_URL ? backendLabel(backendUrlOf()) : ".pulumi-state/";
+    console.log(`kube-pki: ${action} of stack "${opts.stack}" (backend ${backend})`);
+    const stack = await openStack({ stackName: opts.stack, secretsProvider: opts.secretsProvider });
     const onOutput = opts.verbose ? (line: string) => process.stdout.write(line) : undefined;
     const recorder = () => new PlanRecorder({ progressEveryMs: opts.verbose ? 0 : 5000 });
     if (action === "destroy") return destroy(stack, opts, recorder, onOutput);
@@ -77,12 +81,13 @@ async function run(action: "up" | "preview" | "destroy", opts: Options) {
 }
 
 const program = new Command("kube-pki")
-    .description("Run the kube-pki Pulumi program on the local demo backend")
+    .description("Run the kube-pki Pulumi program on PULUMI_BACKEND_URL (default: the local file backend .pulumi-state/)")
     .option("-s, --stack <name>", "stack name (stacks/Pulumi.<name>.yaml)", process.env.KUBE_PKI_STACK ?? "dev")
     .option("--refresh", "refresh state before the operation")
     .option("--diff", "show a detailed property diff (with --verbose)")
     .option("-v, --verbose", "also print the engine's full output, and the full text of an error")
-    .option("-y, --yes", "destroy: do not ask for confirmation");
+    .option("-y, --yes", "destroy: do not ask for confirmation")
+    .option("--secrets-provider <url>", "for a new stack: passphrase, hashivault://<key>, awskms://..., gcpkms://..., azurekeyvault://... (docs/backends.md)");
 for (const action of ["up", "preview", "destroy"] as const) {
     program.command(action).action(() => run(action, program.opts<Options>()));
 }

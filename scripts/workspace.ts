@@ -2,13 +2,14 @@
  * One place that knows how this project runs the real Pulumi CLI: `npm run up|preview|destroy`, `npm run pulumi`,
  * `npm run check-expiration` and the live suite all go through here.
  *
- *  - a local file backend inside the checkout (.pulumi-state/, gitignored) and the passphrase from
- *    PULUMI_CONFIG_PASSPHRASE (default: a demo passphrase);
+ *  - the backend PULUMI_BACKEND_URL names, default a local file backend inside the checkout (.pulumi-state/,
+ *    gitignored): scripts/backend.ts;
+ *  - the stack's secrets provider, or PULUMI_CONFIG_PASSPHRASE, or (dev stack and tests only, said on every run) the
+ *    demo passphrase: scripts/passphrase.ts;
  *  - the Pulumi CLI from PATH, or from the kube-pki tool cache (scripts/tools.sh), built once when missing;
  *  - the provider plugins installed into the engine's plugin dir ($PULUMI_HOME/plugins), not put on PATH;
  *  - a private 0700 TMPDIR removed at exit (the kubernetes provider leaves kubeconfig copies in TMPDIR);
- *  - crash recovery before each run: a lock left by a dead process on this host is removed, plugin processes
- *    orphaned by a killed run are stopped, and a stale encryption salt of a stack that no longer exists is dropped.
+ *  - crash recovery before each run, only where it can prove a run is dead: scripts/recovery.ts.
  */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -16,29 +17,18 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import * as YAML from "yaml";
-import { pidAlive } from "../components/sinks/node-files-impl";
-import { urnName } from "./plan";
+import { backendLabel, backendUrlOf, fileBackendRoot, PROJECT_DIR, recordRun, STATE_DIR, stackExists, stackFile } from "./backend";
+import { explainEngineError, UserError } from "./errors";
+import { secretsFor, stackSecretsProvider } from "./passphrase";
+import { clearPendingCreates, clearStaleLocks, reapOrphans, runMarkers, sharedBackendAdvice, stopOwnProcesses } from "./recovery";
 
-export const PROJECT_DIR = path.resolve(__dirname, "..");
-export const PROJECT_NAME = "kube-pki";
-export const DEMO_PASSPHRASE = "kube-pki-demo-passphrase";
-export const STATE_DIR = path.join(PROJECT_DIR, ".pulumi-state");
+export { PROJECT_DIR, PROJECT_NAME, STATE_DIR, stackFile } from "./backend";
+export { explainEngineError, passphraseSource, UserError } from "./errors";
+export { DEMO_PASSPHRASE } from "./passphrase";
+export { clearPendingCreates, clearStaleLocks, markedProcesses, reapOrphans } from "./recovery";
+export type { MarkedProcess } from "./recovery";
 
 const TOOLS_SH = path.join(PROJECT_DIR, "scripts/tools.sh");
-/** Marks every process a run starts (the CLI, the language host, providers): `<pid of this process>`. */
-const RUN_MARKER = "KUBE_PKI_RUN_OWNER";
-
-/** A message for the person at the terminal: printed as is, without a stack. */
-export class UserError extends Error {
-    constructor(
-        message: string,
-        /** The engine's full text, shown with --verbose. */
-        readonly detail?: string,
-    ) {
-        super(message);
-        this.name = "UserError";
-    }
-}
 
 /** The bin dirs of cached tools (scripts/tools.sh path), or "" when one of them is not built. */
 function toolPath(tools: string[]): string {
@@ -126,128 +116,43 @@ function privateTmpDir(): string {
     return dir;
 }
 
-/** Where the passphrase comes from, for messages. */
-export function passphraseSource(): string {
-    return process.env.PULUMI_CONFIG_PASSPHRASE !== undefined
-        ? "PULUMI_CONFIG_PASSPHRASE"
-        : `the demo passphrase (PULUMI_CONFIG_PASSPHRASE is unset, so "${DEMO_PASSPHRASE}" is used)`;
-}
-
 export interface EngineEnv {
     pulumiBin: string;
     env: Record<string, string>;
     backendUrl: string;
+    /** `--secrets-provider` for a new stack, when given */
+    secretsProvider?: string;
 }
 
-/** The environment the Pulumi CLI runs with for this project (see the file comment). */
-export function engineEnv(backendUrl?: string): EngineEnv {
-    const pulumiBin = findOrBuildPulumi();
-    if (!backendUrl) fs.mkdirSync(STATE_DIR, { recursive: true, mode: 0o700 });
+/**
+ * The variables of a run of `stackName` (undefined: a CLI command without --stack): backend, secrets, offline
+ * engine. Throws a UserError, before anything runs, when the stack may not use the demo passphrase.
+ */
+function runEnv(backendUrl: string | undefined, stackName: string | undefined, secretsProvider: string | undefined) {
+    const secrets = secretsFor(stackName, secretsProvider);
+    const url = backendUrlOf(backendUrl);
+    if (url === `file://${STATE_DIR}`) fs.mkdirSync(STATE_DIR, { recursive: true, mode: 0o700 });
     const env: Record<string, string> = {
-        PULUMI_BACKEND_URL: backendUrl ?? process.env.PULUMI_BACKEND_URL ?? `file://${STATE_DIR}`,
-        PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE ?? DEMO_PASSPHRASE,
+        PULUMI_BACKEND_URL: url,
+        ...secrets.env,
         PULUMI_SKIP_UPDATE_CHECK: "true",
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
         PATH: process.env.PATH ?? "",
-        TMPDIR: privateTmpDir(),
-        [RUN_MARKER]: String(process.pid),
     };
     if (process.env.PULUMI_HOME) env.PULUMI_HOME = process.env.PULUMI_HOME;
+    return { env, url, secrets };
+}
+
+/** The environment the Pulumi CLI runs with for this project (see the file comment). */
+export function engineEnv(backendUrl?: string, stackName?: string, secretsProvider?: string): EngineEnv {
+    const { env, url, secrets } = runEnv(backendUrl, stackName, secretsProvider);
+    const pulumiBin = findOrBuildPulumi();
+    env.PATH = process.env.PATH ?? "";
+    env.TMPDIR = privateTmpDir();
+    Object.assign(env, runMarkers());
     installPlugins(env);
-    return { pulumiBin, env, backendUrl: env.PULUMI_BACKEND_URL };
-}
-
-// --- crash recovery -------------------------------------------------------------------------------------------
-
-
-/** A process a run started: its pid, the pid of the run that owns it (RUN_MARKER), executable name, command line. */
-export interface MarkedProcess {
-    pid: number;
-    owner: number;
-    exe: string;
-    args: string;
-}
-
-/** Processes (other than this one) whose environment carries RUN_MARKER. */
-export function markedProcesses(): MarkedProcess[] {
-    if (process.platform !== "linux") return [];
-    const out: MarkedProcess[] = [];
-    for (const entry of fs.readdirSync("/proc")) {
-        const pid = Number(entry);
-        if (!Number.isInteger(pid) || pid === process.pid) continue;
-        try {
-            const hit = fs.readFileSync(`/proc/${pid}/environ`, "latin1").split("\0").find((v) => v.startsWith(`${RUN_MARKER}=`));
-            if (!hit) continue;
-            const args = fs.readFileSync(`/proc/${pid}/cmdline`, "latin1").split("\0").join(" ").trim();
-            out.push({ pid, owner: Number(hit.slice(RUN_MARKER.length + 1)), exe: path.basename(fs.readlinkSync(`/proc/${pid}/exe`)), args });
-        } catch {
-            /* gone, or not ours to read */
-        }
-    }
-    return out;
-}
-
-function killAll(pids: number[]): void {
-    for (const pid of pids) {
-        try {
-            process.kill(pid, "SIGKILL");
-        } catch {
-            /* already gone */
-        }
-    }
-}
-
-/** At exit: nothing this run started (the CLI, its language host, providers, the node-file provider) outlives it. */
-function stopOwnProcesses(): void {
-    killAll(markedProcesses().filter((p) => p.owner === process.pid).map((p) => p.pid));
-}
-
-/** Before a run: stops plugin processes left by an earlier run that was killed (its owner pid is gone). */
-export function reapOrphans(): string[] {
-    const orphans = markedProcesses().filter((p) => !pidAlive(p.owner));
-    const names = orphans.map((p) => `${p.exe} (pid ${p.pid})`);
-    killAll(orphans.map((p) => p.pid));
-    return names;
-}
-
-/** The file backend's directory for this project, or undefined for another backend. */
-function backendDir(backendUrl: string): string | undefined {
-    return backendUrl.startsWith("file://") ? path.join(backendUrl.slice("file://".length), ".pulumi") : undefined;
-}
-
-/** Removes the stack's locks whose process is gone on this host; returns what it removed. */
-export function clearStaleLocks(backendUrl: string, stackName: string): string[] {
-    const dir = backendDir(backendUrl);
-    if (!dir) return [];
-    const lockDir = path.join(dir, "locks", "organization", PROJECT_NAME, stackName);
-    if (!fs.existsSync(lockDir)) return [];
-    const removed: string[] = [];
-    for (const file of fs.readdirSync(lockDir).filter((f) => f.endsWith(".json"))) {
-        const full = path.join(lockDir, file);
-        try {
-            const lock = JSON.parse(fs.readFileSync(full, "utf8")) as { pid?: number; hostname?: string; timestamp?: string };
-            if (lock.hostname === os.hostname() && typeof lock.pid === "number" && !pidAlive(lock.pid)) {
-                fs.rmSync(full);
-                fs.rmSync(`${full}.attrs`, { force: true });
-                removed.push(`pid ${lock.pid}, taken ${lock.timestamp ?? "?"}`);
-            }
-        } catch {
-            /* unreadable: leave it to the engine's own message */
-        }
-    }
-    return removed;
-}
-
-/** Whether the stack exists in a file backend (undefined: another backend, unknown). */
-function stackExists(backendUrl: string, stackName: string): boolean | undefined {
-    const dir = backendDir(backendUrl);
-    if (!dir) return undefined;
-    const base = path.join(dir, "stacks", PROJECT_NAME, stackName);
-    return [".json", ".json.gz"].some((ext) => fs.existsSync(base + ext));
-}
-
-export function stackFile(stackName: string): string {
-    return path.join(PROJECT_DIR, "stacks", `Pulumi.${stackName}.yaml`);
+    if (secrets.notice) console.error(secrets.notice);
+    return { pulumiBin, env, backendUrl: url, secretsProvider: secrets.secretsProvider };
 }
 
 /** Parses Pulumi.yaml and the stack file first, so that a YAML mistake names its file, line and column. */
@@ -279,128 +184,53 @@ export function dropStaleSalt(backendUrl: string, stackName: string): boolean {
     return true;
 }
 
-/** Pending operations recorded in a file backend's checkpoint (an interrupted run), without asking the engine. */
-function pendingOperations(backendUrl: string, stackName: string): { type: string; resource: { urn: string; type: string } }[] {
-    const dir = backendDir(backendUrl);
-    const file = dir && path.join(dir, "stacks", PROJECT_NAME, `${stackName}.json`);
-    if (!file || !fs.existsSync(file)) return [];
-    try {
-        return JSON.parse(fs.readFileSync(file, "utf8")).checkpoint?.latest?.pending_operations ?? [];
-    } catch {
-        return [];
-    }
-}
-
-/**
- * Creates that an interrupted run left pending, of resources whose create has no effect outside the state or is
- * repeated safely: tls keys/CSRs/certs and random values are computed in the provider; kube-pki's node files are
- * written again, atomically, by the next create (and its temp files removed by the sink).
- */
-const REPEATABLE_CREATE = /^(tls:|random:|pulumi-nodejs:dynamic:Resource$)/;
-
-/**
- * After a crash (kill -9 of the engine), the state lists the creates that were in flight. The engine keeps them
- * (and warns) until someone edits the state; here the ones that are safe to forget are dropped, saying so.
- */
-export async function clearPendingCreates(stack: Stack, backendUrl: string): Promise<void> {
-    if (!pendingOperations(backendUrl, stack.name).length) return;
-    const state = await stack.exportStack();
-    const pending = (state.deployment.pending_operations ?? []) as { type: string; resource: { urn: string; type: string } }[];
-    const drop = pending.filter((op) => op.type === "creating" && REPEATABLE_CREATE.test(op.resource.type));
-    const keep = pending.filter((op) => !drop.includes(op));
-    if (drop.length) {
-        state.deployment.pending_operations = keep;
-        await stack.importStack(state);
-        console.error(
-            `kube-pki: an earlier run of stack "${stack.name}" was interrupted: dropped ${drop.length} pending create(s) that this run repeats ` +
-                `(${drop.slice(0, 3).map((op) => urnName(op.resource.urn)).join(", ")}${drop.length > 3 ? ", ..." : ""})`,
-        );
-    }
-    if (keep.length) {
-        console.error(
-            `kube-pki: ${keep.length} operation(s) of an interrupted run may have happened outside the state ` +
-                `(${keep.map((op) => `${op.type} ${urnName(op.resource.urn)}`).join(", ")}); check them, then: npm run pulumi -- refresh --stack ${stack.name}`,
-        );
-    }
-}
-
-/** Recovery and checks before any engine run; prints one line per thing it fixed. */
+/** Recovery and checks before any engine run; prints one line per thing it fixed. Records this run. */
 export function prepareRun(backendUrl: string, stackName: string): void {
     checkYaml(stackName);
     for (const name of reapOrphans()) console.error(`kube-pki: stopped ${name}, left running by an earlier run that was killed`);
-    for (const lock of clearStaleLocks(backendUrl, stackName)) {
+    for (const lock of clearStaleLocks(backendUrl, stackName).removed) {
         console.error(`kube-pki: removed the lock of stack "${stackName}" held by a process that no longer runs (${lock})`);
     }
     if (dropStaleSalt(backendUrl, stackName)) {
-        console.error(`kube-pki: stack "${stackName}" is new here: its secrets will be encrypted with ${passphraseSource()}`);
+        console.error(`kube-pki: stack "${stackName}" is new here: its secrets will be encrypted with the passphrase in use`);
     }
+    recordRun(backendUrl, stackName);
 }
 
-// --- engine errors ----------------------------------------------------------------------------------------------
-
-/**
- * Turns an engine failure (an Automation API CommandError, whose message is the CLI's whole stdout and stderr) into
- * one short UserError; the full text stays in `detail` for --verbose.
- */
-export function explainEngineError(err: unknown, stackName: string): UserError {
-    if (err instanceof UserError) return err;
-    const text = err instanceof Error ? err.message : String(err);
-    const has = (re: RegExp) => re.test(text);
-    if (has(/incorrect passphrase|passphrase must be set|failed to decrypt/i)) {
-        return new UserError(
-            `kube-pki: ${passphraseSource()} does not open stack "${stackName}": its secrets were encrypted with another passphrase. ` +
-                `Set PULUMI_CONFIG_PASSPHRASE to the one used when the stack was created, or start the stack over ` +
-                `(\`npm run destroy -- --stack ${stackName}\` with the old passphrase, or delete .pulumi-state/ for a demo stack).`,
-            text,
-        );
-    }
-    if (has(/the stack is currently locked/i)) {
-        return new UserError(
-            `kube-pki: stack "${stackName}" is locked by another run that is still going (on this host or another). ` +
-                `Wait for it, or if it is gone for good: npm run pulumi -- cancel --stack ${stackName}`,
-            text,
-        );
-    }
-    // Errors the program reported (config problems, refused phase changes): the engine prints each as a
-    // diagnostic "error:" line; its own closing lines ("update failed", "an error occurred") say nothing more.
-    const lines = text.split("\n");
-    const messages: string[] = [];
-    for (let i = 0; i < lines.length; i++) {
-        const m = /^\s*error: (.*)$/.exec(lines[i]);
-        if (!m) continue;
-        const body = [m[1]];
-        while (i + 1 < lines.length && /^\s{2,}\S/.test(lines[i + 1]) && !/^\s*(error|warning|info):/.test(lines[i + 1])) body.push(lines[++i]);
-        const msg = body.join("\n").trimEnd();
-        if (/^(update failed|preview failed|destroy failed|an error occurred|one or more errors occurred)$/i.test(msg.trim())) continue;
-        if (/^Running program .* failed with an unhandled exception:?$/.test(msg.trim())) continue;
-        if (!messages.includes(msg)) messages.push(msg);
-    }
-    if (messages.length) return new UserError(messages.join("\n"), text);
-    const exit = /code: (-?\d+)/.exec(text)?.[1];
-    const last = lines.map((l) => l.trim()).filter((l) => l && !/^(code|stdout|stderr|err\?):/.test(l)).pop() ?? "";
-    return new UserError(
-        `kube-pki: the engine stopped without an error message${exit ? ` (exit code ${exit})` : ""}; was it killed? ` +
-            `Run the same command again: it clears what an interrupted run leaves (lock, pending creates, plugin processes).` +
-            (last ? `\nIts last line: ${last}` : ""),
-        text,
-    );
+/** `pulumi stack export` as stored: secrets stay ciphertext (the Automation API's exportStack decrypts them). */
+export function exportEncrypted(stack: Stack): unknown {
+    const ws = stack.workspace as LocalWorkspace;
+    const out = execFileSync("pulumi", ["stack", "export", "--stack", stack.name], {
+        cwd: ws.workDir,
+        env: { ...process.env, ...ws.envVars },
+        encoding: "utf8",
+        maxBuffer: 1 << 30,
+        stdio: ["ignore", "pipe", "pipe"],
+    });
+    return JSON.parse(out);
 }
 
 // --- stacks -------------------------------------------------------------------------------------------------
 
 export interface WorkspaceOptions {
     stackName: string;
-    /** file:// URL of the state backend; default: .pulumi-state/ in the checkout (gitignored). */
+    /** URL of the state backend; default: PULUMI_BACKEND_URL, else .pulumi-state/ in the checkout (gitignored). */
     backendUrl?: string;
+    /** `--secrets-provider` for a new stack (passphrase, hashivault://, awskms://, gcpkms://, azurekeyvault://). */
+    secretsProvider?: string;
     workDir?: string;
     config?: Record<string, string>;
 }
 
-export async function openStack(opts: WorkspaceOptions): Promise<Stack> {
-    const { env, backendUrl } = engineEnv(opts.backendUrl);
-    prepareRun(backendUrl, opts.stackName);
+async function workspaceFor(env: Record<string, string>, workDir: string | undefined, secretsProvider?: string): Promise<LocalWorkspace> {
     const pulumiCommand = await PulumiCommand.get({ skipVersionCheck: true });
-    const ws = await LocalWorkspace.create({ workDir: opts.workDir ?? PROJECT_DIR, envVars: env, pulumiCommand });
+    return LocalWorkspace.create({ workDir: workDir ?? PROJECT_DIR, envVars: env, pulumiCommand, ...(secretsProvider ? { secretsProvider } : {}) });
+}
+
+export async function openStack(opts: WorkspaceOptions): Promise<Stack> {
+    const { env, backendUrl, secretsProvider } = engineEnv(opts.backendUrl, opts.stackName, opts.secretsProvider);
+    prepareRun(backendUrl, opts.stackName);
+    const ws = await workspaceFor(env, opts.workDir, secretsProvider);
     let stack: Stack;
     try {
         stack = await Stack.createOrSelect(opts.stackName, ws);
@@ -411,9 +241,39 @@ export async function openStack(opts: WorkspaceOptions): Promise<Stack> {
             throw explainEngineError(e2, opts.stackName);
         });
     }
-    await clearPendingCreates(stack, backendUrl);
+    const kms = secretsProvider && !/^(passphrase|default)$/.test(secretsProvider) ? secretsProvider : undefined;
+    if (kms && stackSecretsProvider(opts.stackName) !== kms) {
+        throw new UserError(
+            `kube-pki: stack "${opts.stackName}" already exists with ${stackSecretsProvider(opts.stackName) ?? "a passphrase"}; --secrets-provider applies to new stacks. ` +
+                `To change it: npm run pulumi -- stack change-secrets-provider ${kms} --stack ${opts.stackName}`,
+        );
+    }
+    if (fileBackendRoot(backendUrl)) {
+        clearPendingCreates(stack, backendUrl);
+    } else {
+        const advice = sharedBackendAdvice(exportEncrypted(stack), opts.stackName, backendUrl);
+        if (advice) console.error(advice);
+    }
     for (const [key, value] of Object.entries(opts.config ?? {})) {
         await stack.setConfig(key, { value });
     }
     return stack;
+}
+
+/**
+ * An existing stack, selected only (never created: a mistyped --stack is an error naming the backend's stacks),
+ * with the same backend and secrets as openStack but no recovery: for reading outputs.
+ */
+export async function selectStack(stackName: string, backendUrl?: string): Promise<Stack> {
+    const { env, url } = runEnv(backendUrl, stackName, undefined);
+    findOrBuildPulumi();
+    env.PATH = process.env.PATH ?? "";
+    const ws = await workspaceFor(env, undefined);
+    const known = (await ws.listStacks()).map((s) => s.name);
+    if (!known.includes(stackName)) {
+        throw new UserError(
+            `no stack "${stackName}" in ${backendLabel(url)} (stacks: ${known.join(", ") || "none"}; create it with \`npm run up -- --stack ${stackName}\`)`,
+        );
+    }
+    return Stack.select(stackName, ws);
 }
