@@ -16,7 +16,7 @@ import { setMaxListeners } from "node:events";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import { pidAlive, tempFilesUnder } from "../components/sinks/node-files-impl";
+import { pidAlive, tempFilesUnder } from "../components/sinks/node-files/public";
 import { destroyRefusal, protectedInDestroy } from "../scripts/destroy-guard";
 import { descendants, runOk, sleep } from "./procs";
 import { createStack, exportEncrypted, plainOutputs, pulumiOp, workspace } from "./pulumi";

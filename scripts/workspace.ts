@@ -16,7 +16,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import * as YAML from "yaml";
-import { pidAlive } from "../components/sinks/node-files-impl";
+import { pidAlive } from "../components/sinks/node-files/public";
 import { urnName } from "./plan";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..");

@@ -39,33 +39,17 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { FileMap } from "../cluster-pki";
 import { ConfigError } from "../config";
-import type { FileState } from "./node-files-impl";
+import { errnoOf, nodeNameProblem, parseMode, relPathProblem, resolveDir } from "./node-files/paths";
+import type { FileState } from "./node-files/paths";
 
-import {
-    errnoOf,
-    nodeNameProblem,
-    parseMode,
-    relPathProblem,
-    resolveDir,
-} from "./node-files-impl";
-
-export {
-    changedPaths,
-    driftOf,
-    formatMode,
-    inspectTree,
-    nodeNameProblem,
-    parseMode,
-    pidAlive,
-    relPathProblem,
-    removeTree,
-    sha256Hex,
-    staleTemps,
-    startOrphanWatchdog,
-    sweepStaleTemps,
-    writeTree,
-} from "./node-files-impl";
-export type { FileState, NodeFilesInputs, NodeFilesOutputs, TreeFile, TreeState } from "./node-files-impl";
+export { writeTree } from "./node-files/atomic";
+export { inspectTree, removeTree, staleTemps } from "./node-files/inspect";
+export { formatMode, nodeNameProblem, parseMode, relPathProblem, sha256Hex } from "./node-files/paths";
+export { changedPaths, driftOf } from "./node-files/provider";
+export { nodeFilesHooks, pidAlive, tempFilesUnder } from "./node-files/public";
+export { startOrphanWatchdog } from "./node-files/watchdog";
+export type { FileState, TreeFile, TreeState } from "./node-files/paths";
+export type { NodeFilesInputs, NodeFilesOutputs } from "./node-files/provider";
 
 // ------------------------------------------------------------------------------------------ dynamic provider
 
