@@ -204,7 +204,7 @@ export function writeProgram(opts: {
             out.push(`if [ $U_OK = 1 ]; then`);
             out.push(`  if [ -d "$TREE/${f.path}" ] && [ ! -L "$TREE/${f.path}" ]; then U_OK=0; U_ERR=${shQuote(`${f.path} is a directory on the machine; refusing to replace it`)};`);
             out.push(`  elif e=$( { printf '%s' "$line" | base64 -d > "$TREE/${tmp}"; } 2>&1 ); then`);
-            out.push(`    U_STAGED="$U_STAGED${tmp}$NL"`);
+            out.push(`    U_STAGED="\${U_STAGED}${tmp}\${NL}"`);
             out.push(`    h=$(sha256sum < "$TREE/${tmp}"); [ "\${h%% *}" = ${f.sha256} ] || { U_OK=0; U_ERR=${shQuote(`${f.path}: the staged bytes do not match their sha256 (disk full?)`)}; }`);
             out.push(`    if [ $U_OK = 1 ]; then { [ -z "$OWNER" ] || chown -- "$OWNER" "$TREE/${tmp}"; } && chmod ${parseMode(f.mode)!.toString(8)} -- "$TREE/${tmp}" && sync -- "$TREE/${tmp}" || { U_OK=0; U_ERR=${shQuote(`${f.path}: cannot set owner/mode or sync the staged file`)}; }; fi`);
             out.push(`  else rm -f -- "$TREE/${tmp}"; U_OK=0; U_ERR="${f.path.replace(/["$`\\]/g, "")}: $(printf '%s' "$e" | tr '\\n' ' ')"; fi`);
