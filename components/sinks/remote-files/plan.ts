@@ -72,7 +72,7 @@ safe_dir() {
 }
 # the real path of a directory of the tree, which must stay inside $TREE (symlinks resolved on this machine)
 inside() {
-  r=$(realpath -e -- "$1") || fail "$2 is a dangling symlink or unreadable: refusing to follow it"
+  r=$(realpath -e -- "$1" 2>&1) || fail "$2 cannot be resolved ($(printf '%s' "$r" | sed 's/^realpath: //')): a dangling symlink or no permission; refusing to follow it"
   case "$r/" in "$TREE/"*) ;; *) fail "$2 resolves to $r, outside $TREE (node $NODE's tree): refusing to write through it";; esac
   [ -d "$r" ] || fail "$2 exists and is not a directory"
 }
@@ -173,11 +173,11 @@ export function writeProgram(opts: {
     out.push(`OWNER=${shQuote(opts.owner ?? "")}`);
     out.push(`safe_dir "$RROOT"`);
     out.push(`if [ -L "$TREE" ]; then fail "$TREE is a symlink: node $NODE's tree must be a real directory"; fi`);
-    out.push(`if [ ! -d "$TREE" ]; then mkdir -m 700 -- "$TREE" || fail "cannot create $TREE"; chmod ${opts.nodeMode.toString(8)} -- "$TREE"; echo "KPKI-CREATED ."; fi`);
+    out.push(`if [ ! -d "$TREE" ]; then e=$(mkdir -m 700 -- "$TREE" 2>&1) || fail "cannot create $TREE ($(printf '%s' "$e" | sed 's/^mkdir: //')): fix the permissions of the remote root, or connect as root / a sudo user"; chmod ${opts.nodeMode.toString(8)} -- "$TREE"; echo "KPKI-CREATED ."; fi`);
     out.push(`safe_dir "$TREE"`);
     out.push(SWEEP);
     out.push(`J="$TREE/${REMOTE_JOURNAL}"`);
-    out.push(`printf '%s %s %s\\n' "$$" "$(cut -d' ' -f22 /proc/$$/stat)" ${shQuote(nonce)} > "$J" && sync -- "$J" || fail "cannot record the write journal in $TREE"`);
+    out.push(`e=$( { printf '%s %s %s\\n' "$$" "$(cut -d' ' -f22 /proc/$$/stat)" ${shQuote(nonce)} > "$J" && sync -- "$J"; } 2>&1 ) || fail "cannot record the write journal in $TREE: $(printf '%s' "$e" | tr '\\n' ' ') (disk full? permissions?)"`);
     for (const f of files) out.push(`echo "tmp ${tmpOf(f.path)}" >> "$J"`);
     out.push(`sync -- "$J"`);
     out.push(`STAGED=""`);
