@@ -63,7 +63,7 @@ const STEPS: StepDef[] = [
 ];
 
 /** Steps that need only the Pulumi CLI and the tls provider (no kubeadm, etcd or kubernetes provider). */
-const ENGINE_ONLY_STEPS = new Set(["faults", "policy"]);
+const ENGINE_ONLY_STEPS = new Set(["faults", "policy", "delivery"]);
 
 class UsageError extends Error {}
 
@@ -116,6 +116,7 @@ async function main() {
         const env = await toolsEnv([
             ...(clusterTools ? ["pulumi", "kubernetes", "etcd", "pulumi-language-yaml", "pulumi-language-go"] : ["pulumi", "pulumi-resource-tls"]),
             ...(selected.has("pools") ? ["kubelet"] : []),
+            
             ...(selected.has("vault") ? ["vault"] : []),
         ]);
         const pulumiHome = path.join(tmp, "pulumi-home");

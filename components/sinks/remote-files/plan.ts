@@ -70,6 +70,11 @@ safe_dir() {
   [ "$o" = 0 ] || [ "$o" = "$ME" ] || fail "$1 is owned by uid $o, neither root nor uid $ME: refusing to write keys under it (chown it)"
   [ $(( 0$m & 022 )) -eq 0 ] || fail "$1 is writable by group or others (mode $m): refusing to write keys under it (chmod go-w it)"
 }
+# an error message, or the disk's state when it is full (dash's printf says only "I/O error")
+full_or() {
+  a=$(df -Pk -- "$TREE" 2>/dev/null | awk 'NR==2 {print $4}')
+  if [ "\${a:-1}" = 0 ]; then echo "No space left on device (free space on the machine, then run up again)"; else printf '%s' "$1" | tr '\n' ' '; fi
+}
 # the real path of a directory of the tree, which must stay inside $TREE (symlinks resolved on this machine)
 inside() {
   r=$(realpath -e -- "$1" 2>&1) || fail "$2 cannot be resolved ($(printf '%s' "$r" | sed 's/^realpath: //')): a dangling symlink or no permission; refusing to follow it"
@@ -138,8 +143,23 @@ export function dirsOf(paths: string[]): string[] {
     return [...dirs].sort((a, b) => a.split("/").length - b.split("/").length || (a < b ? -1 : 1));
 }
 
+/** The files grouped by directory (the unit of atomicity), directories and files sorted. */
+function unitsOf<T extends { path: string }>(files: T[]): Map<string, T[]> {
+    const units = new Map<string, T[]>();
+    const dirOf = (rel: string) => (rel.includes("/") ? rel.slice(0, rel.lastIndexOf("/")) : "");
+    for (const f of [...files].sort((a, b) => (dirOf(a.path) < dirOf(b.path) ? -1 : dirOf(a.path) > dirOf(b.path) ? 1 : a.path < b.path ? -1 : 1))) {
+        units.set(dirOf(f.path), [...(units.get(dirOf(f.path)) ?? []), f]);
+    }
+    return units;
+}
+
+/** The order in which writeProgram reads the files' lines on stdin: directory by directory. */
+export function stagingOrder<T extends { path: string }>(files: T[]): T[] {
+    return [...unitsOf(files).values()].flat();
+}
+
 /**
- * Writes the staged files (stdin: one base64 line per file, in `files` order). `dirModes`: relative dir →
+ * Writes the staged files (stdin: one base64 line per file, in stagingOrder(files)). `dirModes`: relative dir →
  * mode for the directories it may create; `owner`: "uid:gid" of the files (root's when the writer is root).
  * Output: KPKI-CREATED <dir>, KPKI-UNIT-ERR <dir> <why>, KPKI-RENAMED <path>, then the state of every path of
  * `all` (KPKI-FILE) and KPKI-OK; on a refusal KPKI-ERR <why> and exit 3 with nothing renamed.
@@ -164,11 +184,7 @@ export function writeProgram(opts: {
         const i = rel.lastIndexOf("/");
         return `${rel.slice(0, i + 1)}.${rel.slice(i + 1)}.kube-pki-tmp-$$-${nonce}`;
     };
-    const units = new Map<string, PlannedFile[]>();
-    for (const f of [...files].sort((a, b) => (a.path < b.path ? -1 : 1))) {
-        const dir = f.path.includes("/") ? f.path.slice(0, f.path.lastIndexOf("/")) : "";
-        units.set(dir, [...(units.get(dir) ?? []), f]);
-    }
+    const units = unitsOf(files);
     const out = [prelude(opts.root, node), STATE_FN];
     out.push(`OWNER=${shQuote(opts.owner ?? "")}`);
     out.push(`safe_dir "$RROOT"`);
@@ -177,7 +193,7 @@ export function writeProgram(opts: {
     out.push(`safe_dir "$TREE"`);
     out.push(SWEEP);
     out.push(`J="$TREE/${REMOTE_JOURNAL}"`);
-    out.push(`e=$( { printf '%s %s %s\\n' "$$" "$(cut -d' ' -f22 /proc/$$/stat)" ${shQuote(nonce)} > "$J" && sync -- "$J"; } 2>&1 ) || fail "cannot record the write journal in $TREE: $(printf '%s' "$e" | tr '\\n' ' ') (disk full? permissions?)"`);
+    out.push(`e=$( { printf '%s %s %s\\n' "$$" "$(cut -d' ' -f22 /proc/$$/stat)" ${shQuote(nonce)} > "$J" && sync -- "$J"; } 2>&1 ) || { rm -f -- "$J"; fail "cannot record the write journal in $TREE: $(full_or "$e")"; }`);
     for (const f of files) out.push(`echo "tmp ${tmpOf(f.path)}" >> "$J"`);
     out.push(`sync -- "$J"`);
     out.push(`STAGED=""`);
@@ -207,7 +223,7 @@ export function writeProgram(opts: {
             out.push(`    U_STAGED="\${U_STAGED}${tmp}\${NL}"`);
             out.push(`    h=$(sha256sum < "$TREE/${tmp}"); [ "\${h%% *}" = ${f.sha256} ] || { U_OK=0; U_ERR=${shQuote(`${f.path}: the staged bytes do not match their sha256 (disk full?)`)}; }`);
             out.push(`    if [ $U_OK = 1 ]; then { [ -z "$OWNER" ] || chown -- "$OWNER" "$TREE/${tmp}"; } && chmod ${parseMode(f.mode)!.toString(8)} -- "$TREE/${tmp}" && sync -- "$TREE/${tmp}" || { U_OK=0; U_ERR=${shQuote(`${f.path}: cannot set owner/mode or sync the staged file`)}; }; fi`);
-            out.push(`  else rm -f -- "$TREE/${tmp}"; U_OK=0; U_ERR="${f.path.replace(/["$`\\]/g, "")}: $(printf '%s' "$e" | tr '\\n' ' ')"; fi`);
+            out.push(`  else rm -f -- "$TREE/${tmp}"; U_OK=0; U_ERR="${f.path}: $(full_or "$e")"; fi`);
             out.push(`fi`);
         }
         out.push(`if [ $U_OK = 1 ]; then STAGED="$STAGED$U_STAGED"; else printf '%s' "$U_STAGED" | while read -r t; do [ -n "$t" ] && rm -f -- "$TREE/$t"; done; echo "KPKI-UNIT-ERR ${dir || "."} $U_ERR"; fi; U_STAGED=""`);

@@ -7,7 +7,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import * as crypto from "node:crypto";
 import { dirModeFn, formatMode, parseMode, sha256Hex, UNKNOWN_VALUE } from "../node-files/paths";
-import { dirsOf, inspectProgram, parseOutput, ProgramResult, remotePathProblem, remoteRootProblem, removeProgram, writeProgram } from "./plan";
+import { dirsOf, inspectProgram, stagingOrder, parseOutput, ProgramResult, remotePathProblem, remoteRootProblem, removeProgram, writeProgram } from "./plan";
 import { pinnedFingerprint, runProgram, SshTarget } from "./ssh";
 
 export interface RemoteFilesInputs {
@@ -87,7 +87,7 @@ async function writeRemote(news: RemoteFilesInputs, createdBefore: string[]): Pr
     let result = have;
     if (changed.length > 0 || have.temps.length > 0) {
         const nonce = crypto.randomBytes(8).toString("hex");
-        const planned = changed.map((rel) => ({ path: rel, mode: news.manifest[rel].mode, sha256: sha256Hex(news.contents[rel]) }));
+        const planned = stagingOrder(changed.map((rel) => ({ path: rel, mode: news.manifest[rel].mode, sha256: sha256Hex(news.contents[rel]) })));
         const program = writeProgram({
             root: news.root,
             node: news.node,
@@ -147,7 +147,7 @@ export function inputProblems(news: Partial<RemoteFilesInputs>): { property: str
 export const remoteFilesImpl: pulumi.dynamic.ResourceProvider = {
     async check(olds: any, news: any) {
         const failures = inputProblems(news);
-        if (failures.length > 0 || !olds?.files || !known(news.manifest)) return { inputs: news, failures };
+        if (failures.length > 0 || !olds?.manifest || !known(news.manifest) || !known(news.host)) return { inputs: news, failures };
         // drift, by file, as `pulumi preview --diff` shows it (hashes computed on the machine)
         const drift: string[] = [];
         try {
