@@ -116,7 +116,7 @@ async function main() {
         const env = await toolsEnv([
             ...(clusterTools ? ["pulumi", "kubernetes", "etcd", "pulumi-language-yaml", "pulumi-language-go"] : ["pulumi", "pulumi-resource-tls"]),
             ...(selected.has("pools") ? ["kubelet"] : []),
-            
+            ...(selected.has("delivery") && !clusterTools ? ["kubernetes"] : []),
             ...(selected.has("vault") ? ["vault"] : []),
         ]);
         const pulumiHome = path.join(tmp, "pulumi-home");
