@@ -20,10 +20,10 @@
  * The implementation lives in node-files/ (node built-ins only), which the engine's dynamic-provider process
  * loads by path through node-files-impl.ts; scripts/ and e2e/ use node-files/public.ts only.
  */
-import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { fileMapInputs } from "./file-map-inputs";
 import type { FileMap } from "../cluster-pki";
 import { ConfigError } from "../config";
 import { errnoOf, nodeNameProblem, parseMode, relPathProblem, resolveDir } from "./node-files/paths";
@@ -182,20 +182,7 @@ export class NodeFiles extends pulumi.ComponentResource {
         super("kube-pki:index:NodeFiles", name, {}, opts);
         this.rootDir = path.resolve(args.rootDir);
         this.directory = path.join(this.rootDir, args.node);
-        const paths = Object.keys(args.files).sort();
-        // Hashes are not secret (a sha256 of key material reveals nothing usable); contents are one secret.
-        const manifest = pulumi.unsecret(
-            pulumi.all(
-                Object.fromEntries(
-                    paths.map((rel) => {
-                        const f = args.files[rel];
-                        const hash = pulumi.output(f.content).apply((c) => crypto.createHash("sha256").update(c, "utf8").digest("hex"));
-                        return [rel, pulumi.unsecret(hash).apply((sha256) => ({ mode: f.mode, secret: f.secret === true, sha256 }))];
-                    }),
-                ),
-            ),
-        );
-        const contents = pulumi.secret(pulumi.all(Object.fromEntries(paths.map((rel) => [rel, pulumi.output(args.files[rel].content)]))));
+        const { manifest, contents } = fileMapInputs(args.files);
         this.resource = new NodeFilesResource(
             `${name}-files`,
             { root: this.rootDir, node: args.node, manifest, contents },

@@ -6,9 +6,9 @@
  * exactly what it wrote. The dynamic resource (`pulumi-nodejs:dynamic:RemoteNodeFiles`) delegates to
  * remote-files/provider.ts through a small loader, like NodeFiles.
  */
-import * as crypto from "node:crypto";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { fileMapInputs } from "./file-map-inputs";
 import type { FileMap } from "../cluster-pki";
 import { ConfigError } from "../validation/problems";
 import { nodeNameProblem, parseMode } from "./node-files/paths";
@@ -107,19 +107,7 @@ export class RemoteNodeFiles extends pulumi.ComponentResource {
         const problems = remoteNodeFilesArgsProblems(args);
         if (problems.length > 0) throw new ConfigError(`RemoteNodeFiles "${name}" args`, problems);
         super("kube-pki:index:RemoteNodeFiles", name, {}, opts);
-        const paths = Object.keys(args.files).sort();
-        const manifest = pulumi.unsecret(
-            pulumi.all(
-                Object.fromEntries(
-                    paths.map((rel) => {
-                        const f = args.files[rel];
-                        const hash = pulumi.output(f.content).apply((c) => crypto.createHash("sha256").update(c, "utf8").digest("hex"));
-                        return [rel, pulumi.unsecret(hash).apply((sha256) => ({ mode: f.mode, secret: f.secret === true, sha256 }))];
-                    }),
-                ),
-            ),
-        );
-        const contents = pulumi.secret(pulumi.all(Object.fromEntries(paths.map((rel) => [rel, pulumi.output(args.files[rel].content)]))));
+        const { manifest, contents } = fileMapInputs(args.files);
         const c = args.connection;
         const user = c.user ?? "root";
         this.resource = new RemoteNodeFilesResource(
