@@ -257,8 +257,8 @@ async function faults(ctx: Ctx, f: FaultCtx) {
     // disk full: machine B's tmpfs filled up, then a rotation of worker-1
     const filler = path.join(f.B.root, "filler");
     await run("dd", ["if=/dev/zero", `of=${filler}`, "bs=4k"], { log: "dd-fill", timeoutMs: 60_000 });
-    // two pages left: the journal and the first staged file fit, the next one does not (mid-write)
-    await runOk("truncate", ["-s", "-8K", filler], { log: "truncate-filler", timeoutMs: 30_000 });
+    // one page left: the journal fits, the staged kubelet.conf does not (the write fails mid-way)
+    await runOk("truncate", ["-s", "-4K", filler], { log: "truncate-filler", timeoutMs: 30_000 });
     const fullBefore = fingerprint(f.treeB);
     await rotate("worker-1");
     const full = await failureOf(() => f.up("disk-full"));
