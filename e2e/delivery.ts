@@ -173,7 +173,10 @@ export async function stepDelivery(ctx: Ctx, signal: AbortSignal) {
         if (created && ctx.stacks.includes(created)) {
             const st = created;
             await pulumiOp(`${STACK}-destroy-after-failure`, signal, (o) => st.destroy(o)).then(
-                () => ctx.stacks.splice(ctx.stacks.indexOf(st), 1),
+                async () => {
+                    ctx.stacks.splice(ctx.stacks.indexOf(st), 1);
+                    await st.workspace.removeStack(STACK);
+                },
                 () => undefined,
             );
         }
