@@ -156,7 +156,9 @@ export async function stepDelivery(ctx: Ctx, signal: AbortSignal) {
         await faults(ctx, { stack, setRemote, up, A, B, treeA, treeB, localRoot, ws, signal });
 
         // --- (e) kubeadm reads the delivered tree
-        await checkExpiration(s, "delivered cp-1", treeA, kubeadmParams(ctx, config), { leafHours: 8760, caHours: 87600 }, ctx.env);
+        // an engine-only run has no kubernetesVersion in ctx: this step asks its kubeadm
+        const kubeadmV = (await runOk("kubeadm", ["version", "-o", "short"], { env: ctx.env, log: "kubeadm-version", timeoutMs: 30_000 })).stdout.trim();
+        await checkExpiration(s, "delivered cp-1", treeA, { ...kubeadmParams(ctx, config), kubernetesVersion: kubeadmV }, { leafHours: 8760, caHours: 87600 }, ctx.env);
 
         // --- (f) destroy removes exactly what the sink wrote
         fs.writeFileSync(path.join(treeA, "etc/kubernetes/pki/foreign.crt"), "not the sink's\n");
@@ -296,5 +298,4 @@ async function faults(ctx: Ctx, f: FaultCtx) {
     await startSshd(f.A);
     await f.up("after-cut");
     whole("after the cut, one up (the killed write's temp files removed)");
-    void runOk;
 }
