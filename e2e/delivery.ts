@@ -13,6 +13,7 @@
  *  (e) kubeadm reads the delivered cp-1 tree (certs check-expiration);
  *  (f) destroy removes exactly what the sink wrote on both machines; a foreign file survives.
  */
+import { setMaxListeners } from "node:events";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Stack } from "@pulumi/pulumi/automation";
@@ -52,6 +53,7 @@ async function failureOf(op: () => Promise<unknown>): Promise<string> {
 
 export async function stepDelivery(ctx: Ctx, signal: AbortSignal) {
     const s = ctx.suite;
+    setMaxListeners(64, signal); // one listener per Automation API operation and command
     const started = Date.now();
     const base = path.join(ctx.work, "delivery");
     fs.mkdirSync(base, { recursive: true, mode: 0o755 });
