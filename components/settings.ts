@@ -213,6 +213,21 @@ export const SINK_SETTINGS = {
     nodeFilesRoot: { schema: z.string(), stack: "string", description: "Write every node's kubeadm tree under this directory (NodeFiles sink)." },
     cloudInit: { schema: z.boolean(), stack: "boolean", default: false, description: "Export a secret '#cloud-config' document (write_files) per node in the cloudInit output." },
     secretsSink: { schema: z.any(), ts: "SecretsSinkConfig", stack: "object", description: "Push Secrets, a trust-bundle ConfigMap and RBAC to the cluster; its fields are below." },
+    remoteNodes: {
+        // its own zod schema lives with the sink (components/sinks/remote-config.ts), which names every field's problem
+        schema: z.any(),
+        ts: "RemoteNodesConfig",
+        stack: "object",
+        description:
+            "Write each named node's tree on that machine over SSH (RemoteNodeFiles sink, docs/delivery.md): " +
+            "`{\"<node>\": {host, port?, user?, hostKey, remoteRoot?, sudo?, agent?}}`; hostKey is pinned (key line or SHA256 fingerprint).",
+    },
+    remoteSshKey: {
+        schema: z.any(),
+        ts: "string",
+        stack: "string",
+        description: "The SSH client private key for kube-pki:remoteNodes; always secret: `pulumi config set --secret kube-pki:remoteSshKey < key`.",
+    },
 } satisfies Table;
 
 /** The fields of `kube-pki:secretsSink` (components/sinks/wiring.ts SecretsSinkConfig). */

@@ -2,7 +2,8 @@
  * Step `faults`: the NodeFiles sink and the root stack's protection under real faults, on the real engine.
  *
  *  (a) crash: kill -9 of the engine and everything it started while a node's files are staged (temp files on
- *      disk, a test hook pauses the provider after each staged file); the node being written is then removed
+ *      disk; e2e/hooks/pause-after-staging.js, loaded into the provider through NODE_OPTIONS, pauses it after
+ *      each staged file); the node being written is then removed
  *      from the config; a single `up` converges: succeeded, no temp file anywhere under the root, every node's
  *      files as the stack's hashes say, and the next preview changes nothing;
  *  (b) kill -9 of the engine alone: the dynamic provider (decrypted node contents in memory) exits by itself;
@@ -16,7 +17,7 @@ import { setMaxListeners } from "node:events";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import { pidAlive, tempFilesUnder } from "../components/sinks/node-files-impl";
+import { pidAlive, tempFilesUnder } from "../components/sinks/node-files/public";
 import { destroyRefusal, protectedInDestroy } from "../scripts/destroy-guard";
 import { descendants, runOk, sleep } from "./procs";
 import { createStack, exportEncrypted, plainOutputs, pulumiOp, workspace } from "./pulumi";
@@ -26,6 +27,8 @@ const STACK = "e2e-faults";
 const ROOT_STACK = "e2e-faults-root";
 
 const tempFiles = tempFilesUnder;
+/** The e2e-only hook that pauses the provider after each staged file (see the file). */
+const PAUSE_HOOK = path.join(__dirname, "hooks", "pause-after-staging.js");
 const alive = pidAlive;
 const cmdline = (pid: number) => {
     try {
@@ -77,6 +80,9 @@ function treeMismatches(root: string, hashes: Record<string, Record<string, stri
  * operation's processes at the kill and the temp files seen.
  */
 async function crashDuringWrite(ctx: Ctx, ws: LocalWorkspace, stack: Stack, root: string, what: "all" | "engine", signal: AbortSignal) {
+    // the pause is injected by an e2e-only --require hook into the provider process (the shipped code reads no test variable)
+    const nodeOptions = ws.envVars.NODE_OPTIONS;
+    ws.envVars.NODE_OPTIONS = `${nodeOptions ?? ""} --require ${PAUSE_HOOK}`.trim();
     ws.envVars.KUBE_PKI_TEST_PAUSE_AFTER_STAGING = "3000";
     const before = new Set(descendants(process.pid));
     const op = stack.up({ onOutput: () => undefined, color: "never" }).then(
@@ -87,6 +93,8 @@ async function crashDuringWrite(ctx: Ctx, ws: LocalWorkspace, stack: Stack, root
     void op.then((o) => (outcome = o));
     const staged = await waitFor("a staged temp file", () => tempFiles(root).length > 0 || outcome !== undefined, 240_000, signal);
     delete ws.envVars.KUBE_PKI_TEST_PAUSE_AFTER_STAGING;
+    if (nodeOptions === undefined) delete ws.envVars.NODE_OPTIONS;
+    else ws.envVars.NODE_OPTIONS = nodeOptions;
     const procs = descendants(process.pid).filter((p) => !before.has(p));
     const engine = procs.find((p) => /(^|\/)pulumi up\b|\/pulumi .*\bup\b/.test(cmdline(p)) && !cmdline(p).includes("language"));
     const provider = procs.find((p) => cmdline(p).includes("dynamic-provider"));

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import type { Ctx } from "./steps";
 import { REPO_DIR } from "./pulumi";
 import { run, RunResult, sleep } from "./procs";
-import { tempFilesUnder } from "../components/sinks/node-files-impl";
+import { tempFilesUnder } from "../components/sinks/node-files/public";
 import { markedProcesses } from "../scripts/workspace";
 
 /** What a fresh clone holds that the npm scripts need (node_modules is linked, tools/ holds the tool pins). */

@@ -19,6 +19,7 @@ import { stepControllers } from "./controllers";
 import { stepPools } from "./pools";
 import { stepFirstHour } from "./first-hour";
 import { stepFaults } from "./faults";
+import { stepDelivery } from "./delivery";
 import { stepPolicy } from "./policy";
 import { stepHa } from "./ha";
 import { stepCaRotation } from "./rotation";
@@ -51,6 +52,7 @@ const STEPS: StepDef[] = [
     { name: "ca-rotation", title: "CA and SA-key rotation live: ca, etcd-ca, front-proxy-ca, sa through stage → promote → distrust", limitS: 600, needs: [], fn: stepCaRotation },
     { name: "first-hour", title: "the npm scripts as a new user meets them: own passphrase, wrong passphrase, planted mistakes, output length, npm run pulumi, check-expiration --json", limitS: 900, needs: [], fn: stepFirstHour },
     { name: "faults", title: "faults: kill -9 during node-file writes, engine-only kill, cross-node symlink, drift, root-stack destroy", limitS: 900, needs: [], fn: stepFaults },
+    { name: "delivery", title: "node trees over SSH to real OpenSSH servers (root and a sudo user): equal to the local sink, one-node rotation, drift, host key / unreachable / auth / permission / disk-full / cut faults, kubeadm reads the tree, destroy", limitS: 900, needs: [], fn: stepDelivery },
     { name: "consumer-js", title: "a JavaScript Pulumi program installs the npm tarball: ClusterPki + NodeFiles up, kubeadm reads the tree, apiserver boots, stage → promote → distrust from its own config", limitS: 900, needs: [], fn: stepConsumerJs },
     { name: "consumer-path", title: "the same program installed from a checkout's path (`npm install @pulumi/pulumi @pulumi/tls <checkout>`, a symlink, no flags): up, files, a quiet second preview", limitS: 600, needs: [], fn: stepConsumerPath },
     { name: "consumer-yaml", title: "the component package: pulumi package get-schema; a Pulumi YAML program runs pulumi package add and up with kube-pki:index:ClusterPki; kubeadm reads its tree", limitS: 900, needs: [], fn: stepConsumerYaml },
@@ -61,7 +63,7 @@ const STEPS: StepDef[] = [
 ];
 
 /** Steps that need only the Pulumi CLI and the tls provider (no kubeadm, etcd or kubernetes provider). */
-const ENGINE_ONLY_STEPS = new Set(["faults", "policy"]);
+const ENGINE_ONLY_STEPS = new Set(["faults", "policy", "delivery"]);
 
 class UsageError extends Error {}
 
@@ -114,6 +116,7 @@ async function main() {
         const env = await toolsEnv([
             ...(clusterTools ? ["pulumi", "kubernetes", "etcd", "pulumi-language-yaml", "pulumi-language-go"] : ["pulumi", "pulumi-resource-tls"]),
             ...(selected.has("pools") ? ["kubelet"] : []),
+            ...(selected.has("delivery") && !clusterTools ? ["kubernetes"] : []),
             ...(selected.has("vault") ? ["vault"] : []),
         ]);
         const pulumiHome = path.join(tmp, "pulumi-home");

@@ -58,6 +58,25 @@ function tempFiles(dir: string): string[] {
     return out;
 }
 
+/**
+ * A write killed for real: a child process writes the tree and SIGKILLs itself after `staged` temp files are
+ * complete (through the `afterStaged` test seam). Returns the temp files it left under the root.
+ */
+function crashedWrite(root: string, node: string, files: TreeFile[], staged = 1): string[] {
+    const atomic = path.resolve(__dirname, "../components/sinks/node-files/atomic");
+    const script =
+        `const { writeTree, nodeFilesHooks } = require(${JSON.stringify(atomic)});` +
+        `let n = 0; nodeFilesHooks.afterStaged = () => { if (++n >= ${staged}) process.kill(process.pid, "SIGKILL"); };` +
+        `writeTree(${JSON.stringify(root)}, ${JSON.stringify(node)}, JSON.parse(require("fs").readFileSync(0, "utf8")));`;
+    const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], {
+        cwd: path.resolve(__dirname, ".."),
+        input: JSON.stringify(files),
+        encoding: "utf8",
+    });
+    assert.equal(r.signal, "SIGKILL", `the writer was killed mid-write (status ${r.status}, ${r.stderr})`);
+    return tempFiles(root);
+}
+
 const TREE: TreeFile[] = [
     { path: "etc/kubernetes/pki/ca.crt", content: "-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n", mode: "0644" },
     { path: "etc/kubernetes/pki/ca.key", content: testKeyPem(), mode: "0600", secret: true },
@@ -255,45 +274,148 @@ describe("sinks: node files (real file system)", function () {
             // (3) an unwritable directory (as an unprivileged user root ignores modes: checked through the error
             // path above); a temp file left by a crashed write is cleaned up by the next write
             fs.rmSync(path.join(node, "etc/kubernetes/pki/etcd/ca.key"), { recursive: true });
-            const stale = path.join(node, `etc/kubernetes/pki/.ca.crt.kube-pki-tmp-${DEAD_PID}-abcdef`);
-            fs.writeFileSync(stale, "half");
+            assert.equal(crashedWrite(root, "cp-1", TREE).length, 1, "the killed write left its temp file");
             writeTree(root, "cp-1", TREE);
             assert.deepEqual(tempFiles(root), []);
         });
 
-        it("temp files of interrupted writes: the next write sweeps the whole root once (also a removed node's), never a live writer's", () => {
-            const root = tmp(); // as after a crash: this process has not written under it yet
-            fs.mkdirSync(path.join(root, "cp-1", "etc", "kubernetes"), { recursive: true });
-            // a node that left the config: only its interrupted write's temp file is there
-            fs.mkdirSync(path.join(root, "worker-9", "etc", "kubernetes"), { recursive: true });
-            const orphan = path.join(root, "worker-9", "etc", "kubernetes", `.kubelet.conf.kube-pki-tmp-${DEAD_PID}-0a1b2c`);
-            fs.writeFileSync(orphan, "client key", { mode: 0o600 });
-            // a temp file of a writer that is still running (this test's parent pid) is left alone
-            const live = path.join(root, "cp-1", "etc", "kubernetes", `.admin.conf.kube-pki-tmp-${process.ppid}-0d0e0f`);
-            fs.writeFileSync(live, "in flight");
-            // a symlink named like a temp file is removed as a link; its target is never touched
+        it("temp files of interrupted writes: the next write removes exactly what the killed write journaled, and only empty dirs it created", () => {
+            const root = tmp();
+            writeTree(root, "cp-1", TREE);
+            const node = path.join(root, "cp-1");
+            // files that only look like ours: a dead pid's, in this node and in a tree the sink never wrote
+            const lookalike = path.join(node, "etc/kubernetes/pki", `.ca.key.kube-pki-tmp-${DEAD_PID}-0a1b2c`);
+            fs.writeFileSync(lookalike, "someone else's", { mode: 0o600 });
+            fs.mkdirSync(path.join(root, "other", "etc"), { recursive: true });
+            const foreign = path.join(root, "other", "etc", `.x.kube-pki-tmp-${DEAD_PID}-aa`);
+            fs.writeFileSync(foreign, "x");
+            // a write of cp-1 killed after staging into two directories it created (new/a, new/b)
+            const killedMap = [
+                { path: "new/a/x.crt", content: "x", mode: "0644" },
+                { path: "new/b/y.key", content: "y", mode: "0600", secret: true },
+            ];
+            const left = crashedWrite(root, "cp-1", killedMap, 2).filter((t) => t !== lookalike && t !== foreign);
+            assert.equal(left.length, 2, left.join(", "));
+            assert.deepEqual(staleTemps(root, "cp-1"), left.map((t) => path.relative(node, t)).sort());
+            assert.deepEqual(staleTemps(root, "other"), [], "no journal there: nothing of ours");
+            // someone put a file into one of the directories the killed write created
+            fs.writeFileSync(path.join(node, "new/b/keep"), "keep");
+            writeTree(root, "cp-1", TREE);
+            assert.deepEqual(tempFiles(root).sort(), [foreign, lookalike].sort(), "only the killed write's temp files are gone");
+            assert.ok(!fs.existsSync(path.join(node, "new/a")), "an empty directory the killed write created is removed");
+            assert.equal(read(path.join(node, "new/b/keep")), "keep", "a directory holding someone's file stays");
+            assert.ok(fs.existsSync(path.join(root, "other", "etc")), "directories the sink did not create are never removed");
+            assert.ok(!fs.existsSync(path.join(node, ".kube-pki-journal")), "the journal goes with a finished write");
+        });
+
+        it("a node removed after its write was killed: the next write under the root (any node) removes its leftovers", () => {
+            const root = tmp();
+            const left = crashedWrite(root, "worker-9", TREE, 3);
+            assert.equal(left.length, 3);
+            assert.ok(fs.existsSync(path.join(root, "worker-9", ".kube-pki-journal")));
+            // a fresh root for this process: its first write there clears other nodes' journals of dead writers
+            writeTree(root, "w-2", TREE.slice(0, 1));
+            assert.deepEqual(tempFiles(root), []);
+            assert.ok(!fs.existsSync(path.join(root, "worker-9")), "the removed node's directories (created by the killed write) are gone");
+        });
+
+        it("a write that is still running: its temp files survive another node's write, and a second write of its node is refused", async function () {
+            this.timeout(60_000);
+            const root = tmp();
+            writeTree(root, "w-2", TREE.slice(0, 1)); // this process has swept this root already; the child is new
+            const atomic = path.resolve(__dirname, "../components/sinks/node-files/atomic");
+            const { spawn } = await import("node:child_process");
+            const script =
+                `const { writeTree, nodeFilesHooks } = require(${JSON.stringify(atomic)});` +
+                `nodeFilesHooks.afterStaged = () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60000);` +
+                `writeTree(${JSON.stringify(root)}, "cp-1", ${JSON.stringify(TREE)});`;
+            const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], { cwd: path.resolve(__dirname, ".."), stdio: "ignore" });
+            try {
+                for (let i = 0; i < 300 && tempFiles(root).length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+                const live = tempFiles(root);
+                assert.equal(live.length, 1, "the other writer has staged a file");
+                // another process's first write under this root (it sweeps other nodes' journals)
+                const other = spawnSync(
+                    process.execPath,
+                    ["-r", "ts-node/register/transpile-only", "-e", `require(${JSON.stringify(atomic)}).writeTree(${JSON.stringify(root)}, "w-3", ${JSON.stringify(TREE.slice(0, 1))});`],
+                    { cwd: path.resolve(__dirname, ".."), encoding: "utf8" },
+                );
+                assert.equal(other.status, 0, other.stderr);
+                assert.deepEqual(tempFiles(root), live, "the live writer's temp file survives");
+                assert.throws(() => writeTree(root, "cp-1", TREE), /node cp-1: another write of this node may still be running \(pid \d+, running\)/);
+                assert.deepEqual(tempFiles(root), live);
+            } finally {
+                child.kill("SIGKILL");
+            }
+        });
+
+        it("a directory swapped for a symlink between the check and the write: nothing is written outside the node's tree", () => {
+            const root = tmp();
             const outside = tmp();
-            fs.writeFileSync(path.join(outside, "target"), "keep");
-            const link = path.join(root, "cp-1", `.x.kube-pki-tmp-${DEAD_PID}-aa`);
-            fs.symlinkSync(path.join(outside, "target"), link);
-            // a symlinked directory is not descended into
-            fs.mkdirSync(path.join(outside, "d"));
-            const foreignTemp = path.join(outside, "d", `.y.kube-pki-tmp-${DEAD_PID}-bb`);
-            fs.writeFileSync(foreignTemp, "not under the root");
-            fs.symlinkSync(path.join(outside, "d"), path.join(root, "cp-1", "linkdir"));
-            const freshRoot = fs.realpathSync(root);
-            assert.deepEqual(staleTemps(freshRoot).map((t) => path.relative(freshRoot, t)).sort(), [
-                `cp-1/.x.kube-pki-tmp-${DEAD_PID}-aa`,
-                `worker-9/etc/kubernetes/.kubelet.conf.kube-pki-tmp-${DEAD_PID}-0a1b2c`,
-            ]);
-            writeTree(root, "w-2", TREE.slice(0, 1)); // any node's write, first one of this process under this root
-            assert.ok(!fs.existsSync(orphan), "the removed node's temp file is gone");
-            assert.ok(!fs.existsSync(path.join(root, "worker-9")), "and so are its directories, then empty");
-            assert.ok(fs.existsSync(path.join(root, "cp-1", "etc", "kubernetes")), "a directory that still holds a file stays");
-            assert.ok(!fs.existsSync(link) && read(path.join(outside, "target")) === "keep");
-            assert.ok(fs.existsSync(live), "a live writer's temp file stays");
-            assert.ok(fs.existsSync(foreignTemp), "nothing behind a symlinked directory is touched");
-        });        it("removeTree removes only the listed files and the empty dirs it created; foreign files survive", () => {
+            writeTree(root, "cp-1", TREE.slice(0, 1)); // etc/kubernetes/pki exists and passed every check
+            const pki = path.join(root, "cp-1", "etc/kubernetes/pki");
+            const realFs = require("node:fs") as typeof fs;
+            const openSync = realFs.openSync;
+            let swapped = false;
+            // the attacker's move lands after the directory was checked (and opened), right before ca.key is staged
+            (realFs as any).openSync = function (p: fs.PathLike, ...rest: any[]) {
+                if (!swapped && String(p).includes(".ca.key.kube-pki-tmp-")) {
+                    swapped = true;
+                    realFs.renameSync(pki, `${pki}.moved`);
+                    realFs.symlinkSync(outside, pki);
+                }
+                return (openSync as any).call(this, p, ...rest);
+            };
+            let error: Error | undefined;
+            try {
+                writeTree(root, "cp-1", TREE.slice(0, 2)); // ca.crt is unchanged: ca.key is the one file staged
+            } catch (e) {
+                error = e as Error;
+            } finally {
+                (realFs as any).openSync = openSync;
+            }
+            assert.ok(swapped, "the swap happened during the write");
+            assert.deepEqual(fs.readdirSync(outside), [], "no key (and no temp file) outside the node's tree");
+            assert.match(error?.message ?? "no error", /refused, nothing was changed: cp-1\/etc\/kubernetes\/pki was moved or replaced during the write/);
+            assert.deepEqual(tempFiles(root), []);
+            assert.equal(read(path.join(`${pki}.moved`, "ca.crt")), TREE[0].content, "the old files stay where they were");
+            assert.ok(!fs.existsSync(path.join(`${pki}.moved`, "ca.key")), "no new file was renamed into place");
+        });
+
+        it("refuses directories another user could rearrange: group/other-writable, or owned by someone else", () => {
+            const root = tmp();
+            writeTree(root, "cp-1", TREE.slice(0, 1));
+            const k8s = path.join(root, "cp-1", "etc/kubernetes");
+            fs.chmodSync(k8s, 0o777);
+            assert.throws(() => writeTree(root, "cp-1", TREE), /refused, nothing was changed: cp-1\/etc\/kubernetes is writable by group or others \(mode 0777\).*chmod go-w/);
+            fs.chmodSync(k8s, 0o755);
+            fs.chownSync(k8s, 65534, 65534);
+            const me = process.geteuid!();
+            if (me !== 65534) assert.throws(() => writeTree(root, "cp-1", TREE), /cp-1\/etc\/kubernetes is owned by uid 65534, neither this user/);
+            fs.chownSync(k8s, me, me);
+            writeTree(root, "cp-1", TREE);
+            // a shared sticky root (like /tmp) is fine; a shared non-sticky root is not
+            fs.chmodSync(root, 0o1777);
+            writeTree(root, "cp-1", TREE);
+            fs.chmodSync(root, 0o777);
+            assert.throws(() => writeTree(root, "cp-1", TREE), /is writable by group or others \(mode 0777\)/);
+            fs.chmodSync(root, 0o700);
+        });
+
+        it("test hooks stay out of the shipped code: no module under components/ reads a KUBE_PKI_TEST_* variable", () => {
+            const offenders: string[] = [];
+            const walk = (d: string) => {
+                for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+                    const p = path.join(d, e.name);
+                    if (e.isDirectory()) walk(p);
+                    else if (p.endsWith(".ts") && /KUBE_PKI_TEST_/.test(read(p))) offenders.push(path.relative(path.resolve(__dirname, ".."), p));
+                }
+            };
+            walk(path.resolve(__dirname, "../components"));
+            assert.deepEqual(offenders, []);
+        });
+
+        it("removeTree removes only the listed files and the empty dirs it created; foreign files survive", () => {
             const root = tmp();
             const node = path.join(root, "cp-1");
             const st = writeTree(root, "cp-1", TREE);
@@ -409,7 +531,9 @@ describe("sinks: node files (real file system)", function () {
             fs.writeFileSync(path.join(node, "etc/kubernetes/pki/ca.key"), "tampered");
             fs.chmodSync(path.join(node, "etc/kubernetes/admin.conf"), 0o644);
             fs.rmSync(path.join(node, "var/lib/kubelet/pki/kubelet.crt"));
-            fs.writeFileSync(path.join(node, `etc/kubernetes/.kubelet.conf.kube-pki-tmp-${DEAD_PID}-abc123`), "half");
+            // a write killed after staging kubelet.conf (a file the last write did not have)
+            const killed = crashedWrite(root, "cp-1", [{ path: "etc/kubernetes/kubelet.conf", content: "half", mode: "0600", secret: true }]);
+            const killedRel = path.relative(node, killed[0]);
             // a config change of another file is not drift: only what differs from the last write is listed
             const news = inputsOf(root, "cp-1", TREE.map((f) => (f.path.endsWith("etcd/ca.crt") ? { ...f, content: "NEW\n" } : f)));
             const { inputs: checked, failures } = await nodeFilesProvider.check!(inputs, news);
@@ -418,7 +542,7 @@ describe("sinks: node files (real file system)", function () {
                 "etc/kubernetes/admin.conf: mode 0644 on disk, written 0600",
                 "etc/kubernetes/pki/ca.key: content changed on disk",
                 "var/lib/kubelet/pki/kubelet.crt: removed from disk",
-                `etc/kubernetes/.kubelet.conf.kube-pki-tmp-${DEAD_PID}-abc123: temp file left by an interrupted write (removed by the update)`,
+                `${killedRel}: temp file left by an interrupted write (removed by the update)`,
             ]);
             // the update repairs everything and removes the temp file; then nothing drifts
             assert.deepEqual(await nodeFilesProvider.diff!(id, outs, news), { changes: true });
@@ -427,8 +551,10 @@ describe("sinks: node files (real file system)", function () {
             assert.equal((await nodeFilesProvider.check!(news, news)).inputs.drift, undefined);
             assert.deepEqual(await nodeFilesProvider.diff!(id, after, news), { changes: false });
             // a temp file alone is a change (so that the next up removes it)
-            fs.writeFileSync(path.join(node, `.x.kube-pki-tmp-${DEAD_PID}-ff`), "half");
+            crashedWrite(root, "cp-1", [{ path: "x", content: "half", mode: "0600" }]);
             assert.deepEqual(await nodeFilesProvider.diff!(id, after, news), { changes: true });
+            await nodeFilesProvider.update!(id, after, news);
+            assert.deepEqual(tempFiles(root), []);
             // a node tree that became a link into another node's tree: check fails, naming both
             const root2 = tmp();
             const w = inputsOf(root2, "worker-6", TREE.slice(0, 1));
@@ -446,7 +572,7 @@ describe("sinks: node files (real file system)", function () {
             const root = path.join(base, "out");
             // the crashed run: it created the root and cp-1's tree, then died before recording anything
             writeTree(root, "cp-1", TREE);
-            fs.writeFileSync(path.join(root, "cp-1", `etc/kubernetes/.admin.conf.kube-pki-tmp-${DEAD_PID}-0123ab`), "half");
+            crashedWrite(root, "cp-1", TREE.map((f) => ({ ...f, content: `${f.content}v2` })));
             // the recovery: create finds every directory in place, so its state lists none of them
             const a = await nodeFilesProvider.create(inputsOf(root, "cp-1", TREE));
             assert.deepEqual(a.outs.createdDirs, []);

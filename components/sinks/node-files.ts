@@ -1,71 +1,42 @@
 /**
  * NodeFiles sink: writes one node's file map (kubeadm layout) under `<rootDir>/<node>/` on the machine that runs
- * `pulumi up`, through a Pulumi dynamic provider (one resource per node, however many files).
+ * `pulumi up`, through a Pulumi dynamic provider (one resource per node, however many files). The rules are in
+ * docs/delivery.md; in short:
  *
- * Rules (DESIGN §6):
- *  - File modes come from the map (keys and kubeconfigs "0600", certificates "0644") and are set exactly (no umask).
- *  - Directory modes: a directory the sink creates is 0700 when it directly holds a secret file of the map
- *    (etc/kubernetes, etc/kubernetes/pki, etc/kubernetes/pki/etcd, var/lib/kubelet/pki on a control plane), else
- *    0755 (the node dir, etc, var, ...; also rootDir and its ancestors when the sink has to create them). Modes
- *    are enforced on every write, only on directories the sink created; existing directories are left alone.
- *  - Writes are atomic per file: a temp file (`.<name>.kube-pki-tmp-<pid>-<rand>`) in the same directory, opened
- *    O_EXCL|O_NOFOLLOW with the final mode, written, fsync'ed, then renamed over the target. Per directory, all
- *    temp files are staged before the first rename; a directory that fails to stage keeps its old files, the
- *    other directories are still written, and the write fails naming what was not written. Files whose content
- *    and mode are already right are not rewritten.
- *  - Interrupted writes: the first write of a run sweeps stale temp files under the whole root (writer's pid gone;
- *    never following symlinks) and the directories they leave empty; a node's own stale temp files make its diff
- *    show a change. The provider process exits when the engine that started it is gone (orphan watchdog).
- *  - Paths are confined to `<rootDir>/<node>`: relative, no `.`/`..`/empty segments; `<node>` is a real
- *    directory and every symlink on the way must resolve inside `<realRoot>/<node>` (a link into another node's
- *    tree is refused naming both nodes), at preview (component args, provider check) and at write time.
- *  - State: the dynamic resource's inputs carry the contents as ONE secret (`contents`) plus a plain manifest
- *    (path → mode, secret flag, sha256); its outputs carry only sha256 + mode per file and the directories it
- *    created, never contents. The serialized provider in the state is a small loader (nodeFilesProvider below).
- *  - Drift: `diff` and `read` hash the files on disk, so a file changed or removed on disk shows as an update in
- *    `pulumi preview` / `pulumi up` (with or without --refresh) and is rewritten by the update; `check` names each
- *    drifted file in the `drift` input (`pulumi preview --diff`).
- *  - `delete` removes exactly the files in its state (regular files or symlinks at those paths, never
- *    directories), the node's stale temp files, then the directories on the way to its files and the ones it
- *    created, if empty, and the root when the sink created it and it is empty. Foreign files survive, and so do
- *    their dirs.
+ *  - Modes from the map, set exactly; a directory the sink creates is 0700 when it directly holds a secret file,
+ *    else 0755 (only directories the sink created are chmod'ed).
+ *  - Atomic per directory: every changed file staged as a complete, fsync'ed temp file with its final mode, then
+ *    renamed; a directory that fails to stage keeps its old files, the others are written, the error names what
+ *    was not. The write goes through directory handles (node-files/handles.ts), so a directory swapped for a
+ *    symlink mid-write cannot send a file out of the node's tree; directories others could rearrange are refused.
+ *  - Interrupted writes: a journal per node (node-files/sweep.ts); the next write removes exactly what a killed
+ *    write of this sink recorded. The provider exits when the engine that started it is gone.
+ *  - Confinement to `<rootDir>/<node>` (a link into another node's tree is refused naming both nodes), at
+ *    preview (component args, provider check) and at write time.
+ *  - State: contents are ONE secret input plus a plain manifest (path → mode, secret flag, sha256); outputs carry
+ *    sha256 + mode per file and the directories created, never contents. Drift by hashing the disk (`diff`,
+ *    `read`, and the `drift` input `preview --diff` shows). `delete` removes exactly the files in its state.
  *
- * The write/remove logic lives in node-files-impl.ts (node built-ins only), which the engine's dynamic-provider
- * process loads by path.
+ * The implementation lives in node-files/ (node built-ins only), which the engine's dynamic-provider process
+ * loads by path through node-files-impl.ts; scripts/ and e2e/ use node-files/public.ts only.
  */
-import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { fileMapInputs } from "./file-map-inputs";
 import type { FileMap } from "../model";
 import { ConfigError } from "../config";
-import type { FileState } from "./node-files-impl";
+import { errnoOf, nodeNameProblem, parseMode, relPathProblem, resolveDir } from "./node-files/paths";
+import type { FileState } from "./node-files/paths";
 
-import {
-    errnoOf,
-    nodeNameProblem,
-    parseMode,
-    relPathProblem,
-    resolveDir,
-} from "./node-files-impl";
-
-export {
-    changedPaths,
-    driftOf,
-    formatMode,
-    inspectTree,
-    nodeNameProblem,
-    parseMode,
-    pidAlive,
-    relPathProblem,
-    removeTree,
-    sha256Hex,
-    staleTemps,
-    startOrphanWatchdog,
-    sweepStaleTemps,
-    writeTree,
-} from "./node-files-impl";
-export type { FileState, NodeFilesInputs, NodeFilesOutputs, TreeFile, TreeState } from "./node-files-impl";
+export { writeTree } from "./node-files/atomic";
+export { inspectTree, removeTree, staleTemps } from "./node-files/inspect";
+export { formatMode, nodeNameProblem, parseMode, relPathProblem, sha256Hex } from "./node-files/paths";
+export { changedPaths, driftOf } from "./node-files/provider";
+export { nodeFilesHooks, pidAlive, tempFilesUnder } from "./node-files/public";
+export { startOrphanWatchdog } from "./node-files/watchdog";
+export type { FileState, TreeFile, TreeState } from "./node-files/paths";
+export type { NodeFilesInputs, NodeFilesOutputs } from "./node-files/provider";
 
 // ------------------------------------------------------------------------------------------ dynamic provider
 
@@ -211,20 +182,7 @@ export class NodeFiles extends pulumi.ComponentResource {
         super("kube-pki:index:NodeFiles", name, {}, opts);
         this.rootDir = path.resolve(args.rootDir);
         this.directory = path.join(this.rootDir, args.node);
-        const paths = Object.keys(args.files).sort();
-        // Hashes are not secret (a sha256 of key material reveals nothing usable); contents are one secret.
-        const manifest = pulumi.unsecret(
-            pulumi.all(
-                Object.fromEntries(
-                    paths.map((rel) => {
-                        const f = args.files[rel];
-                        const hash = pulumi.output(f.content).apply((c) => crypto.createHash("sha256").update(c, "utf8").digest("hex"));
-                        return [rel, pulumi.unsecret(hash).apply((sha256) => ({ mode: f.mode, secret: f.secret === true, sha256 }))];
-                    }),
-                ),
-            ),
-        );
-        const contents = pulumi.secret(pulumi.all(Object.fromEntries(paths.map((rel) => [rel, pulumi.output(args.files[rel].content)]))));
+        const { manifest, contents } = fileMapInputs(args.files);
         this.resource = new NodeFilesResource(
             `${name}-files`,
             { root: this.rootDir, node: args.node, manifest, contents },

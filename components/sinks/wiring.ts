@@ -11,6 +11,8 @@ import { caOfLeafKey, validateSinks } from "../validation/sinks";
 import { BootstrapTokens } from "./bootstrap-tokens";
 import { cloudInit } from "./cloud-init";
 import { NodeFiles } from "./node-files";
+import type { RemoteNodeFiles } from "./remote-files";
+import { readRemoteSinkConfig, REMOTE_CONFIG_KEYS, RemoteSinkConfig, remoteNodeFilesFor } from "./remote-config";
 import { GroupBinding, KubernetesSecrets } from "./secrets";
 
 /** `kube-pki:secretsSink` (an object in stack config). */
@@ -40,10 +42,12 @@ export interface SinksConfig {
     cloudInit?: boolean;
     /** `kube-pki:secretsSink`: push Secrets / bundle / RBAC to the cluster. */
     secretsSink?: SecretsSinkConfig;
+    /** `kube-pki:remoteNodes` + `kube-pki:remoteSshKey`: write node trees on the machines over SSH (remote-config.ts). */
+    remote?: RemoteSinkConfig;
 }
 
 /** Config keys read by readSinksConfig (pass them to readClusterPkiArgs' extraKeys). */
-export const SINK_CONFIG_KEYS = ["nodeFilesRoot", "cloudInit", "secretsSink"];
+export const SINK_CONFIG_KEYS = ["nodeFilesRoot", "cloudInit", "secretsSink", ...REMOTE_CONFIG_KEYS];
 
 /** Reads the sink keys of the `kube-pki` config namespace. */
 export function readSinksConfig(config: pulumi.Config): SinksConfig {
@@ -54,6 +58,8 @@ export function readSinksConfig(config: pulumi.Config): SinksConfig {
     if (ci !== undefined) out.cloudInit = ci;
     const ss = config.getObject<SecretsSinkConfig>("secretsSink");
     if (ss !== undefined) out.secretsSink = ss;
+    const remote = readRemoteSinkConfig(config);
+    if (remote) out.remote = remote;
     return out;
 }
 
@@ -69,6 +75,8 @@ export function sinksConfigProblems(pki: ClusterPkiView | PlannedNames, cfg: Sin
 
 export interface Sinks {
     nodeFiles: Record<string, NodeFiles>;
+    /** node → its tree on the machine over SSH (kube-pki:remoteNodes) */
+    remoteFiles: Record<string, RemoteNodeFiles>;
     /** node → #cloud-config document (secret) */
     cloudInit: Record<string, pulumi.Output<string>>;
     secrets?: KubernetesSecrets;
@@ -83,7 +91,7 @@ export interface Sinks {
 export function buildSinks(name: string, pki: ClusterPkiView, cfg: SinksConfig, opts?: pulumi.ComponentResourceOptions): Sinks {
     const problems = sinksConfigProblems(pki, cfg);
     if (problems.length > 0) throw new ConfigError("sink config", problems);
-    const sinks: Sinks = { nodeFiles: {}, cloudInit: {} };
+    const sinks: Sinks = { nodeFiles: {}, cloudInit: {}, remoteFiles: remoteNodeFilesFor(name, pki.nodeFiles, cfg.remote, opts) };
     const nodes = Object.keys(pki.nodeFiles).sort();
     if (cfg.nodeFilesRoot) {
         for (const node of nodes) {
