@@ -26,10 +26,11 @@ CACHE="${KUBE_PKI_TOOLS_CACHE:-$HOME/.cache/kube-pki/tools}"
 # shellcheck source=../tools/versions.env
 source "$TOOLS_DIR/versions.env"
 
-# pulumi-language-yaml = the Pulumi YAML language host (github.com/pulumi/pulumi-yaml), for the YAML consumer of the
-# kube-pki component package (e2e step consumer-yaml); its own bin dir, put on PATH by `env`.
-# pulumi-language-go = the Pulumi Go language host (upstream's sdk/go/pulumi-language-go at the CLI's tag, vendored in
-# tools/pulumi-language-go: its module is not on the proxy), for the Go consumer (e2e step consumer-go); its own bin dir.
+# pulumi-language-yaml = the Pulumi YAML language host: our main (tools/pulumi-language-yaml) around the served
+# github.com/pulumi/pulumi-yaml server, for the YAML consumer of the kube-pki component package (e2e step
+# consumer-yaml); its own bin dir, put on PATH by `env`.
+# pulumi-language-go = our own Go language host (tools/pulumi-language-go: upstream's module is not on the proxy), for
+# the Go consumer (e2e step consumer-go); its own bin dir. Its README lists the RPCs it serves.
 # pulumi = the CLI (tools/pulumi) plus the Node.js language host and its shims (tools/pulumi-language-nodejs), in one
 # bin directory as in Pulumi's own distribution: the engine expects its bundled plugins next to the pulumi binary
 # and warns on every run when it finds them elsewhere on PATH.
@@ -94,7 +95,7 @@ tool_check() {
       echo "github.com/pulumi/pulumi/pkg/v3 v$PULUMI_YAML_PULUMI_VERSION"
       ;;
     pulumi-language-go)
-      # the vendored host is upstream's at tag v$PULUMI_LANGUAGE_GO_VERSION, built with that tag's sdk and pkg
+      # our host, built with the sdk and pkg of the CLI's version (so it shares the CLI's Go build cache)
       echo "github.com/pulumi/pulumi/sdk/v3 v$PULUMI_LANGUAGE_GO_VERSION"
       echo "github.com/pulumi/pulumi/pkg/v3 v$PULUMI_LANGUAGE_GO_VERSION"
       ;;
@@ -172,14 +173,15 @@ tool_build() {
       "${GOBUILD[@]}" -o "$out/etcdctl" -ldflags "-s -w" go.etcd.io/etcd/etcdctl/v3
       ;;
     pulumi-language-yaml)
-      # tools/pulumi-language-yaml/main.go: upstream's host plus the Link RPC the CLI needs (see the file)
+      # tools/pulumi-language-yaml/main.go: our main around pulumi-yaml's server, plus the Link RPC the CLI needs
+      go test -p "${KUBE_PKI_TOOLS_JOBS:-2}" -count=1 .
       "${GOBUILD[@]}" -o "$out/pulumi-language-yaml" \
         -ldflags "-s -w -X github.com/pulumi/pulumi-yaml/pkg/version.Version=v$PULUMI_YAML_VERSION" .
       ;;
     pulumi-language-go)
-      # tools/pulumi-language-go: upstream's main.go, buildutil and goversion, vendored (see the files' headers)
-      "${GOBUILD[@]}" -o "$out/pulumi-language-go" \
-        -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_LANGUAGE_GO_VERSION" .
+      # tools/pulumi-language-go: our own host (README.md there); its tests build and run real Go programs, offline
+      go test -p "${KUBE_PKI_TOOLS_JOBS:-2}" -count=1 .
+      "${GOBUILD[@]}" -o "$out/pulumi-language-go" -ldflags "-s -w -X main.Version=v$PULUMI_LANGUAGE_GO_VERSION" .
       ;;
     vault)
       # -tags minimal: Vault's own minimal build (its Makefile's BUILD_MINIMAL): the core, the dev server and the
