@@ -26,7 +26,10 @@ const OTHER_AUTHORS = new RegExp(
     "i",
 );
 const LICENSE_NOTICE = new RegExp(["Licensed under the Apache License", "SPDX-License-" + "Identifier"].join("|"), "i");
-const COPY_NOTE = new RegExp(["\\bvendored\\b", "\\bcopied (unchanged )?from\\b", "re-vendor"].join("|"), "i");
+const COPY_NOTE = new RegExp(
+    ["\\bvendored\\b", "re-vendor", "\\b(copied|taken|ported) (unchanged |verbatim )?from (upstream|another|github|[A-Z][\\w-]*('s)? (repository|repo|source|v\\d))"].join("|"),
+    "i",
+);
 
 describe("provenance: no file copied from another repository", () => {
     const files = trackedFiles();

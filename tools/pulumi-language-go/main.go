@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -52,9 +53,10 @@ func main() {
 			engineAddress = a // the engine passes its address as the last positional argument
 		}
 	}
-	host := &goHost{}
+	host := &goHost{stop: make(chan bool)}
 	host.setEngine(engineAddress)
 	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
+		Cancel: host.stop,
 		Init: func(srv *grpc.Server) error {
 			pulumirpc.RegisterLanguageRuntimeServer(srv, host)
 			return nil
@@ -75,6 +77,10 @@ type goHost struct {
 	pulumirpc.UnimplementedLanguageRuntimeServer
 	mu            sync.Mutex
 	engineAddress string
+	// stop, when set, is closed once the engine stops answering health checks (every 10 s) or on SIGINT: the server then
+	// stops, so the host never outlives the engine that started it.
+	stop     chan bool
+	watching bool
 }
 
 func (h *goHost) setEngine(addr string) {
@@ -84,6 +90,19 @@ func (h *goHost) setEngine(addr string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.engineAddress = addr
+	if h.stop == nil || h.watching {
+		return
+	}
+	h.watching = true
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
+	if err := rpcutil.Healthcheck(ctx, addr, 10*time.Second, cancel); err != nil {
+		fmt.Fprintf(os.Stderr, "pulumi-language-go: cannot watch the engine at %s: %v\n", addr, err)
+	}
+	go func() {
+		<-ctx.Done()
+		cancel()
+		close(h.stop)
+	}()
 }
 
 func (h *goHost) engine() string {

@@ -73,8 +73,8 @@ func (yamlHost) Link(_ context.Context, req *pulumirpc.LinkRequest) (*pulumirpc.
 	}, nil
 }
 
-// stopWhenEngineGoes returns a channel closed on SIGINT or once the engine stops answering health checks, so the
-// host does not outlive the engine that started it.
+// stopWhenEngineGoes returns a channel closed on SIGINT or once the engine stops answering health checks (every
+// 10 s), so the host does not outlive the engine that started it.
 func stopWhenEngineGoes(engineAddress string) (chan bool, error) {
 	stop := make(chan bool)
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -86,7 +86,7 @@ func stopWhenEngineGoes(engineAddress string) (chan bool, error) {
 	if engineAddress == "" {
 		return stop, nil
 	}
-	if err := rpcutil.Healthcheck(ctx, engineAddress, 5*time.Minute, cancel); err != nil {
+	if err := rpcutil.Healthcheck(ctx, engineAddress, 10*time.Second, cancel); err != nil {
 		cancel()
 		return nil, err
 	}
