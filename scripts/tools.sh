@@ -36,7 +36,8 @@ source "$TOOLS_DIR/versions.env"
 # and warns on every run when it finds them elsewhere on PATH.
 # kubelet = k8s.io/kubernetes cmd/kubelet in its own wrapper module (tools/kubelet), for the worker-pool TLS bootstrap
 # proof (e2e step pools); separate from `kubernetes` so adding it kept that tool's cache entry valid.
-# vault = the Vault server (github.com/hashicorp/vault), a test tool for the e2e step vault only, never shipped.
+# vault = a slim Vault dev server (tools/vault/main.go around github.com/hashicorp/vault's core: pki, transit), a test
+# tool for the e2e step vault only, never shipped.
 ALL_TOOLS=(pulumi pulumi-resource-tls pulumi-resource-kubernetes kubernetes kubelet etcd pulumi-language-yaml pulumi-language-go vault)
 
 # Resource provider plugins: tool name, Pulumi plugin name, version variable.
@@ -184,11 +185,11 @@ tool_build() {
       "${GOBUILD[@]}" -o "$out/pulumi-language-go" -ldflags "-s -w -X main.Version=v$PULUMI_LANGUAGE_GO_VERSION" .
       ;;
     vault)
-      # -tags minimal: Vault's own minimal build (its Makefile's BUILD_MINIMAL): the core, the dev server and the
-      # kv, pki, ssh, transit engines, without the cloud auth/secrets/database plugins. The version comes from the
-      # module's embedded VERSION file; GitCommit names the module version instead of a git checkout.
-      "${GOBUILD[@]}" -tags minimal -o "$out/vault" \
-        -ldflags "-s -w -X github.com/hashicorp/vault/version.GitCommit=v$VAULT_VERSION" github.com/hashicorp/vault
+      # tools/vault/main.go: our slim dev server (Vault's core, HTTP API, in-memory storage, the pki and transit
+      # engines; not Vault's command package). The version comes from the module's embedded VERSION file; GitCommit
+      # names the module version instead of a git checkout.
+      "${GOBUILD[@]}" -o "$out/vault" \
+        -ldflags "-s -w -X github.com/hashicorp/vault/version.GitCommit=v$VAULT_VERSION" .
       ;;
   esac
 }
@@ -252,7 +253,7 @@ tool_verify() {
     vault)
       got="$("$bin/vault" version)"
       [[ "$got" == "Vault v$VAULT_VERSION "* ]] || die "vault version: got '$got'"
-      got="$got (-tags minimal; api $VAULT_API_VERSION, sdk $VAULT_SDK_VERSION)" ;;
+      got="$got (kube-pki slim dev server: pki, transit; api $VAULT_API_VERSION, sdk $VAULT_SDK_VERSION)" ;;
   esac
   echo "${got%%$'\n'*}"
 }
