@@ -8,15 +8,16 @@
  *    document, and exports `kubePkiMemory`. `pulumi up`; the sink's trees have the map's modes; kubeadm reads the
  *    control plane's tree; etcd + kube-apiserver boot from it; a second preview changes nothing; then the program's
  *    own config drives the cluster CA through stage → promote → distrust (one `up` each, the trust bundle checked).
- *  - consumer-yaml: `pulumi package get-schema` of the component package (provider/) is checked (components, docs,
- *    no Any); a Pulumi YAML program runs `pulumi package add <provider dir>`, uses kube-pki:index:ClusterPki and
- *    `pulumi up`s it through the YAML language host (built by tools.sh); secrets stay secret in its state, the
- *    nodeFiles output makes a tree kubeadm reads; its config takes the cluster CA through stage → promote → distrust
- *    (the component reads its memory, exported by the program as kubePkiMemory, inside the provider).
- *  - consumer-go: a Go program runs `pulumi package add <provider dir>` through the Go language host (built by
- *    tools.sh): the generated kubepki SDK is linked by a go.mod replace, the pulumi Go SDK comes from the Go module
- *    proxy into the tools' module cache; then the same `up`, secrecy, tree, kubeadm and stage → promote → distrust
- *    checks as consumer-yaml (upAndCheckPackageConsumer).
+ *  - consumer-yaml: `pulumi package get-schema` of the component package (provider/) is checked (components, docs, no
+ *    Any); the Pulumi YAML program examples/yaml (copied as it is) runs `pulumi package add <provider dir>`, uses
+ *    kube-pki:index:ClusterPki and `pulumi up`s it through the YAML language host (built by tools.sh); secrets stay
+ *    secret in its state, the nodeFiles output makes a tree kubeadm reads; its config takes the cluster CA through
+ *    stage → promote → distrust (the component reads its memory, exported by the program as kubePkiMemory, inside the
+ *    provider).
+ *  - consumer-go: the Go program examples/go (copied as it is) runs `pulumi package add <provider dir>` through our Go
+ *    language host (tools/pulumi-language-go, built by tools.sh): the generated kubepki SDK is linked by a go.mod
+ *    replace, the pulumi Go SDK comes from the Go module proxy into the tools' module cache; then the same `up`,
+ *    secrecy, tree, kubeadm and stage → promote → distrust checks as consumer-yaml (upAndCheckPackageConsumer).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -224,41 +225,8 @@ function cli(ctx: Ctx, dir: string, args: string[], label: string, signal: Abort
     return run("pulumi", [...args, "--non-interactive"], { cwd: dir, env: { ...ctx.env, ...ctx.ws.envVars, ...OFFLINE_PLUGINS, ...env }, log: label, timeoutMs: 600_000, signal });
 }
 
-const CONSUMER_YAML = `name: consumer-yaml
-runtime: yaml
-description: Someone else's Pulumi YAML program, with kube-pki added by \`pulumi package add\`.
-config:
-  endpoint:
-    type: string
-  bindPort:
-    type: integer
-  caPhase:
-    type: string
-    default: none
-resources:
-  pki:
-    type: kube-pki:index:ClusterPki
-    properties:
-      clusterName: consumer-yaml
-      controlPlaneEndpoint: \${endpoint}
-      apiServerBindPort: \${bindPort}
-      controlPlanes:
-        - name: cp-1
-          advertiseAddress: 127.0.0.1
-      workers:
-        - name: worker-1
-          addresses: [127.0.0.2]
-      users:
-        - name: alice
-          group: dev-team
-      caRotation:
-        ca: \${caPhase}
-outputs:
-  kubePkiMemory: \${pki.memory}
-  nodeFiles: \${pki.nodeFiles}
-  kubeconfigs: \${pki.kubeconfigs}
-  workerUserData: \${pki.cloudInit["worker-1"]}
-`;
+/** examples/yaml: the YAML program of step consumer-yaml, run as it is (so the example cannot rot). */
+const EXAMPLES_DIR = path.join(REPO_DIR, "examples");
 
 export async function stepConsumerYaml(ctx: Ctx, signal: AbortSignal) {
     const s = ctx.suite;
@@ -295,7 +263,7 @@ export async function stepConsumerYaml(ctx: Ctx, signal: AbortSignal) {
     const apiPort = await freePort();
     const dir = path.join(ctx.work, "consumer-yaml");
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), CONSUMER_YAML);
+    fs.copyFileSync(path.join(EXAMPLES_DIR, "yaml/Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
     started = Date.now();
     const add = await cli(ctx, dir, ["package", "add", pluginDir], "pulumi-package-add-yaml", signal);
     s.info(`pulumi package add (yaml): ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -307,7 +275,7 @@ export async function stepConsumerYaml(ctx: Ctx, signal: AbortSignal) {
 
 /**
  * What every `pulumi package add` consumer (YAML, Go) proves: a stack in `dir` (its program takes the config keys
- * bindPort, endpoint and caPhase, and exports kubePkiMemory, nodeFiles, kubeconfigs and workerUserData from a
+ * clusterName, bindPort, endpoint and caPhase, and exports kubePkiMemory, nodeFiles, kubeconfigs and workerUserData from a
  * ClusterPki named "pki" of cluster `name`) is `pulumi up`ed; the secret outputs are secret and no key is in plain text
  * in its state; the nodeFiles output makes a tree with the map's modes that kubeadm reads; the component's memory is
  * exported; then the program's caPhase takes the cluster CA through stage → promote → distrust. Destroys the stack.
@@ -317,7 +285,7 @@ async function upAndCheckPackageConsumer(ctx: Ctx, name: string, dir: string, ap
     const ws = await workspace({ workDir: dir, backendUrl: ctx.ws.envVars.PULUMI_BACKEND_URL, pulumiHome: ctx.env.PULUMI_HOME!, env: ctx.env });
     Object.assign(ws.envVars, OFFLINE_PLUGINS, env);
     const stack = await Stack.create(name, ws);
-    await stack.setAllConfig({ bindPort: { value: String(apiPort) }, endpoint: { value: `127.0.0.1:${apiPort}` } });
+    await stack.setAllConfig({ clusterName: { value: name }, bindPort: { value: String(apiPort) }, endpoint: { value: `127.0.0.1:${apiPort}` } });
     try {
         let started = Date.now();
         const res = await pulumiOp(`up-${name}`, signal, (o) => stack.up(o));
@@ -408,44 +376,6 @@ export async function stepConsumerPath(ctx: Ctx, signal: AbortSignal) {
     }
 }
 
-/** The Go program of step consumer-go (and of README "Go"): `pulumi package add` generated its kubepki SDK. */
-const CONSUMER_GO = `// Someone else's Pulumi program (Go), with kube-pki added by \`pulumi package add <kube-pki>/provider\`.
-package main
-
-import (
-	"github.com/kube-pki/pulumi-kube-pki/sdk/go/kubepki"
-	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
-)
-
-func main() {
-	pulumi.Run(func(ctx *pulumi.Context) error {
-		cfg := config.New(ctx, "")
-		caPhase := cfg.Get("caPhase") // \`pulumi config set caPhase stage\`, then promote, distrust
-		if caPhase == "" {
-			caPhase = "none"
-		}
-		bindPort := float64(cfg.RequireInt("bindPort"))
-		pki, err := kubepki.NewClusterPki(ctx, "pki", &kubepki.ClusterPkiArgs{
-			ClusterName:          "consumer-go",
-			ControlPlaneEndpoint: cfg.Require("endpoint"),
-			ApiServerBindPort:    &bindPort,
-			ControlPlanes:        []kubepki.ControlPlaneNodeArgs{{Name: "cp-1", AdvertiseAddress: "127.0.0.1"}},
-			Workers:              []kubepki.WorkerNodeArgs{{Name: "worker-1", Addresses: []string{"127.0.0.2"}}},
-			Users:                []kubepki.ExtraUserArgs{{Name: "alice", Group: pulumi.StringRef("dev-team")}},
-			CaRotation:           map[string]string{"ca": caPhase},
-		})
-		if err != nil {
-			return err
-		}
-		ctx.Export("kubePkiMemory", pki.Memory) // the component's memory: required for CA rotation
-		ctx.Export("nodeFiles", pki.NodeFiles)
-		ctx.Export("kubeconfigs", pki.Kubeconfigs)                                      // secret
-		ctx.Export("workerUserData", pki.CloudInit.MapIndex(pulumi.String("worker-1"))) // secret
-		return nil
-	})
-}
-`;
 
 /**
  * Step consumer-go: a Go program in a temp dir (go.mod requiring the pulumi Go SDK of the CLI's version, main.go,
@@ -462,9 +392,10 @@ export async function stepConsumerGo(ctx: Ctx, signal: AbortSignal) {
     const goEnv = { GOMODCACHE: gomodcache, GOTOOLCHAIN: "local", GOFLAGS: "-mod=mod" };
     const dir = path.join(ctx.work, "consumer-go");
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: consumer-go\nruntime: go\ndescription: Someone else's Go Pulumi program, with kube-pki added by `pulumi package add`.\n");
-    fs.writeFileSync(path.join(dir, "go.mod"), `module consumer-go\n\ngo 1.25\n\nrequire github.com/pulumi/pulumi/sdk/v3 v${pulumiVersion()}\n`);
-    fs.writeFileSync(path.join(dir, "main.go"), CONSUMER_GO);
+    // examples/go, run as it is (so the example cannot rot); its go.mod must pin the pulumi Go SDK of the CLI's version
+    for (const f of ["Pulumi.yaml", "go.mod", "main.go"]) fs.copyFileSync(path.join(EXAMPLES_DIR, "go", f), path.join(dir, f));
+    const pinned = /^require github\.com\/pulumi\/pulumi\/sdk\/v3 v(\S+)$/m.exec(fs.readFileSync(path.join(dir, "go.mod"), "utf8"))?.[1];
+    s.check(`consumer-go: examples/go/go.mod requires the pulumi Go SDK of the CLI's version (${pulumiVersion()})`, pinned === pulumiVersion(), `go.mod pins ${pinned}`);
 
     const started = Date.now();
     const add = await cli(ctx, dir, ["package", "add", pluginDir], "pulumi-package-add-go", signal, goEnv);

@@ -26,16 +26,18 @@ CACHE="${KUBE_PKI_TOOLS_CACHE:-$HOME/.cache/kube-pki/tools}"
 # shellcheck source=../tools/versions.env
 source "$TOOLS_DIR/versions.env"
 
-# pulumi-language-yaml = the Pulumi YAML language host (github.com/pulumi/pulumi-yaml), for the YAML consumer of the
-# kube-pki component package (e2e step consumer-yaml); its own bin dir, put on PATH by `env`.
-# pulumi-language-go = the Pulumi Go language host (upstream's sdk/go/pulumi-language-go at the CLI's tag, vendored in
-# tools/pulumi-language-go: its module is not on the proxy), for the Go consumer (e2e step consumer-go); its own bin dir.
+# pulumi-language-yaml = the Pulumi YAML language host: our main (tools/pulumi-language-yaml) around the served
+# github.com/pulumi/pulumi-yaml server, for the YAML consumer of the kube-pki component package (e2e step
+# consumer-yaml); its own bin dir, put on PATH by `env`.
+# pulumi-language-go = our own Go language host (tools/pulumi-language-go: upstream's module is not on the proxy), for
+# the Go consumer (e2e step consumer-go); its own bin dir. Its README lists the RPCs it serves.
 # pulumi = the CLI (tools/pulumi) plus the Node.js language host and its shims (tools/pulumi-language-nodejs), in one
 # bin directory as in Pulumi's own distribution: the engine expects its bundled plugins next to the pulumi binary
 # and warns on every run when it finds them elsewhere on PATH.
 # kubelet = k8s.io/kubernetes cmd/kubelet in its own wrapper module (tools/kubelet), for the worker-pool TLS bootstrap
 # proof (e2e step pools); separate from `kubernetes` so adding it kept that tool's cache entry valid.
-# vault = the Vault server (github.com/hashicorp/vault), a test tool for the e2e step vault only, never shipped.
+# vault = a slim Vault dev server (tools/vault/main.go around github.com/hashicorp/vault's core: pki, transit), a test
+# tool for the e2e step vault only, never shipped.
 ALL_TOOLS=(pulumi pulumi-resource-tls pulumi-resource-kubernetes kubernetes kubelet etcd pulumi-language-yaml pulumi-language-go vault)
 
 # Resource provider plugins: tool name, Pulumi plugin name, version variable.
@@ -94,7 +96,7 @@ tool_check() {
       echo "github.com/pulumi/pulumi/pkg/v3 v$PULUMI_YAML_PULUMI_VERSION"
       ;;
     pulumi-language-go)
-      # the vendored host is upstream's at tag v$PULUMI_LANGUAGE_GO_VERSION, built with that tag's sdk and pkg
+      # our host, built with the sdk and pkg of the CLI's version (so it shares the CLI's Go build cache)
       echo "github.com/pulumi/pulumi/sdk/v3 v$PULUMI_LANGUAGE_GO_VERSION"
       echo "github.com/pulumi/pulumi/pkg/v3 v$PULUMI_LANGUAGE_GO_VERSION"
       ;;
@@ -172,21 +174,22 @@ tool_build() {
       "${GOBUILD[@]}" -o "$out/etcdctl" -ldflags "-s -w" go.etcd.io/etcd/etcdctl/v3
       ;;
     pulumi-language-yaml)
-      # tools/pulumi-language-yaml/main.go: upstream's host plus the Link RPC the CLI needs (see the file)
+      # tools/pulumi-language-yaml/main.go: our main around pulumi-yaml's server, plus the Link RPC the CLI needs
+      go test -p "${KUBE_PKI_TOOLS_JOBS:-2}" -count=1 .
       "${GOBUILD[@]}" -o "$out/pulumi-language-yaml" \
         -ldflags "-s -w -X github.com/pulumi/pulumi-yaml/pkg/version.Version=v$PULUMI_YAML_VERSION" .
       ;;
     pulumi-language-go)
-      # tools/pulumi-language-go: upstream's main.go, buildutil and goversion, vendored (see the files' headers)
-      "${GOBUILD[@]}" -o "$out/pulumi-language-go" \
-        -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_LANGUAGE_GO_VERSION" .
+      # tools/pulumi-language-go: our own host (README.md there); its tests build and run real Go programs, offline
+      go test -p "${KUBE_PKI_TOOLS_JOBS:-2}" -count=1 .
+      "${GOBUILD[@]}" -o "$out/pulumi-language-go" -ldflags "-s -w -X main.Version=v$PULUMI_LANGUAGE_GO_VERSION" .
       ;;
     vault)
-      # -tags minimal: Vault's own minimal build (its Makefile's BUILD_MINIMAL): the core, the dev server and the
-      # kv, pki, ssh, transit engines, without the cloud auth/secrets/database plugins. The version comes from the
-      # module's embedded VERSION file; GitCommit names the module version instead of a git checkout.
-      "${GOBUILD[@]}" -tags minimal -o "$out/vault" \
-        -ldflags "-s -w -X github.com/hashicorp/vault/version.GitCommit=v$VAULT_VERSION" github.com/hashicorp/vault
+      # tools/vault/main.go: our slim dev server (Vault's core, HTTP API, in-memory storage, the pki and transit
+      # engines; not Vault's command package). The version comes from the module's embedded VERSION file; GitCommit
+      # names the module version instead of a git checkout.
+      "${GOBUILD[@]}" -o "$out/vault" \
+        -ldflags "-s -w -X github.com/hashicorp/vault/version.GitCommit=v$VAULT_VERSION" .
       ;;
   esac
 }
@@ -250,7 +253,7 @@ tool_verify() {
     vault)
       got="$("$bin/vault" version)"
       [[ "$got" == "Vault v$VAULT_VERSION "* ]] || die "vault version: got '$got'"
-      got="$got (-tags minimal; api $VAULT_API_VERSION, sdk $VAULT_SDK_VERSION)" ;;
+      got="$got (kube-pki slim dev server: pki, transit; api $VAULT_API_VERSION, sdk $VAULT_SDK_VERSION)" ;;
   esac
   echo "${got%%$'\n'*}"
 }

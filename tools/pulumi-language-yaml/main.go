@@ -1,83 +1,125 @@
-// Command pulumi-language-yaml is the Pulumi YAML language host (github.com/pulumi/pulumi-yaml's server, unchanged)
-// plus the one RPC the CLI 3.248 needs and pulumi-yaml v1.25.0 (the newest version the Go module proxy serves) lacks:
-// Link. `pulumi package add` calls Link after generating a package's SDK; YAML programs use no SDK (a package is
-// found through Pulumi.yaml's `packages:`, which the CLI writes after Link succeeds), so Link has nothing to do and
-// says so. Without it `pulumi package add` fails with "linking package: method Link not implemented".
+// Command pulumi-language-yaml is kube-pki's YAML language host: the language-runtime server of the served module
+// github.com/pulumi/pulumi-yaml (package pkg/server: Run, GetRequiredPackages, GeneratePackage ...), started and
+// served by this project's own main, with the one RPC that the CLI 3.248 needs and pulumi-yaml v1.25.0 (the newest
+// version the Go module proxy serves) lacks: Link.
 //
-// Everything else is upstream's cmd/pulumi-language-yaml/main.go: flags, engine health check, serve, print the port.
+// `pulumi package add` calls Link after generating a package's SDK. A YAML program uses no SDK: it finds a package
+// through Pulumi.yaml's `packages:`, which the CLI writes once Link succeeds, so Link has nothing to link and says
+// how to use the package. Without it `pulumi package add` fails with "linking package: method Link not implemented".
+//
+// Arguments, as the engine passes them: flags (-tracing <endpoint>, -root <dir>, -compiler <cmd>, with a value each,
+// as "-flag value" or "-flag=value"), then the engine's address.
 package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"time"
 
 	"github.com/pulumi/pulumi-yaml/pkg/server"
-	"github.com/pulumi/pulumi/sdk/v3/go/common/util/cmdutil"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/logging"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"google.golang.org/grpc"
 )
 
-// linkingHost is upstream's YAML host with a Link that links nothing.
-type linkingHost struct {
+// valueFlags take a value; every other argument starting with "-" is a switch.
+var valueFlags = map[string]bool{"tracing": true, "root": true, "compiler": true}
+
+type args struct {
+	engineAddress, tracing string
+}
+
+func parseArgs(argv []string) (args, error) {
+	var a args
+	for i := 0; i < len(argv); i++ {
+		arg := argv[i]
+		if !strings.HasPrefix(arg, "-") {
+			a.engineAddress = arg
+			continue
+		}
+		name, value, hasValue := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+		if valueFlags[name] && !hasValue {
+			if i+1 >= len(argv) {
+				return a, fmt.Errorf("flag -%s needs a value", name)
+			}
+			i++
+			value = argv[i]
+		}
+		if name == "tracing" {
+			a.tracing = value
+		}
+	}
+	return a, nil
+}
+
+// yamlHost is pulumi-yaml's language host plus Link.
+type yamlHost struct {
 	pulumirpc.LanguageRuntimeServer
 }
 
-func (linkingHost) Link(context.Context, *pulumirpc.LinkRequest) (*pulumirpc.LinkResponse, error) {
-	return &pulumirpc.LinkResponse{}, nil
+func (yamlHost) Link(_ context.Context, req *pulumirpc.LinkRequest) (*pulumirpc.LinkResponse, error) {
+	var names []string
+	for _, p := range req.GetPackages() {
+		names = append(names, p.GetPackage().GetName())
+	}
+	return &pulumirpc.LinkResponse{
+		ImportInstructions: fmt.Sprintf("YAML programs need no SDK: use the resources of %s by their type tokens "+
+			"(e.g. `type: <package>:index:<Resource>`); Pulumi.yaml's `packages:` says where the package is.",
+			strings.Join(names, ", ")),
+	}, nil
+}
+
+// stopWhenEngineGoes returns a channel closed on SIGINT or once the engine stops answering health checks (every
+// 10 s), so the host does not outlive the engine that started it.
+func stopWhenEngineGoes(engineAddress string) (chan bool, error) {
+	stop := make(chan bool)
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
+	go func() {
+		<-ctx.Done()
+		cancel()
+		close(stop)
+	}()
+	if engineAddress == "" {
+		return stop, nil
+	}
+	if err := rpcutil.Healthcheck(ctx, engineAddress, 10*time.Second, cancel); err != nil {
+		cancel()
+		return nil, err
+	}
+	return stop, nil
+}
+
+func fail(format string, a ...any) {
+	fmt.Fprintf(os.Stderr, "pulumi-language-yaml: "+format+"\n", a...)
+	os.Exit(1)
 }
 
 func main() {
-	var tracing, root, compiler string
-	flag.StringVar(&tracing, "tracing", "", "Emit tracing to a Zipkin-compatible tracing endpoint")
-	flag.StringVar(&root, "root", "", "Root of the program execution")
-	flag.StringVar(&compiler, "compiler", "", "[obsolete] Compiler to use to pre-process YAML")
-	flag.Parse()
-	args := flag.Args()
-	logging.InitLogging(false, 0, false)
-	cmdutil.InitTracing("pulumi-language-yaml", "pulumi-language-yaml", tracing)
-
-	var engineAddress string
-	var cancelChannel chan bool
-	if len(args) > 0 {
-		engineAddress = args[0]
-		var err error
-		if cancelChannel, err = healthChecks(engineAddress); err != nil {
-			cmdutil.Exit(fmt.Errorf("could not start health check host RPC server: %w", err))
-		}
+	a, err := parseArgs(os.Args[1:])
+	if err != nil {
+		fail("%v", err)
+	}
+	logging.InitLogging(false, 0, false) // the SDK's logger, quiet unless the engine asks for verbosity
+	stop, err := stopWhenEngineGoes(a.engineAddress)
+	if err != nil {
+		fail("cannot reach the engine at %s: %v", a.engineAddress, err)
 	}
 	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
-		Cancel: cancelChannel,
+		Cancel: stop,
 		Init: func(srv *grpc.Server) error {
-			pulumirpc.RegisterLanguageRuntimeServer(srv, linkingHost{server.NewLanguageHost(engineAddress, tracing, false)})
+			pulumirpc.RegisterLanguageRuntimeServer(srv, yamlHost{server.NewLanguageHost(a.engineAddress, a.tracing, false)})
 			return nil
 		},
 	})
 	if err != nil {
-		cmdutil.Exit(fmt.Errorf("could not start language host RPC server: %w", err))
+		fail("could not start the language host gRPC server: %v", err)
 	}
-	fmt.Printf("%d\n", handle.Port)
+	fmt.Printf("%d\n", handle.Port) // the engine reads the port from our first line of stdout
 	if err := <-handle.Done; err != nil {
-		cmdutil.Exit(fmt.Errorf("language host RPC stopped serving: %w", err))
+		fail("language host stopped serving: %v", err)
 	}
-}
-
-// healthChecks cancels serving when the engine goes away or on SIGINT (as upstream).
-func healthChecks(engineAddress string) (chan bool, error) {
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
-	cancelChannel := make(chan bool)
-	go func() {
-		<-ctx.Done()
-		cancel()
-		close(cancelChannel)
-	}()
-	if err := rpcutil.Healthcheck(ctx, engineAddress, 5*time.Minute, cancel); err != nil {
-		return nil, err
-	}
-	return cancelChannel, nil
 }

@@ -8,8 +8,10 @@ require (
 	github.com/hashicorp/vault v1.21.2
 	github.com/hashicorp/vault/api v1.22.0 // indirect
 	github.com/hashicorp/vault/api/auth/kubernetes v0.10.0 // indirect
-	github.com/hashicorp/vault/sdk v0.20.0 // indirect
+	github.com/hashicorp/vault/sdk v0.20.0
 )
+
+require github.com/hashicorp/go-hclog v1.6.3
 
 require (
 	cel.dev/expr v0.25.1 // indirect
@@ -221,7 +223,6 @@ require (
 	github.com/hashicorp/go-discover v1.1.1-0.20250922102917-55e5010ad859 // indirect
 	github.com/hashicorp/go-discover/provider/gce v0.0.0-20241120163552-5eb1507d16b4 // indirect
 	github.com/hashicorp/go-gcp-common v0.9.2 // indirect
-	github.com/hashicorp/go-hclog v1.6.3 // indirect
 	github.com/hashicorp/go-hmac-drbg v0.0.0-20210916214228-a6e5a68489f6 // indirect
 	github.com/hashicorp/go-immutable-radix v1.3.1 // indirect
 	github.com/hashicorp/go-kms-wrapping/entropy/v2 v2.0.1 // indirect
@@ -518,7 +519,7 @@ require (
 	sigs.k8s.io/yaml v1.6.0 // indirect
 )
 
-// Copied from Vault v1.21.4's go.mod (replaces in a dependency's go.mod do not apply to the main module).
+// The replaces Vault v1.21.4's go.mod declares (replaces in a dependency's go.mod do not apply to the main module).
 replace github.com/99designs/keyring => github.com/Jeffail/keyring v1.2.3
 
 replace github.com/ma314smith/signedxml v1.1.1 => github.com/moov-io/signedxml v1.1.1
