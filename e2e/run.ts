@@ -86,8 +86,19 @@ async function main() {
         .option("--keep", "keep the temp dir (state, trees, logs) and the stacks (no destroy)")
         .option("--only <steps>", `comma-separated steps (and what they need): ${STEPS.map((s) => s.name).join(", ")}`)
         .option("--timeout-scale <factor>", "multiply every step's time limit (slow machines)", parseFloat, 1)
+        .option("--list", "print the steps in order (name, time limit, what it needs, what it proves) and exit")
         .parse();
-    const opts = program.opts<{ keep?: boolean; only?: string; timeoutScale: number }>();
+    const opts = program.opts<{ keep?: boolean; only?: string; timeoutScale: number; list?: boolean }>();
+    if (opts.list) {
+        // The one list of steps: the docs point here instead of keeping their own copy.
+        console.log("0. setup: toolchain, project snapshot, file backend");
+        for (const [i, s] of STEPS.entries()) {
+            const notes = [`${s.limitS} s`, ...(s.needs.length ? [`needs ${s.needs.join(", ")}`] : []), ...(ENGINE_ONLY_STEPS.has(s.name) ? ["pulumi + tls provider only"] : [])];
+            console.log(`${i + 1}. ${s.name} (${notes.join("; ")}): ${s.title}`);
+        }
+        console.log(`${STEPS.length + 1}. teardown: pulumi destroy every stack, stop every process`);
+        return;
+    }
     const limit = (seconds: number) => Math.max(1, Math.round(seconds * opts.timeoutScale)) * 1000;
     const selected = selectSteps(opts.only);
 
