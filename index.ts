@@ -2,7 +2,7 @@
  * The kube-pki Pulumi program. `kube-pki:role` picks what a stack is:
  *  - "cluster" (default): one cluster's PKI; self-contained, or under a root stack named by `kube-pki:rootStack`;
  *  - "root": the shared root CA and one intermediate per cluster listed in `kube-pki:clusters`.
- * Library users import `./components` instead (see README).
+ * Library users import `./components` instead (see docs/library.md).
  */
 import * as pulumi from "@pulumi/pulumi";
 import {

@@ -11,7 +11,7 @@
  *                program registers nothing per worker, so time, RSS and resources must not grow with N;
  *   SDK floor    bench/sdk-floor.ts: the same number of registrations with no kube-pki code (a component + key →
  *                CSR → cert per leaf, like LeafCertificate), same mocks: what the Pulumi SDK alone costs.
- * Targets are reported, never asserted (DESIGN §9: benchmarks print numbers).
+ * Targets are reported, never asserted (docs/design.md#testing: benchmarks print numbers).
  *
  * Options: --runs <n> (3)  --sizes 10,100,1000  --crypto-sizes 10,100  --pool-sizes 10000  --no-floor  --json <file>  --markdown
  *          --baseline <dir>  also measure another copy of the project (e.g. a checkout of the previous commit with

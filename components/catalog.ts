@@ -27,7 +27,7 @@ export type SanSet = "apiserver" | "etcd" | "kubelet-serving";
  */
 export type ServerKind = "endpoint" | "local";
 
-/** Key usages in the tls provider's snake_case vocabulary (DESIGN §4: camelCase is rejected). */
+/** Key usages in the tls provider's snake_case vocabulary (docs/design.md#provider-facts: camelCase is rejected). */
 export type Usage = "digital_signature" | "key_encipherment" | "cert_signing" | "server_auth" | "client_auth";
 
 export interface CaEntry {

@@ -1,6 +1,6 @@
 /**
  * kube-pki: a Kubernetes cluster's PKI as Pulumi components — the public API (`import ... from "kube-pki"`).
- * README "Use it from your program" documents each name. Everything else (catalog tables, validation, report and
+ * docs/library.md (Public API) documents each name. Everything else (catalog tables, validation, report and
  * rotation helpers, Vault internals) is in internal.ts and may change between minor versions.
  */
 

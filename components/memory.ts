@@ -1,5 +1,5 @@
 /**
- * A ClusterPki's memory across runs, in any program (README "Use it from your program").
+ * A ClusterPki's memory across runs, in any program (docs/library.md).
  *
  * Each run needs what the previous run decided: the CA rotation phase and active generation of each CA (to refuse a
  * skipped phase, and to keep the generation that signs after a rotation), each leaf's rotation token and its

@@ -1,5 +1,5 @@
 /**
- * RootPki: the shared trust root of a multi-stack environment (DESIGN §8). It holds the root CA (protected;
+ * RootPki: the shared trust root of a multi-stack environment (docs/design.md#multi-stack). It holds the root CA (protected;
  * its key never leaves this stack) and signs one intermediate per cluster and CA kind listed in its config.
  * Cluster stacks read their intermediates through a StackReference (see readRootStack).
  *

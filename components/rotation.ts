@@ -1,5 +1,5 @@
 /**
- * Rotation model (DESIGN §5), pure functions so that a preview can explain itself.
+ * Rotation model (docs/design.md#rotation-model), pure functions so that a preview can explain itself.
  *
  * Leaves: a deterministic token per certificate, anchored on the certificate itself: its clock part changes when
  * the clock reaches the previous certificate's notAfter − renewBefore (notAfter read from the previous run's

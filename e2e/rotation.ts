@@ -1,5 +1,5 @@
 /**
- * Step "ca-rotation": the README's rotation runbook, live. On its own stack (cp-1 on 127.0.0.1, worker-1, user
+ * Step "ca-rotation": the rotation runbook (docs/runbook.md), live. On its own stack (cp-1 on 127.0.0.1, worker-1, user
  * alice) every rotatable CA — `ca`, `etcd-ca`, `front-proxy-ca` — and the service-account key `sa` goes through
  * `caRotation` stage → promote → distrust, one `pulumi up` per phase, each preceded by a `pulumi preview` whose
  * plan is checked (stage: only the new generation is created; promote: exactly the LocallySignedCerts signed by

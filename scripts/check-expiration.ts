@@ -1,5 +1,5 @@
 /**
- * Certificate expiry report, like `kubeadm certs check-expiration` (DESIGN §5):
+ * Certificate expiry report, like `kubeadm certs check-expiration` (docs/design.md#rotation-model):
  *
  *   npm run check-expiration -- [--stack dev] [--cert-dir DIR | --outputs FILE] [--json | --prometheus | --kubeadm] [--now RFC3339]
  *

@@ -4,7 +4,7 @@ import * as path from "node:path";
 import * as api from "../components";
 import * as internal from "../components/internal";
 
-/** The runtime names of `import ... from "kube-pki"`: README "Use it from your program" documents each one. */
+/** The runtime names of `import ... from "kube-pki"`: docs/library.md (Public API) documents each one. */
 const PUBLIC = [
     "CertificateAuthority",
     "ClusterPki",
@@ -31,10 +31,10 @@ describe("public API (components/index.ts = the package's main)", () => {
         assert.ok(internalOnly.includes("LEAVES") && internalOnly.includes("VaultRoles") && internalOnly.includes("caSourceFor"), "internals stay out of the public API");
     });
 
-    it("the README's Public API table names every export", () => {
+    it("the Public API table (docs/library.md) names every export", () => {
         const readme = fs.readFileSync(path.join(__dirname, "..", "docs", "library.md"), "utf8");
         const table = readme.slice(readme.indexOf("**Public API**"), readme.indexOf("**`npm pack` contents**"));
-        for (const name of PUBLIC) assert.ok(table.includes(`\`${name}\``), `README Public API table lacks ${name}`);
+        for (const name of PUBLIC) assert.ok(table.includes(`\`${name}\``), `docs/library.md Public API table lacks ${name}`);
     });
 
     it("package.json's main and types point at the compiled public entry", () => {

@@ -1,5 +1,5 @@
 /**
- * Vault intermediate (DESIGN §7) under Pulumi mocks: the tls emulator plus the emulated Vault PKI engine
+ * Vault intermediate (docs/design.md#vault-intermediate) under Pulumi mocks: the tls emulator plus the emulated Vault PKI engine
  * (test/support/vault-emulator.ts). Every certificate is real: root (tls, local) → intermediate generated in Vault
  * and signed by the root → leaves issued by Vault through catalog-derived roles, checked with openssl and X.509
  * parsing against kubeadm's identities (written out by hand here).

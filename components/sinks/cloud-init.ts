@@ -1,5 +1,5 @@
 /**
- * cloud-init sink (DESIGN §6): a node's file map as a `#cloud-config` document whose `write_files` entries carry
+ * cloud-init sink (docs/design.md#sinks): a node's file map as a `#cloud-config` document whose `write_files` entries carry
  * the absolute path, permissions, owner and base64 content of every file. The document holds private keys, so it
  * is always a secret Output.
  *

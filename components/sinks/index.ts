@@ -1,4 +1,4 @@
-/** kube-pki sinks: they consume file maps and CA bundles, never individual certificates (DESIGN §6). */
+/** kube-pki sinks: they consume file maps and CA bundles, never individual certificates (docs/design.md#sinks). */
 export * from "./node-files";
 export * from "./secrets";
 export * from "./bootstrap-tokens";

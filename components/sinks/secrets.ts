@@ -1,8 +1,8 @@
 /**
- * KubernetesSecrets sink (DESIGN §6): `kubernetes.io/tls` Secrets, a trust-bundle ConfigMap, CA key Secrets only
+ * KubernetesSecrets sink (docs/design.md#sinks): `kubernetes.io/tls` Secrets, a trust-bundle ConfigMap, CA key Secrets only
  * when asked, and optional ClusterRoleBindings, through its own kubernetes.Provider.
  *
- * Provider facts (DESIGN §4): a fixed `clusterIdentifier` so that rotating the client certificate inside the
+ * Provider facts (docs/design.md#provider-facts): a fixed `clusterIdentifier` so that rotating the client certificate inside the
  * kubeconfig updates the provider instead of replacing it (and everything under it); `enableSecretMutable` and
  * `enableConfigMapMutable` so rotations update Secrets / the ConfigMap in place; `data` (base64), never
  * `stringData`; the bundle ConfigMap is never named `kube-root-ca.crt` (kube-controller-manager owns that name).

@@ -21,7 +21,7 @@ export function roleEmulation(): Emulation {
     const apply = (ctx: HandlerContext): HandlerResult => {
         requireInput(ctx, "backend", "backend");
         const i = ctx.inputs;
-        // the bridge auto-names a role without `name` (DESIGN §4: always set it)
+        // the bridge auto-names a role without `name` (docs/design.md#provider-facts: always set it)
         const name: string = i.name ?? ctx.prior?.outputs.name ?? `${ctx.name}-${crypto.randomBytes(4).toString("hex").slice(0, 7)}`;
         const keyType = i.keyType ?? "rsa";
         if (!["rsa", "ec", "ed25519", "any"].includes(keyType)) {
