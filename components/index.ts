@@ -20,9 +20,11 @@ export type { ClusterPkiMemory } from "./memory";
 export { readRootStack, RootPki } from "./root-pki";
 export type { RootCluster, RootPkiArgs, RootStackMaterial } from "./root-pki";
 
-// Sinks: node files, cloud-init, Kubernetes Secrets.
+// Sinks: node files (local or over SSH), cloud-init, Kubernetes Secrets.
 export { NodeFiles } from "./sinks/node-files";
 export type { NodeFilesArgs } from "./sinks/node-files";
+export { RemoteNodeFiles } from "./sinks/remote-files";
+export type { RemoteConnection, RemoteNodeFilesArgs } from "./sinks/remote-files";
 export { cloudInit, cloudInitByNode } from "./sinks/cloud-init";
 export type { CloudInitOptions } from "./sinks/cloud-init";
 export { KubernetesSecrets } from "./sinks/secrets";

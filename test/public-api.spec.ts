@@ -13,6 +13,7 @@ const PUBLIC = [
     "LeafCertificate",
     "MEMORY_OUTPUT",
     "NodeFiles",
+    "RemoteNodeFiles",
     "RootPki",
     "cloudInit",
     "cloudInitByNode",
