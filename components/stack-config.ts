@@ -5,8 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { closest, distance } from "fastest-levenshtein";
-import { ClusterPkiArgs, ConfigError, PREVIOUS_RUN_OUTPUTS } from "./config";
-import { previousOutput } from "./memory";
+import { ClusterPkiArgs, ConfigError } from "./config";
 import { STACK_CONFIG_KEYS } from "./settings";
 
 export { STACK_CONFIG_KEYS } from "./settings";
@@ -96,17 +95,4 @@ export function readClusterPkiArgs(config: pulumi.Config, extraKeys: string[] = 
     const { args, problems } = parseClusterPkiArgs(config, extraKeys);
     if (problems.length > 0) throw new ConfigError("stack config", problems);
     return args;
-}
-
-/**
- * Reads what the previous run of this stack exported (rotation state and tokens) through a StackReference to
- * the stack itself. On the first run there is nothing to read.
- */
-export async function readPreviousRun(): Promise<ClusterPkiArgs["previous"]> {
-    const values = await Promise.all(PREVIOUS_RUN_OUTPUTS.map((name) => previousOutput(name)));
-    const previous: Record<string, unknown> = {};
-    PREVIOUS_RUN_OUTPUTS.forEach((name, i) => {
-        if (values[i] !== undefined) previous[name] = values[i];
-    });
-    return previous as ClusterPkiArgs["previous"];
 }
