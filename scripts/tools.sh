@@ -38,7 +38,9 @@ source "$TOOLS_DIR/versions.env"
 # proof (e2e step pools); separate from `kubernetes` so adding it kept that tool's cache entry valid.
 # vault = a slim Vault dev server (tools/vault/main.go around github.com/hashicorp/vault's core: pki, transit), a test
 # tool for the e2e step vault only, never shipped.
-ALL_TOOLS=(pulumi pulumi-resource-tls pulumi-resource-kubernetes kubernetes kubelet etcd pulumi-language-yaml pulumi-language-go vault)
+# s3 = a small S3-compatible server (tools/s3/main.go around github.com/johannesboyne/gofakes3's in-memory backend), a
+# test tool for the S3 backend proof (test/backends-s3.spec.ts) only, never shipped.
+ALL_TOOLS=(pulumi pulumi-resource-tls pulumi-resource-kubernetes kubernetes kubelet etcd pulumi-language-yaml pulumi-language-go vault s3)
 
 # Resource provider plugins: tool name, Pulumi plugin name, version variable.
 PROVIDER_TOOLS=(pulumi-resource-tls pulumi-resource-kubernetes)
@@ -66,6 +68,7 @@ tool_version() {
     pulumi-language-yaml) echo "$PULUMI_YAML_VERSION" ;;
     pulumi-language-go) echo "$PULUMI_LANGUAGE_GO_VERSION" ;;
     vault) echo "$VAULT_VERSION" ;;
+    s3) echo "$GOFAKES3_VERSION" ;;
     *) die "unknown tool '$1' (known: ${ALL_TOOLS[*]})" ;;
   esac
 }
@@ -106,6 +109,7 @@ tool_check() {
       echo "github.com/hashicorp/vault/api $VAULT_API_VERSION"
       echo "github.com/hashicorp/vault/sdk $VAULT_SDK_VERSION"
       ;;
+    s3) echo "github.com/johannesboyne/gofakes3 $GOFAKES3_VERSION" ;;
   esac
 }
 
@@ -191,6 +195,11 @@ tool_build() {
       "${GOBUILD[@]}" -o "$out/vault" \
         -ldflags "-s -w -X github.com/hashicorp/vault/version.GitCommit=v$VAULT_VERSION" .
       ;;
+    s3)
+      # tools/s3: our main around gofakes3's in-memory backend; its tests run a real server on a loopback port
+      go test -p "${KUBE_PKI_TOOLS_JOBS:-2}" -count=1 .
+      "${GOBUILD[@]}" -o "$out/s3" -ldflags "-s -w" .
+      ;;
   esac
 }
 
@@ -254,6 +263,11 @@ tool_verify() {
       got="$("$bin/vault" version)"
       [[ "$got" == "Vault v$VAULT_VERSION "* ]] || die "vault version: got '$got'"
       got="$got (kube-pki slim dev server: pki, transit; api $VAULT_API_VERSION, sdk $VAULT_SDK_VERSION)" ;;
+    s3)
+      # the version comes from the binary's build info (nothing is linked in with -X)
+      got="$("$bin/s3" version)"
+      [[ "$got" == "gofakes3 $GOFAKES3_VERSION" ]] || die "s3 version: got '$got'"
+      got="s3 (kube-pki test server) $got" ;;
   esac
   echo "${got%%$'\n'*}"
 }
