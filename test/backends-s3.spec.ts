@@ -17,6 +17,7 @@ const REPO = path.resolve(__dirname, "..");
 const BUCKET = "kube-pki-state";
 const ACCESS_KEY_ID = "AKIDKUBEPKISPEC";
 const STACK = "s3team";
+const ROOT = "s3root";
 const PASSPHRASE = "kube-pki-s3-spec-passphrase";
 /** What a clone holds that the npm scripts need (node_modules is linked). */
 const CLONE = ["Pulumi.yaml", "index.ts", "components", "package.json", "tsconfig.json", "tsconfig.pulumi.json", "scripts", "stacks", "tools", ".npmrc"];
@@ -74,10 +75,15 @@ function freshClone(dir: string): string {
         if (fs.existsSync(src)) fs.cpSync(src, path.join(dir, rel), { recursive: true });
     }
     fs.symlinkSync(path.join(REPO, "node_modules"), path.join(dir, "node_modules"));
-    // one control plane, no workers, no sinks: the whole kubeadm catalog, the smallest stack
+    // a cluster stack with one control plane, no workers, no sinks (the whole kubeadm catalog, the smallest stack),
+    // and a root stack (its CA is protected: what the destroy guard is for)
     fs.writeFileSync(
         path.join(dir, "stacks", `Pulumi.${STACK}.yaml`),
         ["config:", `  kube-pki:clusterName: ${STACK}`, "  kube-pki:controlPlaneEndpoint: api.s3team.internal:6443", "  kube-pki:controlPlanes:", "    - {name: cp-1, advertiseAddress: 10.0.0.11}", ""].join("\n"),
+    );
+    fs.writeFileSync(
+        path.join(dir, "stacks", `Pulumi.${ROOT}.yaml`),
+        ["config:", "  kube-pki:role: root", "  kube-pki:rootCa:", "    commonName: kube-pki S3 spec root CA", "    keyAlgorithm: ECDSA-P256", "  kube-pki:clusters:", `    - {name: ${STACK}, cas: [ca]}`, ""].join("\n"),
     );
     return dir;
 }
@@ -173,15 +179,6 @@ describe("any backend: S3 (tools/s3 on loopback, real Pulumi CLI, real program a
         assert.equal(out.stdout.trim(), STACK);
     });
 
-    it("the destroy guard refuses before the engine deletes anything", async () => {
-        const before = await checkpoint();
-        const r = script("scripts/stack.ts", ["destroy", "--stack", STACK, "--yes"]);
-        assert.equal(r.code, 1, r.output.slice(-2000));
-        assert.match(r.stderr, new RegExp(`refusing to destroy stack "${STACK}": it holds \\d+ protected resource\\(s\\)`));
-        assert.match(r.stderr, new RegExp(`npm run pulumi -- state unprotect --all --stack ${STACK}`));
-        assert.equal(await checkpoint(), before, "the state in the bucket is unchanged");
-    });
-
     it("recovery never removes another run's lock or rewrites the state there: it says to run cancel and refresh", async () => {
         // A run on another host holds the lock and was interrupted with a create in flight.
         const lockKey = `.pulumi/locks/organization/kube-pki/${STACK}/${crypto.randomUUID()}.json`;
@@ -221,5 +218,25 @@ describe("any backend: S3 (tools/s3 on loopback, real Pulumi CLI, real program a
         const denied = script("scripts/pulumi.ts", ["stack", "ls"], { AWS_ACCESS_KEY_ID: "AKIDSOMEONEELSE" });
         assert.notEqual(denied.code, 0);
         assert.match(denied.output, /AccessDenied/);
+    });
+    it("the destroy guard refuses a root stack's destroy before the engine deletes anything", async () => {
+        const up = script("scripts/stack.ts", ["up", "--stack", ROOT]);
+        assert.equal(up.code, 0, up.output.slice(-3000));
+        const key = `.pulumi/stacks/kube-pki/${ROOT}.json`;
+        const before = await s3.request("GET", key);
+        assert.equal(before.status, 200);
+        assert.ok(JSON.parse(before.text).checkpoint.latest.resources.some((x: { protect?: boolean }) => x.protect), "the root CA is protected");
+        const r = script("scripts/stack.ts", ["destroy", "--stack", ROOT, "--yes"]);
+        assert.equal(r.code, 1, r.output.slice(-2000));
+        assert.match(r.stderr, new RegExp(`refusing to destroy stack "${ROOT}": it holds \\d+ protected resource\\(s\\)`));
+        assert.match(r.stderr, new RegExp(`npm run pulumi -- state unprotect --all --stack ${ROOT}`));
+        assert.equal((await s3.request("GET", key)).text, before.text, "the root's state in the bucket is unchanged");
+    });
+
+    it("npm run destroy of the (unprotected) cluster stack empties it", async () => {
+        const r = script("scripts/stack.ts", ["destroy", "--stack", STACK, "--yes"]);
+        assert.equal(r.code, 0, r.output.slice(-2000));
+        assert.match(r.stdout, /^Destroyed \(\d+ s\): delete \d+/m);
+        assert.deepEqual(JSON.parse(await checkpoint()).checkpoint.latest.resources ?? [], []);
     });
 });

@@ -30,7 +30,6 @@ import (
 	"time"
 
 	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 )
 
 const usage = "usage: s3 serve -bucket <name> [-listen 127.0.0.1:0] [-access-key-id <id>] | s3 version"
@@ -85,9 +84,9 @@ func moduleVersion() string {
 	return "unknown"
 }
 
-// newHandler is the S3 API over a fresh in-memory store holding one empty bucket.
+// newHandler is the S3 API over a fresh in-memory store (store.go) holding one empty bucket.
 func newHandler(f serveFlags) (http.Handler, error) {
-	store := s3mem.New()
+	store := newReplacingStore()
 	if err := store.CreateBucket(f.bucket); err != nil {
 		return nil, fmt.Errorf("creating bucket %q: %w", f.bucket, err)
 	}

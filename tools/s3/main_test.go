@@ -53,7 +53,9 @@ func TestServeRoundTripAndAccessKey(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, serveFlags{listen: "127.0.0.1:0", bucket: "kube-pki-state", accessKeyID: "AKIDKUBEPKI"}, pw) }()
+	go func() {
+		done <- serve(ctx, serveFlags{listen: "127.0.0.1:0", bucket: "kube-pki-state", accessKeyID: "AKIDKUBEPKI"}, pw)
+	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
 	if err != nil {
 		t.Fatal(err)
@@ -80,6 +82,37 @@ func TestServeRoundTripAndAccessKey(t *testing.T) {
 	}
 	if code, body := do("GET", "/kube-pki-state/.pulumi/meta.yaml", "AKIDKUBEPKI", ""); code != 200 || body != "version: 1\n" {
 		t.Fatalf("GET: %d %q", code, body)
+	}
+	// An overwrite replaces the object and its metadata, as S3 does: a PUT without a checksum header leaves no stale
+	// checksum behind (s3mem alone kept it, and every later GET failed the AWS SDK's checksum validation).
+	r, _ := http.NewRequest("PUT", base+"/kube-pki-state/stack.json", strings.NewReader("one"))
+	r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDKUBEPKI/20300101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00")
+	r.Header.Set("X-Amz-Checksum-Crc32", "eqK3zA==")
+	if resp, err := http.DefaultClient.Do(r); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("PUT with checksum: %v %v", resp, err)
+	}
+	if code, body := do("PUT", "/kube-pki-state/stack.json", "AKIDKUBEPKI", "two"); code != 200 {
+		t.Fatalf("overwrite: %d %s", code, body)
+	}
+	r, _ = http.NewRequest("GET", base+"/kube-pki-state/stack.json", nil)
+	r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDKUBEPKI/20300101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00")
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(got) != "two" || resp.Header.Get("X-Amz-Checksum-Crc32") != "" {
+		t.Fatalf("after overwrite: body %q, x-amz-checksum-crc32 %q (stale)", got, resp.Header.Get("X-Amz-Checksum-Crc32"))
+	}
+	r, _ = http.NewRequest("PUT", base+"/kube-pki-state/stack.json", strings.NewReader("three"))
+	r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDKUBEPKI/20300101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00")
+	r.Header.Set("If-None-Match", "*")
+	if resp, err := http.DefaultClient.Do(r); err != nil || resp.StatusCode != 412 {
+		t.Fatalf("conditional PUT over an existing object: %v %v", resp, err)
+	}
+	if code, body := do("GET", "/kube-pki-state/stack.json", "AKIDKUBEPKI", ""); code != 200 || body != "two" {
+		t.Fatalf("after the refused conditional PUT: %d %q", code, body)
 	}
 	if code, body := do("GET", "/kube-pki-state/.pulumi/meta.yaml", "SOMEONEELSE", ""); code != 403 || !strings.Contains(body, "<Code>AccessDenied</Code>") || strings.Contains(body, "version: 1") {
 		t.Fatalf("other key: %d %q", code, body)
