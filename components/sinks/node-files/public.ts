@@ -9,4 +9,5 @@
  *  - `nodeFilesHooks`: the test seams of the write (`afterStaged`), set by tests and e2e `--require` hooks only.
  */
 export { nodeFilesHooks } from "./atomic";
-export { pidAlive, tempFilesUnder, TMP_NAME } from "./sweep";
+export { pidAlive } from "../../process";
+export { tempFilesUnder, TMP_NAME } from "./sweep";

@@ -13,7 +13,8 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { errnoOf, isInside, JOURNAL_NAME, lstatOrUndefined, TMP_MARKER } from "./paths";
+import { pidAlive } from "../../process";
+import { isInside, JOURNAL_NAME, lstatOrUndefined, TMP_MARKER } from "./paths";
 
 /** `.<name>.kube-pki-tmp-<pid>-<hex>`: a temp file of an atomic write. */
 export const TMP_NAME = /^\..+\.kube-pki-tmp-(\d+)-([0-9a-f]+)$/;
@@ -21,16 +22,6 @@ export const TMP_NAME = /^\..+\.kube-pki-tmp-(\d+)-([0-9a-f]+)$/;
 /** The temp file name for `base` in a write with this nonce. */
 export function tempName(base: string, nonce: string): string {
     return `.${base}${TMP_MARKER}${process.pid}-${nonce}`;
-}
-
-/** Whether a process with this pid exists here (EPERM: it exists, owned by someone else). */
-export function pidAlive(pid: number): boolean {
-    try {
-        process.kill(pid, 0);
-        return true;
-    } catch (e) {
-        return errnoOf(e) === "EPERM";
-    }
 }
 
 /** Who writes: enough to tell later whether that process is gone, even after its pid was reused. */
