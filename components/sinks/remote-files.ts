@@ -141,6 +141,13 @@ export class RemoteNodeFiles extends pulumi.ComponentResource {
             { parent: this, ...(opts?.dependsOn ? { dependsOn: opts.dependsOn } : {}) },
         );
         this.hashes = this.resource.files.apply((files) => Object.fromEntries(Object.entries(files ?? {}).map(([rel, st]) => [rel, st.sha256])));
+        if (args.rollout) {
+            // the per-node plan in a plain preview: the check computed it, a preview's outputs are the checked inputs
+            // (a node without changes keeps its old outputs, which hold no plan: it prints nothing)
+            this.resource.rolloutPlan.apply((plan) => {
+                if (plan && pulumi.runtime.isDryRun()) void pulumi.log.info(`rollout plan: ${plan}`, this);
+            });
+        }
         this.registerOutputs({ hashes: this.hashes });
     }
 }

@@ -32,6 +32,7 @@ export interface RemoteFilesInputs {
 
 export interface RemoteFilesOutputs extends Omit<RemoteFilesInputs, "contents" | "manifest" | "rollout" | "rolloutPlan"> {
     /** what the last update did: the plan, the components restarted, the gates passed */
+    /** (the plan itself is not kept: a node without changes shows none in the next preview) */
     rolloutResult?: { plan: string; restarted: string[]; gates: string[] };
     files: Record<string, { sha256: string; mode: string }>;
     /** relative to the node dir ("." is the node dir itself), in creation order */
@@ -187,7 +188,7 @@ export const remoteFilesImpl: pulumi.dynamic.ResourceProvider = {
     },
 
     async create(inputs: any) {
-        const outs = await writeRemote(inputs, []);
+        const outs: RemoteFilesOutputs = await writeRemote(inputs, []);
         return { id: `${inputs.host}:${inputs.port}:${inputs.root}/${inputs.node}`, outs };
     },
 
