@@ -11,6 +11,7 @@ import { dirsOf, inspectProgram, stagingOrder, parseOutput, ProgramResult, remot
 import { pinnedFingerprint, runProgram, SshTarget } from "./ssh";
 import { planOf, rollNode, RolloutInputs } from "../../rollout/apply";
 import { describePlan } from "../../rollout/plan";
+import { fleetPhaseProblem } from "../../validation/rollout";
 
 export interface RemoteFilesInputs {
     node: string;
@@ -166,6 +167,11 @@ export const remoteFilesImpl: pulumi.dynamic.ResourceProvider = {
             };
         }
         const failures = inputProblems(news);
+        if (known(news.rollout) && news.rollout?.phases && olds?.contents && known(news.rollout.bundles)) {
+            const bundles = Object.fromEntries(Object.entries(news.rollout.bundles ?? {}).map(([rel, c]) => [rel, known(c) ? (c as string) : undefined]));
+            const refusal = fleetPhaseProblem(news.node, news.rollout.phases, olds.contents, bundles);
+            if (refusal) failures.push({ property: "rollout", reason: refusal });
+        }
         if (failures.length > 0 || !olds?.manifest || !known(news.manifest) || !known(news.host)) return { inputs: news, failures };
         // drift, by file, as `pulumi preview --diff` shows it (hashes computed on the machine)
         const drift: string[] = [];
