@@ -20,6 +20,7 @@ import { stepPools } from "./pools";
 import { stepFirstHour } from "./first-hour";
 import { stepFaults } from "./faults";
 import { stepDelivery } from "./delivery";
+import { stepRollout } from "./ha-rollout/step";
 import { stepPolicy } from "./policy";
 import { stepHa } from "./ha";
 import { stepCaRotation } from "./rotation";
@@ -53,6 +54,7 @@ const STEPS: StepDef[] = [
     { name: "first-hour", title: "the npm scripts as a new user meets them: own passphrase, wrong passphrase, planted mistakes, output length, npm run pulumi, check-expiration --json", limitS: 900, needs: [], fn: stepFirstHour },
     { name: "faults", title: "faults: kill -9 during node-file writes, engine-only kill, cross-node symlink, drift, root-stack destroy", limitS: 900, needs: [], fn: stepFaults },
     { name: "delivery", title: "node trees over SSH to real OpenSSH servers (root and a sudo user): equal to the local sink, one-node rotation, drift, host key / unreachable / auth / permission / disk-full / cut faults, kubeadm reads the tree, destroy", limitS: 900, needs: [], fn: stepDelivery },
+    { name: "rollout", title: "a rotation rolls through a live HA control plane by pulumi up alone: three machines behind real sshd and HAProxy, supervisors as their kubelets, a leaf renewal, a gate failure and its recovery, stage → promote → distrust of every CA, a never-paused prober with every credential: 0 failed", limitS: 1200, needs: [], fn: stepRollout },
     { name: "consumer-js", title: "a JavaScript Pulumi program installs the npm tarball: ClusterPki + NodeFiles up, kubeadm reads the tree, apiserver boots, stage → promote → distrust from its own config", limitS: 900, needs: [], fn: stepConsumerJs },
     { name: "consumer-path", title: "the same program installed from a checkout's path (`npm install @pulumi/pulumi @pulumi/tls <checkout>`, a symlink, no flags): up, files, a quiet second preview", limitS: 600, needs: [], fn: stepConsumerPath },
     { name: "consumer-yaml", title: "the component package: pulumi package get-schema; a Pulumi YAML program runs pulumi package add and up with kube-pki:index:ClusterPki; kubeadm reads its tree", limitS: 900, needs: [], fn: stepConsumerYaml },

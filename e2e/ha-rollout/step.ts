@@ -1,0 +1,249 @@
+/**
+ * Step `rollout` (issue 24's proof): a rotation rolls through a live HA control plane, driven by `pulumi up` alone.
+ *
+ * Three machines cp-1..cp-3 on 127.0.0.1..3, each reached by kube-pki only through its own OpenSSH server
+ * (RemoteNodeFiles), each running etcd, kube-apiserver, kube-controller-manager and kube-scheduler from its own
+ * delivered tree under its supervisor (machines.ts, supervisor.ts); HAProxy in front (haproxy.ts). The step writes
+ * the manifests once (provisioning) and then never copies a file or restarts a component: every restart in the
+ * supervisors' logs comes from kube-pki's reload commands. From before the first rotation to after the last, a
+ * prober that never pauses sends SelfSubjectReviews through HAProxy with every credential in use, and a poller
+ * asks every etcd member for its health. Phases (one `up` each, previewed first; the preview's per-node plan is
+ * compared with the restarts that then happened): a renewal of every leaf, a renewal that meets a broken machine
+ * (its apiserver's manifest broken: the gate stops the rollout there) and the `up` after healing, then stage →
+ * promote → distrust of ca, etcd-ca, front-proxy-ca and sa together. After distrust the old credentials are refused.
+ */
+import { setMaxListeners } from "node:events";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Stack } from "@pulumi/pulumi/automation";
+import { freePort, waitFor } from "../procs";
+import { createStack, pulumiOp, workspace } from "../pulumi";
+import { CLUSTER_DOMAIN, Ctx, SERVICE_CIDR } from "../steps";
+import { diffFingerprints, fingerprint } from "../tree";
+import { keepOld, oldCredentialAnswers, SA, sources, TokenHolder } from "./clients";
+import { HaProxy } from "./haproxy";
+import { keygen } from "../sshd";
+import { CpMachine, Ports } from "./machines";
+import { formatPlan, happened, parseNodePlan } from "./plan";
+import { Prober, QuorumPoller } from "./prober";
+
+const STACK = "e2e-rollout";
+const NODES = ["cp-1", "cp-2", "cp-3"];
+const POLL_MS = 1000;
+const HOLD = "4s";
+const CAS = ["ca", "etcd-ca", "front-proxy-ca", "sa"];
+
+interface PhaseTiming {
+    phase: string;
+    previewS: number;
+    upS: number;
+    /** first supervisor stop → last start of the up (the rolling part) */
+    rollS: number;
+    restarts: number;
+    result: string;
+}
+
+const secs = (ms: number) => (ms / 1000).toFixed(1);
+
+export async function stepRollout(ctx: Ctx, signal: AbortSignal) {
+    const s = ctx.suite;
+    setMaxListeners(64, signal);
+    HaProxy.binary(); // fails first, naming the package, when HAProxy is missing
+    const rolloutLib = fs.readFileSync(path.join(ctx.projectDir, "components/settings.ts"), "utf8").includes("\n    rollout: {");
+    const base = path.join(ctx.work, "ha-rollout");
+    fs.mkdirSync(base, { recursive: true, mode: 0o755 });
+    for (let d = base; d !== path.dirname(d); d = path.dirname(d)) fs.chmodSync(d, fs.statSync(d).mode | 0o011);
+    const clientKey = path.join(base, "client_ed25519");
+    await keygen(clientKey, "kube-pki-e2e-rollout");
+    const ports: Ports = { apiserver: await freePort(), etcdClient: await freePort(), etcdPeer: await freePort(), controllerManager: await freePort(), scheduler: await freePort() };
+    const lbPort = await freePort();
+    const all = NODES.map((name, i) => ({ name, address: `127.0.0.${i + 1}` }));
+    const machines: CpMachine[] = [];
+    for (const n of all) machines.push(new CpMachine(n.name, n.address, base, await freePort(), ports, all, ctx.env, signal, SERVICE_CIDR, CLUSTER_DOMAIN));
+    const lb = new HaProxy(path.join(base, "haproxy"), { address: "127.0.0.1", port: lbPort }, machines.map((m) => ({ name: m.name, address: m.address, port: ports.apiserver })));
+    const tokens = new TokenHolder(lbPort, path.join(machines[0].cp.kubeconfigDir, "admin.conf"));
+    let prober: Prober | undefined;
+    let quorum: QuorumPoller | undefined;
+    let stack: Stack | undefined;
+    const timings: PhaseTiming[] = [];
+    try {
+        for (const m of machines) await m.prepare(`${clientKey}.pub`);
+        for (const m of machines) await m.startSshd();
+        const remoteNodes = Object.fromEntries(
+            machines.map((m) => [m.name, { host: m.address, port: m.ssh.port, user: "root", hostKey: fs.readFileSync(`${m.ssh.hostKeyFile}.pub`, "utf8").trim(), remoteRoot: m.ssh.root }]),
+        );
+        const config: Record<string, object | string | number> = {
+            clusterName: STACK,
+            controlPlaneEndpoint: `127.0.0.1:${lbPort}`,
+            apiServerBindPort: ports.apiserver,
+            controlPlanes: all.map((n) => ({ name: n.name, advertiseAddress: n.address })),
+            keyAlgorithm: "ECDSA-P256",
+            caKeyAlgorithm: "ECDSA-P256",
+            remoteNodes,
+        };
+        if (rolloutLib) config.rollout = { maxUnavailable: 1, gateTimeout: "60s", etcdClientPort: ports.etcdClient, staticPodHold: HOLD };
+        const ws = await workspace({ workDir: ctx.projectDir, backendUrl: String(ctx.ws.envVars.PULUMI_BACKEND_URL), pulumiHome: String(ctx.env.PULUMI_HOME), env: ctx.env });
+        ws.envVars.PULUMI_NODEJS_TRANSPILE_ONLY = "true";
+        stack = await createStack(ws, STACK, config);
+        ctx.stacks.push(stack);
+        await stack.setConfig("kube-pki:remoteSshKey", { value: fs.readFileSync(clientKey, "utf8"), secret: true });
+        s.info(`machines cp-1..cp-3 on 127.0.0.1..3 (sshd :${machines.map((m) => m.ssh.port).join("/:")}; apiserver :${ports.apiserver}, etcd :${ports.etcdClient}/:${ports.etcdPeer}); HAProxy 127.0.0.1:${lbPort}; rollout config ${rolloutLib ? "present" : "ABSENT (rollout-lib not merged)"}`);
+
+        // --- provisioning: the first up delivers the trees; the manifests and the machines' init come after it
+        const t0 = Date.now();
+        const first = await pulumiOp(`${STACK}-up`, signal, (o) => stack!.up(o));
+        s.check(`first up: the three trees delivered over SSH (${secs(Date.now() - t0)} s)`, first.summary.result === "succeeded" && machines.every((m) => fs.existsSync(m.cp.pkiFile("ca.crt"))));
+        const tBoot = Date.now();
+        for (const m of machines) m.writeManifests(ctx.env);
+        for (const m of machines) m.startSupervisor(ctx.projectDir, ctx.env, POLL_MS);
+        const superAdmin = path.join(machines[0].cp.kubeconfigDir, "super-admin.conf");
+        for (const m of machines) await m.cp.waitEtcdHealthy(180_000);
+        for (const m of machines) {
+            await waitFor(`${m.name} kube-apiserver /readyz`, async () => {
+                const r = await m.cp.kubectl(superAdmin, [`--server=${m.cp.apiserverUrl}`, "get", "--raw", "/readyz"], 15_000);
+                return (r.code === 0 && r.stdout.trim() === "ok") || r.output;
+            }, { timeoutMs: 180_000, intervalMs: 1000, daemon: m.supervisor, signal });
+        }
+        s.check(`boot: 3-member etcd healthy and three kube-apiservers ready, each started by its machine's supervisor from its own tree (${secs(Date.now() - tBoot)} s)`, true);
+        await lb.start(ctx.env);
+        const viaLb = (args: string[]) => machines[0].cp.kubectl(superAdmin, [`--server=https://127.0.0.1:${lbPort}`, ...args]);
+        await waitFor("kubectl through HAProxy", async () => {
+            const r = await viaLb(["get", "--raw", "/readyz"]);
+            return (r.code === 0 && r.stdout.trim() === "ok") || r.output;
+        }, { timeoutMs: 60_000, intervalMs: 1000, daemon: lb.daemon, signal });
+        for (const args of [
+            ["create", "clusterrolebinding", "kubeadm:cluster-admins", "--clusterrole=cluster-admin", "--group=kubeadm:cluster-admins"],
+            ["create", "serviceaccount", SA.name, "-n", SA.namespace],
+        ]) {
+            const r = await viaLb(args);
+            s.check(`through HAProxy: kubectl ${args.slice(0, 3).join(" ")}`, r.code === 0 || /AlreadyExists/.test(r.output), r.output);
+        }
+        for (const lease of ["kube-controller-manager", "kube-scheduler"]) {
+            await waitFor(`${lease} leader Lease`, async () => {
+                const r = await viaLb(["get", "lease", "-n", "kube-system", lease, "-o", "jsonpath={.spec.holderIdentity}"]);
+                return (r.code === 0 && r.stdout.trim() !== "") || r.output;
+            }, { timeoutMs: 120_000, intervalMs: 1000, signal });
+        }
+        s.check("kube-controller-manager and kube-scheduler hold their leader Leases (their kubeconfigs from the trees authenticate)", true);
+
+        // --- the clients: from here to the end, never paused
+        await tokens.refresh();
+        s.check("service-account token minted through HAProxy (TokenRequest with admin.conf)", tokens.token !== "", tokens.failures.join("\n"));
+        tokens.start(20_000);
+        prober = new Prober(lbPort, sources(machines, tokens));
+        prober.start();
+        quorum = new QuorumPoller(machines.map((m) => ({
+            name: m.name,
+            host: m.address,
+            port: ports.etcdClient,
+            tls: () => ({ ca: fs.readFileSync(m.cp.pkiFile("etcd/ca.crt"), "utf8"), cert: fs.readFileSync(m.cp.pkiFile("etcd/healthcheck-client.crt"), "utf8"), key: fs.readFileSync(m.cp.pkiFile("etcd/healthcheck-client.key"), "utf8") }),
+        })));
+        quorum.start();
+
+        const phase = async (name: string, opts: { expectFailure?: RegExp } = {}): Promise<string> => {
+            const tp = Date.now();
+            const preview = await pulumiOp(`${STACK}-preview-${name}`, signal, (o) => stack!.preview(o));
+            const previewS = Date.now() - tp;
+            const plan = parseNodePlan(preview.stdout, NODES);
+            const before = machines.map((m) => fingerprint(m.tree));
+            const tu = Date.now();
+            let error = "";
+            let result = "succeeded";
+            try {
+                await pulumiOp(`${STACK}-up-${name}`, signal, (o) => stack!.up(o));
+            } catch (e) {
+                error = (e as Error).message;
+                const log = /\(log: (\S+)\)/.exec(error)?.[1];
+                if (log && fs.existsSync(log)) error = fs.readFileSync(log, "utf8");
+                result = "failed";
+            }
+            const te = Date.now();
+            await tokens.refresh(); // a client refreshes its token after the phase (the kubelet does, well before expiry)
+            const starts = Object.fromEntries(machines.map((m) => [m.name, m.startsBetween(tu, te)]));
+            const events = machines.flatMap((m) => m.readEvents().filter((e) => e.t >= tu && e.t < te && e.component !== "supervisor"));
+            const rollS = events.length ? Math.max(...events.map((e) => e.t)) - Math.min(...events.map((e) => e.t)) : 0;
+            timings.push({ phase: name, previewS: previewS / 1000, upS: (te - tu) / 1000, rollS: rollS / 1000, restarts: Object.values(starts).flat().length, result });
+            const changed = machines.map((m, i) => diffFingerprints(before[i], fingerprint(m.tree)).length);
+            s.info(`${name}: preview ${secs(previewS)} s; up ${secs(te - tu)} s (${result}); restarts ${formatPlan(happened(starts), NODES)}; files changed per node ${changed.join("/")}`);
+            if (opts.expectFailure) {
+                s.check(`${name}: the up fails with the gate's message`, result === "failed" && opts.expectFailure.test(error), error.slice(-2500));
+            } else {
+                s.check(`${name}: up succeeded`, result === "succeeded", error.slice(-2500));
+                if (rolloutLib) {
+                    s.equal(`${name}: the preview's per-node plan (restarts) is what the supervisors logged`, formatPlan(happened(starts), NODES), formatPlan(plan, NODES));
+                } else {
+                    s.equal(`${name}: without kube-pki's reloads no component restarted (nothing but kube-pki restarts one)`, Object.values(starts).flat(), []);
+                }
+            }
+            return error;
+        };
+
+        // --- leaf renewal of every control-plane certificate
+        let generation = 1;
+        await stack.setConfig("kube-pki:rotate", { value: JSON.stringify({ "group:all": generation }) });
+        await phase("renew");
+
+        if (rolloutLib) {
+            // --- a gate failure: cp-2's apiserver does not come back (a broken manifest), the rollout stops there
+            const manifest = path.join(machines[1].manifests, "kube-apiserver.yaml");
+            const good = fs.readFileSync(manifest, "utf8");
+            fs.writeFileSync(manifest, good.replace("- --allow-privileged=true", "- --allow-privileged=true\n        - --no-such-flag=broken"), { mode: 0o600 });
+            generation++;
+            await stack.setConfig("kube-pki:rotate", { value: JSON.stringify({ "group:all": generation }) });
+            const cp3 = fingerprint(machines[2].tree);
+            await phase("renew-gate-failure", { expectFailure: /cp-2[\s\S]*(readyz|gate)|(readyz|gate)[\s\S]*cp-2/ });
+            s.equal("gate failure: cp-3 is untouched (its files are the old ones)", diffFingerprints(cp3, fingerprint(machines[2].tree)), []);
+            fs.writeFileSync(manifest, good, { mode: 0o600 }); // healed by the operator
+            await phase("renew-after-heal");
+
+            // --- CA rotation, one up per phase, the four CAs together
+            const old = keepOld(machines, tokens);
+            for (const p of ["stage", "promote", "distrust"]) {
+                await stack.setConfig("kube-pki:caRotation", { value: JSON.stringify(Object.fromEntries(CAS.map((c) => [c, p]))) });
+                await phase(`${p} (${CAS.join(", ")})`);
+            }
+            const answers = await oldCredentialAnswers(lbPort, machines, old, ports.etcdClient);
+            s.check("after distrust: the old admin.conf is refused (401)", answers.admin === 401, String(answers.admin));
+            s.check("after distrust: the old front-proxy-client is refused (401)", answers.frontProxy === 401, String(answers.frontProxy));
+            s.check("after distrust: a token signed with the old sa.key is refused (401)", answers.token === 401, String(answers.token));
+            s.check("after distrust: every etcd member refuses the old healthcheck-client", answers.etcd.every((ok) => !ok), JSON.stringify(answers.etcd));
+        } else {
+            s.info("rollout-lib's kube-pki:rollout is not in the program: the gate failure and the CA phases need its reloads and are not run");
+        }
+
+        // --- the clients' verdict
+        await prober.stop();
+        await quorum.stop();
+        await tokens.stop();
+        const perLabel = [...prober.perLabel].map(([l, n]) => `${l} ${n}`).join(", ");
+        s.info(`prober: ${prober.total} requests in ${secs(prober.stoppedAt - prober.startedAt)} s (${prober.rate.toFixed(1)}/s) through HAProxy: ${perLabel}`);
+        s.check(`prober: 0 failed of ${prober.total} requests (${prober.rate.toFixed(1)}/s), never paused`, prober.failed === 0 && prober.total > 0, prober.failures.map((f) => `[${new Date(f.t).toISOString()}] ${f.label}: ${f.why}`).join("\n"));
+        s.check(`etcd: never lost quorum (${quorum.polls} polls, at least ${quorum.minHealthy} of 3 healthy)`, quorum.lost.length === 0 && quorum.polls > 0, JSON.stringify(quorum.lost.slice(0, 5)));
+        s.check(`token refreshes: ${tokens.refreshes}, none failed`, tokens.failures.length === 0, tokens.failures.join("\n"));
+        s.info(`HAProxy server transitions: ${lb.transitions().join(", ") || "none"}`);
+        for (const t of timings) {
+            s.info(`phase ${t.phase}: preview ${t.previewS.toFixed(1)} s, up ${t.upS.toFixed(1)} s (${t.result}); rolling ${t.rollS.toFixed(1)} s over ${t.restarts} restarts; engine and delivery ${(t.upS - t.rollS).toFixed(1)} s`);
+        }
+        await pulumiOp(`${STACK}-destroy`, signal, (o) => stack!.destroy(o));
+        ctx.stacks.splice(ctx.stacks.indexOf(stack), 1);
+        await ws.removeStack(STACK);
+    } finally {
+        await prober?.stop();
+        await quorum?.stop();
+        await tokens.stop();
+        await lb.stop();
+        if (stack && ctx.stacks.includes(stack)) {
+            const st = stack;
+            // while the machines still answer (teardown could not reach them)
+            await pulumiOp(`${STACK}-destroy-after-failure`, signal, (o) => st.destroy(o)).then(
+                async () => {
+                    ctx.stacks.splice(ctx.stacks.indexOf(st), 1);
+                    await st.workspace.removeStack(STACK);
+                },
+                () => undefined,
+            );
+        }
+        for (const m of machines) await m.stop();
+    }
+}
+
