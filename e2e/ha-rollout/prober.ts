@@ -7,6 +7,7 @@
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import * as fs from "node:fs";
 import * as https from "node:https";
+import * as tls from "node:tls";
 import { parse as parseYaml } from "yaml";
 import { sleep } from "../procs";
 import { Cred, selfSubjectReview } from "../rotation/probes";
@@ -166,4 +167,22 @@ export class QuorumPoller {
         this.stopped = true;
         await this.loop;
     }
+}
+
+/** SHA-256 fingerprint of the certificate a TLS server presents (not verified: compared with a file instead). */
+export function presentedFingerprint(host: string, port: number, client?: { cert: string; key: string }): Promise<string> {
+    return new Promise((resolve, reject) => {
+        const socket = tls.connect({ host, port, rejectUnauthorized: false, timeout: 5000, ...client }, () => {
+            const fp = socket.getPeerCertificate().fingerprint256 ?? "";
+            socket.end();
+            resolve(fp);
+        });
+        socket.on("timeout", () => socket.destroy(new Error("timeout")));
+        socket.on("error", reject);
+    });
+}
+
+/** The fingerprint of the first certificate of a PEM file, as presentedFingerprint() prints it. */
+export function fileFingerprint(file: string): string {
+    return new X509Certificate(fs.readFileSync(file)).fingerprint256;
 }

@@ -16,8 +16,8 @@ import { setMaxListeners } from "node:events";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Stack } from "@pulumi/pulumi/automation";
-import { freePort, waitFor } from "../procs";
-import { createStack, pulumiOp, workspace } from "../pulumi";
+import { freePort, sleep, waitFor } from "../procs";
+import { createStack, plainOutputs, pulumiOp, workspace } from "../pulumi";
 import { CLUSTER_DOMAIN, Ctx, SERVICE_CIDR } from "../steps";
 import { diffFingerprints, fingerprint } from "../tree";
 import { keepOld, oldCredentialAnswers, SA, sources, TokenHolder } from "./clients";
@@ -25,13 +25,15 @@ import { HaProxy } from "./haproxy";
 import { keygen } from "../sshd";
 import { CpMachine, Ports } from "./machines";
 import { formatPlan, happened, parseNodePlan } from "./plan";
-import { Prober, QuorumPoller } from "./prober";
+import { Pool } from "./pool";
+import { fileFingerprint, presentedFingerprint, Prober, QuorumPoller } from "./prober";
 
 const STACK = "e2e-rollout";
 const NODES = ["cp-1", "cp-2", "cp-3"];
 const POLL_MS = 1000;
 const HOLD = "4s";
 const CAS = ["ca", "etcd-ca", "front-proxy-ca", "sa"];
+const POOL = "general";
 
 interface PhaseTiming {
     phase: string;
@@ -65,6 +67,7 @@ export async function stepRollout(ctx: Ctx, signal: AbortSignal) {
     let prober: Prober | undefined;
     let quorum: QuorumPoller | undefined;
     let stack: Stack | undefined;
+    let pool: Pool | undefined;
     const timings: PhaseTiming[] = [];
     try {
         for (const m of machines) await m.prepare(`${clientKey}.pub`);
@@ -79,6 +82,7 @@ export async function stepRollout(ctx: Ctx, signal: AbortSignal) {
             controlPlanes: all.map((n) => ({ name: n.name, advertiseAddress: n.address })),
             keyAlgorithm: "ECDSA-P256",
             caKeyAlgorithm: "ECDSA-P256",
+            workerPools: [{ name: POOL, tokenTtl: "24h", tokenRenewBefore: "8h" }],
             remoteNodes,
         };
         if (rolloutLib) config.rollout = { maxUnavailable: 1, gateTimeout: "60s", etcdClientPort: ports.etcdClient, staticPodHold: HOLD };
@@ -92,6 +96,7 @@ export async function stepRollout(ctx: Ctx, signal: AbortSignal) {
         // --- provisioning: the first up delivers the trees; the manifests and the machines' init come after it
         const t0 = Date.now();
         const first = await pulumiOp(`${STACK}-up`, signal, (o) => stack!.up(o));
+        let outputs = plainOutputs(first.outputs);
         s.check(`first up: the three trees delivered over SSH (${secs(Date.now() - t0)} s)`, first.summary.result === "succeeded" && machines.every((m) => fs.existsSync(m.cp.pkiFile("ca.crt"))));
         const tBoot = Date.now();
         for (const m of machines) m.writeManifests(ctx.env);
@@ -140,6 +145,23 @@ export async function stepRollout(ctx: Ctx, signal: AbortSignal) {
         })));
         quorum.start();
 
+        /** Every apiserver and etcd member serves the certificate its machine now holds (reloaded or restarted). */
+        const servesDelivered = async (name: string) => {
+            const t = Date.now();
+            let last = "";
+            const ok = await waitFor(`${name}: every member serves its delivered certificates`, async () => {
+                const wrong: string[] = [];
+                for (const m of machines) {
+                    const client = { cert: fs.readFileSync(m.cp.pkiFile("etcd/healthcheck-client.crt"), "utf8"), key: fs.readFileSync(m.cp.pkiFile("etcd/healthcheck-client.key"), "utf8") };
+                    if ((await presentedFingerprint(m.address, ports.apiserver).catch(String)) !== fileFingerprint(m.cp.pkiFile("apiserver.crt"))) wrong.push(`${m.name} apiserver`);
+                    if ((await presentedFingerprint(m.address, ports.etcdClient, client).catch(String)) !== fileFingerprint(m.cp.pkiFile("etcd/server.crt"))) wrong.push(`${m.name} etcd`);
+                }
+                last = wrong.join(", ");
+                return wrong.length === 0 || `still the old certificate: ${last}`;
+            }, { timeoutMs: 90_000, intervalMs: 1000, signal }).then(() => true, () => false);
+            s.check(`${name}: every kube-apiserver and etcd member serves the apiserver.crt / etcd/server.crt on its machine (after ${secs(Date.now() - t)} s)`, ok, last);
+        };
+
         const phase = async (name: string, opts: { expectFailure?: RegExp } = {}): Promise<string> => {
             const tp = Date.now();
             const preview = await pulumiOp(`${STACK}-preview-${name}`, signal, (o) => stack!.preview(o));
@@ -150,7 +172,7 @@ export async function stepRollout(ctx: Ctx, signal: AbortSignal) {
             let error = "";
             let result = "succeeded";
             try {
-                await pulumiOp(`${STACK}-up-${name}`, signal, (o) => stack!.up(o));
+                outputs = plainOutputs((await pulumiOp(`${STACK}-up-${name}`, signal, (o) => stack!.up(o))).outputs);
             } catch (e) {
                 error = (e as Error).message;
                 const log = /\(log: (\S+)\)/.exec(error)?.[1];
@@ -169,6 +191,7 @@ export async function stepRollout(ctx: Ctx, signal: AbortSignal) {
                 s.check(`${name}: the up fails with the gate's message`, result === "failed" && opts.expectFailure.test(error), error.slice(-2500));
             } else {
                 s.check(`${name}: up succeeded`, result === "succeeded", error.slice(-2500));
+                await servesDelivered(name);
                 if (rolloutLib) {
                     s.equal(`${name}: the preview's per-node plan (restarts) is what the supervisors logged`, formatPlan(happened(starts), NODES), formatPlan(plan, NODES));
                 } else {
@@ -177,6 +200,19 @@ export async function stepRollout(ctx: Ctx, signal: AbortSignal) {
             }
             return error;
         };
+
+        // --- the pool: kube-pki's Secrets sink adds the bootstrap token and its RBAC; a machine joins before stage
+        await stack.setConfig("kube-pki:secretsSink", { value: JSON.stringify({ kubeconfig: "super-admin.conf", trustBundle: false }) });
+        await phase("pool-join-sink");
+        const poolFiles = () => ({
+            bootstrapConf: outputs.nodeFiles[POOL]["etc/kubernetes/bootstrap-kubelet.conf"].content,
+            caCrt: outputs.nodeFiles[POOL]["etc/kubernetes/pki/ca.crt"].content,
+            kubeletConfig: outputs.workerPools[POOL].kubeletConfig,
+        });
+        pool = new Pool(path.join(ctx.work, "ha-pool"), ctx.env, signal);
+        const tj = Date.now();
+        await pool.join("pool-node-1", poolFiles());
+        s.check(`pool-node-1 joined before stage (TLS bootstrap through HAProxy, its CSR signed by a controller-manager) in ${secs(Date.now() - tj)} s`, true);
 
         // --- leaf renewal of every control-plane certificate
         let generation = 1;
@@ -201,6 +237,10 @@ export async function stepRollout(ctx: Ctx, signal: AbortSignal) {
             for (const p of ["stage", "promote", "distrust"]) {
                 await stack.setConfig("kube-pki:caRotation", { value: JSON.stringify(Object.fromEntries(CAS.map((c) => [c, p]))) });
                 await phase(`${p} (${CAS.join(", ")})`);
+                if (p === "stage") {
+                    await pool.join("pool-node-2", poolFiles());
+                    s.check("pool-node-2 joined after stage (its bootstrap-kubelet.conf trusts the staged bundle)", true);
+                }
             }
             const answers = await oldCredentialAnswers(lbPort, machines, old, ports.etcdClient);
             s.check("after distrust: the old admin.conf is refused (401)", answers.admin === 401, String(answers.admin));
@@ -211,6 +251,13 @@ export async function stepRollout(ctx: Ctx, signal: AbortSignal) {
             s.info("rollout-lib's kube-pki:rollout is not in the program: the gate failure and the CA phases need its reloads and are not run");
         }
 
+        // --- the pool machines still heartbeat through the load balancer with their own credentials
+        for (const m of pool.machines.filter((x) => x.kubelet)) {
+            const r = await viaLb(["get", "lease", "-n", "kube-node-lease", m.name, "-o", "jsonpath={.spec.renewTime}"]);
+            const age = (Date.now() - Date.parse(r.stdout.trim())) / 1000;
+            s.check(`${m.name}: its kubelet still renews its Lease through HAProxy (last ${age.toFixed(0)} s ago)`, r.code === 0 && age < 60, r.output);
+        }
+
         // --- the clients' verdict
         await prober.stop();
         await quorum.stop();
@@ -218,6 +265,13 @@ export async function stepRollout(ctx: Ctx, signal: AbortSignal) {
         const perLabel = [...prober.perLabel].map(([l, n]) => `${l} ${n}`).join(", ");
         s.info(`prober: ${prober.total} requests in ${secs(prober.stoppedAt - prober.startedAt)} s (${prober.rate.toFixed(1)}/s) through HAProxy: ${perLabel}`);
         s.check(`prober: 0 failed of ${prober.total} requests (${prober.rate.toFixed(1)}/s), never paused`, prober.failed === 0 && prober.total > 0, prober.failures.map((f) => `[${new Date(f.t).toISOString()}] ${f.label}: ${f.why}`).join("\n"));
+        // control: the same prober counts a request that does not authenticate as expected
+        const admin = sources(machines, tokens)[0];
+        const control = new Prober(lbPort, [{ ...admin, user: "someone-else" }], 1);
+        control.start();
+        await sleep(1500);
+        await control.stop();
+        s.check(`control: the prober counts an answer for the wrong user as failed (${control.failed} of ${control.total})`, control.total > 0 && control.failed === control.total, control.failures[0]?.why ?? "");
         s.check(`etcd: never lost quorum (${quorum.polls} polls, at least ${quorum.minHealthy} of 3 healthy)`, quorum.lost.length === 0 && quorum.polls > 0, JSON.stringify(quorum.lost.slice(0, 5)));
         s.check(`token refreshes: ${tokens.refreshes}, none failed`, tokens.failures.length === 0, tokens.failures.join("\n"));
         s.info(`HAProxy server transitions: ${lb.transitions().join(", ") || "none"}`);
@@ -231,6 +285,10 @@ export async function stepRollout(ctx: Ctx, signal: AbortSignal) {
         await prober?.stop();
         await quorum?.stop();
         await tokens.stop();
+        if (pool) {
+            const { left } = await pool.stop();
+            s.check("pool machines stopped: kubelets and containerd, no mount left under their dirs", left.length === 0, left.join("\n"));
+        }
         await lb.stop();
         if (stack && ctx.stacks.includes(stack)) {
             const st = stack;
