@@ -128,7 +128,7 @@ async function main() {
         const clusterTools = [...selected].some((s) => !ENGINE_ONLY_STEPS.has(s));
         const env = await toolsEnv([
             ...(clusterTools ? ["pulumi", "kubernetes", "etcd", "pulumi-language-yaml", "pulumi-language-go"] : ["pulumi", "pulumi-resource-tls"]),
-            ...(selected.has("pools") ? ["kubelet"] : []),
+            ...(selected.has("pools") || selected.has("rollout") ? ["kubelet"] : []),
             ...(selected.has("delivery") && !clusterTools ? ["kubernetes"] : []),
             ...(selected.has("vault") ? ["vault"] : []),
         ]);

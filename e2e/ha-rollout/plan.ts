@@ -16,7 +16,7 @@ export function parseNodePlan(output: string, nodes: string[]): NodePlan {
     for (const raw of output.split("\n")) {
         const line = raw.trim().replace(/^[-*•]\s*/, "");
         for (const node of nodes) {
-            const m = new RegExp(`(?:^|\\s)${node.replace(/[-.]/g, "\\$&")}:\\s+(.*)$`).exec(line);
+            const m = new RegExp(`(?:^|\\s)${node.replace(/[-.]/g, "\\$&")}(?: \\([^)]*\\))?:\\s+(.*)$`).exec(line);
             if (!m || !/\brestart/.test(m[1])) continue;
             const restarted = plan.get(node) ?? new Set<Component>();
             // clauses, with the parenthesised reasons dropped (they name files, which name components too)
