@@ -129,3 +129,61 @@ export function caEntry(id: CaId): CaEntry {
     if (!entry) throw new Error(`unknown CA ${id}`);
     return entry;
 }
+
+/** The components kube-pki restarts on a node (kubeadm's static pods plus the kubelet). */
+export const COMPONENTS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet"] as const;
+export type Component = (typeof COMPONENTS)[number];
+
+/** One component reading one file: the flag it reads it through, and whether it picks a new file up by itself. */
+export interface FileReader {
+    component: Component;
+    flag: string;
+    reloads: boolean;
+}
+
+/**
+ * Who reads what (docs/rollout.md#who-reads-what cites the upstream code of each row). Keyed by path relative to
+ * the node root; a file no component reads (admin.conf, CA keys other than ca.key, the healthcheck client) has
+ * no row: changing it restarts nothing. kubeadm's flags.
+ */
+// prettier-ignore
+export const FILE_READERS: Record<string, FileReader[]> = {
+    "etc/kubernetes/pki/ca.crt": [
+        { component: "kube-apiserver",          flag: "--client-ca-file",                      reloads: true },
+        { component: "kube-controller-manager", flag: "--client-ca-file",                      reloads: true },
+        { component: "kube-controller-manager", flag: "--root-ca-file",                        reloads: false },
+        { component: "kube-controller-manager", flag: "--cluster-signing-cert-file",           reloads: true },
+        { component: "kubelet",                 flag: "clientCAFile",                          reloads: true },
+    ],
+    "etc/kubernetes/pki/ca.key":                        [{ component: "kube-controller-manager", flag: "--cluster-signing-key-file",       reloads: true }],
+    "etc/kubernetes/pki/apiserver.crt":                 [{ component: "kube-apiserver", flag: "--tls-cert-file",                      reloads: true }],
+    "etc/kubernetes/pki/apiserver.key":                 [{ component: "kube-apiserver", flag: "--tls-private-key-file",               reloads: true }],
+    "etc/kubernetes/pki/apiserver-kubelet-client.crt":  [{ component: "kube-apiserver", flag: "--kubelet-client-certificate",         reloads: true }],
+    "etc/kubernetes/pki/apiserver-kubelet-client.key":  [{ component: "kube-apiserver", flag: "--kubelet-client-key",                 reloads: true }],
+    "etc/kubernetes/pki/apiserver-etcd-client.crt":     [{ component: "kube-apiserver", flag: "--etcd-certfile",                      reloads: true }],
+    "etc/kubernetes/pki/apiserver-etcd-client.key":     [{ component: "kube-apiserver", flag: "--etcd-keyfile",                       reloads: true }],
+    "etc/kubernetes/pki/front-proxy-client.crt":        [{ component: "kube-apiserver", flag: "--proxy-client-cert-file",             reloads: true }],
+    "etc/kubernetes/pki/front-proxy-client.key":        [{ component: "kube-apiserver", flag: "--proxy-client-key-file",              reloads: true }],
+    "etc/kubernetes/pki/front-proxy-ca.crt": [
+        { component: "kube-apiserver",          flag: "--requestheader-client-ca-file",        reloads: true },
+        { component: "kube-controller-manager", flag: "--requestheader-client-ca-file",        reloads: true },
+    ],
+    "etc/kubernetes/pki/etcd/ca.crt": [
+        { component: "etcd",                    flag: "--trusted-ca-file, --peer-trusted-ca-file", reloads: false },
+        { component: "kube-apiserver",          flag: "--etcd-cafile",                         reloads: false },
+    ],
+    "etc/kubernetes/pki/etcd/server.crt":               [{ component: "etcd", flag: "--cert-file",                                    reloads: true }],
+    "etc/kubernetes/pki/etcd/server.key":               [{ component: "etcd", flag: "--key-file",                                     reloads: true }],
+    "etc/kubernetes/pki/etcd/peer.crt":                 [{ component: "etcd", flag: "--peer-cert-file",                               reloads: true }],
+    "etc/kubernetes/pki/etcd/peer.key":                 [{ component: "etcd", flag: "--peer-key-file",                                reloads: true }],
+    "etc/kubernetes/pki/sa.key": [
+        { component: "kube-apiserver",          flag: "--service-account-signing-key-file",    reloads: false },
+        { component: "kube-controller-manager", flag: "--service-account-private-key-file",    reloads: false },
+    ],
+    "etc/kubernetes/pki/sa.pub":                        [{ component: "kube-apiserver", flag: "--service-account-key-file",           reloads: false }],
+    "etc/kubernetes/controller-manager.conf":           [{ component: "kube-controller-manager", flag: "--kubeconfig (embedded data)", reloads: false }],
+    "etc/kubernetes/scheduler.conf":                    [{ component: "kube-scheduler", flag: "--kubeconfig (embedded data)",         reloads: false }],
+    "etc/kubernetes/kubelet.conf":                      [{ component: "kubelet", flag: "--kubeconfig (embedded data)",                reloads: false }],
+    "var/lib/kubelet/pki/kubelet.crt":                  [{ component: "kubelet", flag: "tlsCertFile",                                 reloads: false }],
+    "var/lib/kubelet/pki/kubelet.key":                  [{ component: "kubelet", flag: "tlsPrivateKeyFile",                           reloads: false }],
+};

@@ -220,13 +220,24 @@ export const SINK_SETTINGS = {
         stack: "object",
         description:
             "Write each named node's tree on that machine over SSH (RemoteNodeFiles sink, docs/delivery.md): " +
-            "`{\"<node>\": {host, port?, user?, hostKey, remoteRoot?, sudo?, agent?}}`; hostKey is pinned (key line or SHA256 fingerprint).",
+            "`{\"<node>\": {host, port?, user?, hostKey, remoteRoot?, sudo?, agent?, reload?}}`; hostKey is pinned (key line or SHA256 fingerprint); " +
+            "`reload` overrides kube-pki:rollout.reload for that node.",
     },
     remoteSshKey: {
         schema: z.any(),
         ts: "string",
         stack: "string",
         description: "The SSH client private key for kube-pki:remoteNodes; always secret: `pulumi config set --secret kube-pki:remoteSshKey < key`.",
+    },
+    rollout: {
+        // its own zod schema lives with the rollout (components/rollout/config.ts), which names every field's problem
+        schema: z.any(),
+        ts: "RolloutConfigInput",
+        stack: "object",
+        description:
+            "Roll each remote node's update through its components (docs/rollout.md): restart what must restart, gate, then the next node. " +
+            "`{maxUnavailable? (1), workerBatchSize? (10), gateTimeout? (\"5m\"), etcdClientPort? (2379), staticPodHold? (\"25s\"), " +
+            "reload?: {<component>: \"<sh>\"}, poolsRolled?: {<pool>: {<ca id>: <generation>}}}`; set `{}` for the defaults. Unset: files only.",
     },
 } satisfies Table;
 

@@ -6,6 +6,7 @@
  * exactly what it wrote. The dynamic resource (`pulumi-nodejs:dynamic:RemoteNodeFiles`) delegates to
  * remote-files/provider.ts through a small loader, like NodeFiles.
  */
+import * as crypto from "node:crypto";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { fileMapInputs } from "./file-map-inputs";
@@ -14,6 +15,7 @@ import { ConfigError } from "../validation/problems";
 import { nodeNameProblem, parseMode } from "./node-files/paths";
 import { remotePathProblem, remoteRootProblem } from "./remote-files/plan";
 import { pinnedFingerprint } from "./remote-files/ssh";
+import type { RolloutInputs } from "../rollout/apply";
 
 const IMPL_FILE = require.resolve("./remote-files/provider");
 const IMPL_REL = path.relative(process.cwd(), IMPL_FILE);
@@ -61,6 +63,8 @@ export interface RemoteNodeFilesArgs {
     connection: RemoteConnection;
     /** where the trees live on the machine: `<remoteRoot>/<node>/etc/kubernetes/...`; default "/" */
     remoteRoot?: string;
+    /** restart what must restart after a delivery, then gate (docs/rollout.md); absent: files only */
+    rollout?: Omit<RolloutInputs, "hashes">;
 }
 
 /** Every problem with the args, naming the field (`remoteNodes.<node>.<field>` as the stack config spells it). */
@@ -92,8 +96,10 @@ export function remoteNodeFilesArgsProblems(args: RemoteNodeFilesArgs, prefix = 
 export class RemoteNodeFilesResource extends pulumi.dynamic.Resource {
     declare public readonly files: pulumi.Output<Record<string, { sha256: string; mode: string }>>;
     declare public readonly createdDirs: pulumi.Output<string[]>;
+    declare public readonly rolloutPlan: pulumi.Output<string | undefined>;
+    declare public readonly rolloutResult: pulumi.Output<{ plan: string; restarted: string[]; gates: string[] } | undefined>;
     constructor(name: string, args: pulumi.Inputs, opts?: pulumi.CustomResourceOptions) {
-        super(remoteFilesProvider, name, { ...args, files: undefined, createdDirs: undefined }, { ...opts, additionalSecretOutputs: ["privateKey"] }, undefined, "RemoteNodeFiles");
+        super(remoteFilesProvider, name, { ...args, files: undefined, createdDirs: undefined, rolloutPlan: undefined, rolloutResult: undefined }, { ...opts, additionalSecretOutputs: ["privateKey"] }, undefined, "RemoteNodeFiles");
     }
 }
 
@@ -108,6 +114,12 @@ export class RemoteNodeFiles extends pulumi.ComponentResource {
         if (problems.length > 0) throw new ConfigError(`RemoteNodeFiles "${name}" args`, problems);
         super("kube-pki:index:RemoteNodeFiles", name, {}, opts);
         const { manifest, contents } = fileMapInputs(args.files);
+        // per file (not one object), so that a preview knows which hashes are not known yet
+        const fileHashes = Object.fromEntries(
+            Object.keys(args.files)
+                .sort()
+                .map((rel) => [rel, pulumi.unsecret(pulumi.output(args.files[rel].content).apply((c) => crypto.createHash("sha256").update(c, "utf8").digest("hex")))]),
+        );
         const c = args.connection;
         const user = c.user ?? "root";
         this.resource = new RemoteNodeFilesResource(
@@ -124,8 +136,9 @@ export class RemoteNodeFiles extends pulumi.ComponentResource {
                 ...(c.privateKey ? { privateKey: pulumi.secret(c.privateKey) } : {}),
                 manifest,
                 contents,
+                ...(args.rollout ? { rollout: { ...args.rollout, hashes: fileHashes } } : {}),
             },
-            { parent: this },
+            { parent: this, ...(opts?.dependsOn ? { dependsOn: opts.dependsOn } : {}) },
         );
         this.hashes = this.resource.files.apply((files) => Object.fromEntries(Object.entries(files ?? {}).map(([rel, st]) => [rel, st.sha256])));
         this.registerOutputs({ hashes: this.hashes });

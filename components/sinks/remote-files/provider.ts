@@ -9,6 +9,8 @@ import * as crypto from "node:crypto";
 import { dirModeFn, formatMode, parseMode, sha256Hex, UNKNOWN_VALUE } from "../node-files/paths";
 import { dirsOf, inspectProgram, stagingOrder, parseOutput, ProgramResult, remotePathProblem, remoteRootProblem, removeProgram, writeProgram } from "./plan";
 import { pinnedFingerprint, runProgram, SshTarget } from "./ssh";
+import { planOf, rollNode, RolloutInputs } from "../../rollout/apply";
+import { describePlan } from "../../rollout/plan";
 
 export interface RemoteFilesInputs {
     node: string;
@@ -22,9 +24,15 @@ export interface RemoteFilesInputs {
     privateKey?: string;
     manifest: Record<string, { mode: string; secret: boolean; sha256: string }>;
     contents: Record<string, string>;
+    /** the rollout of this node (docs/rollout.md): reloads, gates, its place in the order */
+    rollout?: RolloutInputs;
+    /** set by check: the node's plan, as `pulumi preview --diff` shows it */
+    rolloutPlan?: string;
 }
 
-export interface RemoteFilesOutputs extends Omit<RemoteFilesInputs, "contents" | "manifest"> {
+export interface RemoteFilesOutputs extends Omit<RemoteFilesInputs, "contents" | "manifest" | "rollout" | "rolloutPlan"> {
+    /** what the last update did: the plan, the components restarted, the gates passed */
+    rolloutResult?: { plan: string; restarted: string[]; gates: string[] };
     files: Record<string, { sha256: string; mode: string }>;
     /** relative to the node dir ("." is the node dir itself), in creation order */
     createdDirs: string[];
@@ -146,6 +154,16 @@ export function inputProblems(news: Partial<RemoteFilesInputs>): { property: str
 
 export const remoteFilesImpl: pulumi.dynamic.ResourceProvider = {
     async check(olds: any, news: any) {
+        if (known(news.rollout) && news.rollout && known(news.rollout.hashes)) {
+            // the per-node plan, from the hashes the node last received (old inputs) to the ones to deliver
+            const oldHashes: Record<string, string> | undefined = olds?.rollout?.hashes ?? (olds?.manifest ? Object.fromEntries(Object.entries(olds.manifest).map(([rel, m]: [string, any]) => [rel, m?.sha256])) : undefined);
+            news = {
+                ...news,
+                rolloutPlan: oldHashes
+                    ? describePlan(planOf(news.node, oldHashes, news.rollout.hashes, UNKNOWN_VALUE), news.rollout.position)
+                    : `${news.node} (${news.rollout.position}): first delivery, nothing restarted, no gates`,
+            };
+        }
         const failures = inputProblems(news);
         if (failures.length > 0 || !olds?.manifest || !known(news.manifest) || !known(news.host)) return { inputs: news, failures };
         // drift, by file, as `pulumi preview --diff` shows it (hashes computed on the machine)
@@ -205,7 +223,14 @@ export const remoteFilesImpl: pulumi.dynamic.ResourceProvider = {
     },
 
     async update(_id: string, olds: any, news: any) {
-        const outs = await writeRemote(news, olds.createdDirs ?? []);
+        const outs: RemoteFilesOutputs = await writeRemote(news, olds.createdDirs ?? []);
+        if (news.rollout) {
+            // what the node's components last got (the state: a failed update keeps it) → what is on the machine now
+            const oldHashes = Object.fromEntries(Object.entries((olds.files ?? {}) as RemoteFilesOutputs["files"]).map(([rel, f]) => [rel, f.sha256]));
+            const hashes = Object.fromEntries(Object.keys(news.manifest).map((rel) => [rel, sha256Hex(news.contents[rel])]));
+            const plan = planOf(news.node, oldHashes, hashes, UNKNOWN_VALUE);
+            outs.rolloutResult = await rollNode(targetOf(news), news.root, news.rollout, plan, news.contents);
+        }
         const dropped = Object.keys(olds.files ?? {}).filter((rel) => !(rel in news.manifest));
         if (dropped.length > 0) {
             const keep = new Set(dirsOf(Object.keys(news.manifest)));
