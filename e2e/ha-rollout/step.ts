@@ -92,7 +92,14 @@ export async function stepRollout(ctx: Ctx, signal: AbortSignal) {
             workerPools: [{ name: POOL, tokenTtl: "24h", tokenRenewBefore: "8h" }],
             remoteNodes,
         };
-        const rolloutConfig = { maxUnavailable: 1, gateTimeout: "90s", etcdClientPort: ports.etcdClient, staticPodHold: HOLD };
+        // these machines have no kubelet (the supervisor runs their static pods): its restart is a no-op that says so
+        const rolloutConfig = {
+            maxUnavailable: 1,
+            gateTimeout: "90s",
+            etcdClientPort: ports.etcdClient,
+            staticPodHold: HOLD,
+            reload: { kubelet: "echo 'no kubelet on this machine: the supervisor runs the static pods'" },
+        };
         const poolsRolled: Record<string, Record<string, number>> = {};
         if (rolloutLib) config.rollout = rolloutConfig;
         const ws = await workspace({ workDir: ctx.projectDir, backendUrl: String(ctx.ws.envVars.PULUMI_BACKEND_URL), pulumiHome: String(ctx.env.PULUMI_HOME), env: ctx.env });
@@ -174,9 +181,14 @@ export async function stepRollout(ctx: Ctx, signal: AbortSignal) {
         /** One previewed up. A preview refused naming the pool returns `refused` (the pool rule), nothing run. */
         const phase = async (name: string, opts: { expectFailure?: RegExp } = {}): Promise<string> => {
             const tp = Date.now();
+            const planLines: string[] = [];
             let preview: { stdout: string };
             try {
-                preview = await pulumiOp(`${STACK}-preview-${name}`, signal, (o) => stack!.preview(o));
+                preview = await pulumiOp(`${STACK}-preview-${name}`, signal, (o) => stack!.preview({ ...o, onEvent: (e) => {
+                    // each RemoteNodeFiles' checked inputs carry its node's plan line (rollout-lib: rolloutPlan)
+                    const planned = e.resourcePreEvent?.metadata?.new?.inputs?.rolloutPlan;
+                    if (typeof planned === "string") planLines.push(planned);
+                } }));
             } catch (e) {
                 const message = failureText(e);
                 if (!new RegExp(`\\b${POOL}\\b`).test(message)) throw e;
@@ -184,7 +196,8 @@ export async function stepRollout(ctx: Ctx, signal: AbortSignal) {
                 return `refused: ${message}`;
             }
             const previewS = Date.now() - tp;
-            const plan = parseNodePlan(preview.stdout, NODES);
+            const plan = parseNodePlan(planLines.join("\n"), NODES);
+            if (rolloutLib) s.info(`${name}: the preview's plan: ${planLines.join(" | ") || "(no rolloutPlan in the preview)"}`);
             const before = machines.map((m) => fingerprint(m.tree));
             const tu = Date.now();
             let error = "";
