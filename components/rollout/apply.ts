@@ -21,6 +21,10 @@ export interface RolloutInputs {
     gate?: { address: string; apiServerPort: number; etcdPort: number; etcdMembers: string[] };
     /** path → sha256 of the file to deliver (per file, so a preview knows which ones are not known yet) */
     hashes: Record<string, string>;
+    /** this run's CA phases (kube-pki:caRotation), for the fleet guards (validation/rollout.ts) */
+    phases?: Record<string, string>;
+    /** the bundle files to deliver (CA certificates, sa.pub: public), per file */
+    bundles?: Record<string, string>;
 }
 
 const PKI = "etc/kubernetes/pki";

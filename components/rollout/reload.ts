@@ -38,22 +38,24 @@ export function reloadCommand(c: Component, cluster: Partial<Record<Component, s
 
 /**
  * The program that restarts one component on a node: the tree's path computed on the machine as the sink does
- * (realpath of the remote root, then `/<node>`), the placeholders expanded to quoted values. Output ends with
+ * (realpath of the remote root, then `/<node>`), the placeholders expanded to quoted shell variables
+ * (`"$KPKI_TREE"`, `"$KPKI_NODE"`, `"$KPKI_COMPONENT"`, also in the command's environment). Output ends with
  * `KPKI-RELOADED <component>` or `KPKI-RELOAD-ERR <component> <exit>`.
  */
 export function reloadProgram(opts: { root: string; node: string; component: Component; command: string; holdSeconds: number }): string {
     const { component, command } = opts;
     const body = command
         .replace(/\{root\}/g, `"$KPKI_TREE"`)
-        .replace(/\{node\}/g, shQuote(opts.node))
-        .replace(/\{component\}/g, shQuote(component))
+        .replace(/\{node\}/g, `"$KPKI_NODE"`)
+        .replace(/\{component\}/g, `"$KPKI_COMPONENT"`)
         .replace(/\{hold\}/g, String(Math.ceil(opts.holdSeconds)));
     return [
         `set -u`,
         `umask 077`,
         `R=$(realpath -e -- ${shQuote(opts.root)}) || { echo "KPKI-RELOAD-ERR ${component} remote root ${opts.root.replace(/[^A-Za-z0-9._/-]/g, "?")} does not exist"; exit 0; }`,
         `[ "$R" = / ] && KPKI_TREE=/${opts.node} || KPKI_TREE="$R/${opts.node}"`,
-        `export KPKI_TREE`,
+        `KPKI_NODE=${shQuote(opts.node)}; KPKI_COMPONENT=${shQuote(component)}`,
+        `export KPKI_TREE KPKI_NODE KPKI_COMPONENT`,
         `out=$( ( ${body.includes("\n") ? `\n${body}\n` : body} ) 2>&1 ); rc=$?`,
         `printf '%s\\n' "$out" | tail -n 5 | sed 's/^/KPKI-RELOAD-LOG /'`,
         `if [ $rc -eq 0 ]; then echo "KPKI-RELOADED ${component}"; else echo "KPKI-RELOAD-ERR ${component} exit $rc"; fi`,

@@ -54,6 +54,8 @@ export interface RemoteSinkConfig {
     /** `kube-pki:rollout`, resolved; absent: the sink only writes files */
     rollout?: RolloutSettings;
     gateTargets?: GateTargets;
+    /** kube-pki:caRotation (the phases this run asks for), for the fleet guards */
+    phases?: Record<string, string>;
 }
 
 /** Reads `kube-pki:remoteNodes` / `kube-pki:remoteSshKey`; undefined when remoteNodes is not set. */
@@ -75,6 +77,7 @@ export function readRemoteSinkConfig(config: pulumi.Config): RemoteSinkConfig | 
         for (const [node, n] of Object.entries(parsed.data)) problems.push(...reloadProblems(n.reload, `kube-pki:remoteNodes.${node}.reload`));
         if (problems.length > 0) throw new ConfigError("kube-pki:rollout", problems);
         out.rollout = r.settings;
+        out.phases = config.getObject<Record<string, string>>("caRotation") ?? {};
         const cps = config.getObject<{ name?: string; advertiseAddress?: string }[]>("controlPlanes") ?? [];
         out.gateTargets = {
             controlPlanes: Object.fromEntries(cps.filter((c) => c?.name && c.advertiseAddress).map((c) => [c.name!, c.advertiseAddress!])),
@@ -83,6 +86,15 @@ export function readRemoteSinkConfig(config: pulumi.Config): RemoteSinkConfig | 
         };
     }
     return out;
+}
+
+/** `kube-pki:rollout.poolsRolled` (checked), with or without remote nodes; undefined when not set. */
+export function readPoolsRolled(config: pulumi.Config): Record<string, Record<string, number>> | undefined {
+    const raw = config.getObject<{ poolsRolled?: unknown }>("rollout");
+    if (raw?.poolsRolled === undefined) return undefined;
+    const r = resolveRollout(raw);
+    if (r.problems.length > 0) throw new ConfigError("kube-pki:rollout", r.problems);
+    return r.settings!.poolsRolled;
 }
 
 /** Every problem with the remote sink config against the cluster's nodes, naming `kube-pki:remoteNodes.<node>.<field>`. */
@@ -144,6 +156,7 @@ export function rolloutArgsFor(nodeFiles: Record<string, FileMap>, cfg: RemoteSi
                 reload: { ...r.reload, ...((cfg.nodes[node].reload ?? {}) as Partial<Record<Component, string>>) },
                 holdSeconds: r.staticPodHoldSeconds,
                 gateTimeoutSeconds: r.gateTimeoutSeconds,
+                phases: cfg.phases ?? {},
                 ...(address && roleOfFiles(Object.keys(nodeFiles[node])) === "control-plane"
                     ? { gate: { address, apiServerPort: cfg.gateTargets!.apiServerBindPort, etcdPort: r.etcdClientPort, etcdMembers } }
                     : {}),

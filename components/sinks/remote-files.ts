@@ -16,6 +16,7 @@ import { nodeNameProblem, parseMode } from "./node-files/paths";
 import { remotePathProblem, remoteRootProblem } from "./remote-files/plan";
 import { pinnedFingerprint } from "./remote-files/ssh";
 import type { RolloutInputs } from "../rollout/apply";
+import { bundleFiles } from "../validation/rollout";
 
 const IMPL_FILE = require.resolve("./remote-files/provider");
 const IMPL_REL = path.relative(process.cwd(), IMPL_FILE);
@@ -64,7 +65,17 @@ export interface RemoteNodeFilesArgs {
     /** where the trees live on the machine: `<remoteRoot>/<node>/etc/kubernetes/...`; default "/" */
     remoteRoot?: string;
     /** restart what must restart after a delivery, then gate (docs/rollout.md); absent: files only */
-    rollout?: Omit<RolloutInputs, "hashes">;
+    rollout?: Omit<RolloutInputs, "hashes" | "bundles">;
+}
+
+/** The trust files of a node (public: CA certificates and sa.pub), per file, for the fleet guards. */
+function bundlesOf(files: FileMap): Record<string, pulumi.Output<string>> {
+    return Object.fromEntries(
+        (["ca", "etcd-ca", "front-proxy-ca", "sa"] as const)
+            .flatMap((ca) => bundleFiles(ca))
+            .filter((rel) => files[rel])
+            .map((rel) => [rel, pulumi.unsecret(pulumi.output(files[rel].content))]),
+    );
 }
 
 /** Every problem with the args, naming the field (`remoteNodes.<node>.<field>` as the stack config spells it). */
@@ -136,11 +147,18 @@ export class RemoteNodeFiles extends pulumi.ComponentResource {
                 ...(c.privateKey ? { privateKey: pulumi.secret(c.privateKey) } : {}),
                 manifest,
                 contents,
-                ...(args.rollout ? { rollout: { ...args.rollout, hashes: fileHashes } } : {}),
+                ...(args.rollout ? { rollout: { ...args.rollout, hashes: fileHashes, bundles: bundlesOf(args.files) } } : {}),
             },
             { parent: this, ...(opts?.dependsOn ? { dependsOn: opts.dependsOn } : {}) },
         );
         this.hashes = this.resource.files.apply((files) => Object.fromEntries(Object.entries(files ?? {}).map(([rel, st]) => [rel, st.sha256])));
+        if (args.rollout) {
+            // the per-node plan in a plain preview: the check computed it, a preview's outputs are the checked inputs
+            // (a node without changes keeps its old outputs, which hold no plan: it prints nothing)
+            this.resource.rolloutPlan.apply((plan) => {
+                if (plan && pulumi.runtime.isDryRun()) void pulumi.log.info(`rollout plan: ${plan}`, this);
+            });
+        }
         this.registerOutputs({ hashes: this.hashes });
     }
 }

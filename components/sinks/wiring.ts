@@ -12,7 +12,8 @@ import { BootstrapTokens } from "./bootstrap-tokens";
 import { cloudInit } from "./cloud-init";
 import { NodeFiles } from "./node-files";
 import type { RemoteNodeFiles } from "./remote-files";
-import { readRemoteSinkConfig, REMOTE_CONFIG_KEYS, RemoteSinkConfig, remoteNodeFilesFor } from "./remote-config";
+import { readPoolsRolled, readRemoteSinkConfig, REMOTE_CONFIG_KEYS, RemoteSinkConfig, remoteNodeFilesFor } from "./remote-config";
+import { poolPhaseProblems } from "../validation/rollout";
 import { GroupBinding, KubernetesSecrets } from "./secrets";
 
 /** `kube-pki:secretsSink` (an object in stack config). */
@@ -44,6 +45,8 @@ export interface SinksConfig {
     secretsSink?: SecretsSinkConfig;
     /** `kube-pki:remoteNodes` + `kube-pki:remoteSshKey`: write node trees on the machines over SSH (remote-config.ts). */
     remote?: RemoteSinkConfig;
+    /** `kube-pki:rollout.poolsRolled`: pool → CA id → the generation the operator rolled it to (docs/rollout.md) */
+    poolsRolled?: Record<string, Record<string, number>>;
 }
 
 /** Config keys read by readSinksConfig (pass them to readClusterPkiArgs' extraKeys). */
@@ -60,6 +63,8 @@ export function readSinksConfig(config: pulumi.Config): SinksConfig {
     if (ss !== undefined) out.secretsSink = ss;
     const remote = readRemoteSinkConfig(config);
     if (remote) out.remote = remote;
+    const poolsRolled = readPoolsRolled(config);
+    if (poolsRolled) out.poolsRolled = poolsRolled;
     return out;
 }
 
@@ -90,6 +95,9 @@ export interface Sinks {
  */
 export function buildSinks(name: string, pki: ClusterPkiView, cfg: SinksConfig, opts?: pulumi.ComponentResourceOptions): Sinks {
     const problems = sinksConfigProblems(pki, cfg);
+    // the pool rule of the CA phases (validation/rollout.ts): refused until each pool is confirmed rolled
+    const states = (pki as { rotationState?: Record<string, { phase: string; generation: number }> }).rotationState ?? {};
+    problems.push(...poolPhaseProblems(states, Object.keys(pki.workerPools ?? {}), cfg.poolsRolled ?? {}));
     if (problems.length > 0) throw new ConfigError("sink config", problems);
     const sinks: Sinks = { nodeFiles: {}, cloudInit: {}, remoteFiles: remoteNodeFilesFor(name, pki.nodeFiles, cfg.remote, opts) };
     const nodes = Object.keys(pki.nodeFiles).sort();

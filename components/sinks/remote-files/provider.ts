@@ -11,6 +11,7 @@ import { dirsOf, inspectProgram, stagingOrder, parseOutput, ProgramResult, remot
 import { pinnedFingerprint, runProgram, SshTarget } from "./ssh";
 import { planOf, rollNode, RolloutInputs } from "../../rollout/apply";
 import { describePlan } from "../../rollout/plan";
+import { fleetPhaseProblem } from "../../validation/rollout";
 
 export interface RemoteFilesInputs {
     node: string;
@@ -32,6 +33,7 @@ export interface RemoteFilesInputs {
 
 export interface RemoteFilesOutputs extends Omit<RemoteFilesInputs, "contents" | "manifest" | "rollout" | "rolloutPlan"> {
     /** what the last update did: the plan, the components restarted, the gates passed */
+    /** (the plan itself is not kept: a node without changes shows none in the next preview) */
     rolloutResult?: { plan: string; restarted: string[]; gates: string[] };
     files: Record<string, { sha256: string; mode: string }>;
     /** relative to the node dir ("." is the node dir itself), in creation order */
@@ -165,6 +167,11 @@ export const remoteFilesImpl: pulumi.dynamic.ResourceProvider = {
             };
         }
         const failures = inputProblems(news);
+        if (known(news.rollout) && news.rollout?.phases && olds?.contents && known(news.rollout.bundles)) {
+            const bundles = Object.fromEntries(Object.entries(news.rollout.bundles ?? {}).map(([rel, c]) => [rel, known(c) ? (c as string) : undefined]));
+            const refusal = fleetPhaseProblem(news.node, news.rollout.phases, olds.contents, bundles);
+            if (refusal) failures.push({ property: "rollout", reason: refusal });
+        }
         if (failures.length > 0 || !olds?.manifest || !known(news.manifest) || !known(news.host)) return { inputs: news, failures };
         // drift, by file, as `pulumi preview --diff` shows it (hashes computed on the machine)
         const drift: string[] = [];
@@ -187,7 +194,7 @@ export const remoteFilesImpl: pulumi.dynamic.ResourceProvider = {
     },
 
     async create(inputs: any) {
-        const outs = await writeRemote(inputs, []);
+        const outs: RemoteFilesOutputs = await writeRemote(inputs, []);
         return { id: `${inputs.host}:${inputs.port}:${inputs.root}/${inputs.node}`, outs };
     },
 
