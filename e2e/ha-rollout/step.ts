@@ -355,8 +355,14 @@ export async function stepRollout(ctx: Ctx, signal: AbortSignal) {
                 () => undefined,
             );
         }
+        const logDir = lb.daemon ? path.dirname(lb.daemon.log) : undefined;
         await lb.stop();
         for (const m of machines) await m.stop();
+        // the machines' component logs and supervisor events live in the work dir (removed): keep them with the logs
+        for (const m of machines) {
+            const from = path.dirname(m.events);
+            if (logDir && fs.existsSync(from)) fs.cpSync(from, path.join(logDir, `machine-${m.name}`), { recursive: true });
+        }
     }
 }
 
