@@ -335,7 +335,11 @@ export async function stepRollout(ctx: Ctx, signal: AbortSignal) {
         ctx.stacks.splice(ctx.stacks.indexOf(stack), 1);
         await ws.removeStack(STACK);
     } finally {
-        await prober?.stop();
+        if (prober && !prober.stoppedAt) {
+            // the step failed before the verdict: say what the clients saw until then
+            await prober.stop();
+            s.info(`prober until the failure: ${prober.total} requests, ${prober.failed} failed${prober.failures.length ? `: ${prober.failures.slice(0, 5).map((f) => `[${new Date(f.t).toISOString()}] ${f.label}: ${f.why}`).join(" | ")}` : ""}; etcd min healthy ${quorum?.minHealthy}`);
+        }
         await quorum?.stop();
         await tokens.stop();
         if (pool) {
