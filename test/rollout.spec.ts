@@ -4,7 +4,7 @@
  * refusal of a served certificate that is not the delivered one (a real TLS server, real X.509 from openssl).
  */
 import { strict as assert } from "node:assert";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as https from "node:https";
 import * as os from "node:os";
@@ -137,6 +137,22 @@ describe("rollout: reload programs (run by /bin/sh against a temp tree)", () => 
         assert.deepEqual(fs.readdirSync(path.join(root, "cp-1/etc/kubernetes/kube-pki-held")), []);
     });
 
+    it("a hang-up mid-hold (the SSH session cut, as when `up` is killed) puts the manifest back", async () => {
+        const m = path.join(root, "cp-1/etc/kubernetes/manifests/kube-apiserver.yaml");
+        fs.writeFileSync(m, "kind: Pod\n");
+        const program = reloadProgram({ root, node: "cp-1", component: "kube-apiserver", command: DEFAULT_RELOAD["kube-apiserver"], holdSeconds: 30 });
+        const child = spawn("/bin/sh", ["-c", program], { detached: true, stdio: "ignore" });
+        const held = path.join(root, "cp-1/etc/kubernetes/kube-pki-held/kube-apiserver.yaml");
+        for (let i = 0; i < 100 && !fs.existsSync(held); i++) await new Promise((r) => setTimeout(r, 50));
+        assert.ok(fs.existsSync(held) && !fs.existsSync(m), "the manifest is held");
+        const exited = new Promise((r) => child.once("exit", r));
+        process.kill(-child.pid!, "SIGHUP");
+        await exited;
+        // the outer shell is gone at once; the subshell's trap moves the manifest back right after
+        for (let i = 0; i < 100 && !fs.existsSync(m); i++) await new Promise((r) => setTimeout(r, 50));
+        assert.ok(fs.existsSync(m) && !fs.existsSync(held), "put back by the trap");
+    });
+
     it("a missing manifest fails naming the file and the key to set", () => {
         const out = parseReload(run(DEFAULT_RELOAD.etcd).stdout);
         assert.equal(out.ok, false);
@@ -146,7 +162,7 @@ describe("rollout: reload programs (run by /bin/sh against a temp tree)", () => 
     it("placeholders are expanded quoted; a failing command reports its exit status", () => {
         const out = parseReload(run(`echo "{node} {component} {hold}"; test -d {root}`, "kube-scheduler").stdout);
         assert.deepEqual(out, { ok: true, log: ["cp-1 kube-scheduler 1"] });
-        assert.deepEqual(parseReload(run("exit 7").stdout), { ok: false, error: "etcd exit 7", log: [""] });
+        assert.deepEqual(parseReload(run("exit 7").stdout), { ok: false, error: "etcd exit 7", log: [] });
     });
 
     it("the node's override wins over the cluster's, which wins over the default", () => {

@@ -56,8 +56,10 @@ export function reloadProgram(opts: { root: string; node: string; component: Com
         `[ "$R" = / ] && KPKI_TREE=/${opts.node} || KPKI_TREE="$R/${opts.node}"`,
         `KPKI_NODE=${shQuote(opts.node)}; KPKI_COMPONENT=${shQuote(component)}`,
         `export KPKI_TREE KPKI_NODE KPKI_COMPONENT`,
-        `out=$( ( ${body.includes("\n") ? `\n${body}\n` : body} ) 2>&1 ); rc=$?`,
-        `printf '%s\\n' "$out" | tail -n 5 | sed 's/^/KPKI-RELOAD-LOG /'`,
+        // a plain subshell into a temp file, not $( ): dash does not run the command's traps inside a command substitution
+        `L=$(mktemp) || { echo "KPKI-RELOAD-ERR ${component} cannot create a temp file"; exit 0; }`,
+        `( ${body.includes("\n") ? `\n${body}\n` : body} ) > "$L" 2>&1; rc=$?`,
+        `tail -n 5 "$L" | sed 's/^/KPKI-RELOAD-LOG /'; rm -f -- "$L"`,
         `if [ $rc -eq 0 ]; then echo "KPKI-RELOADED ${component}"; else echo "KPKI-RELOAD-ERR ${component} exit $rc"; fi`,
     ].join("\n");
 }
