@@ -25,6 +25,8 @@ export interface ControlPlaneOptions {
     host?: string;
     /** etcd --initial-cluster for a multi-member cluster (`name=https://host:peerPort,...`); default: this member only. */
     etcdInitialCluster?: string;
+    /** kube-apiserver --etcd-servers; default: this member's etcd only. */
+    etcdServers?: string[];
     signal: AbortSignal;
 }
 
@@ -63,37 +65,38 @@ export class ControlPlane {
         return path.join(this.pki, rel);
     }
 
+    /** etcd's flags (kubeadm's static pod), every file from the tree; data in `<workDir>/<label>-etcd-data`. */
+    etcdArgs(): string[] {
+        const { o } = this;
+        const data = path.join(o.workDir, `${o.label}-etcd-data`);
+        const peer = this.etcdPeerUrl;
+        return [
+            `--name=${o.nodeName}`,
+            `--data-dir=${data}`,
+            `--listen-client-urls=${this.etcdEndpoint}`,
+            `--advertise-client-urls=${this.etcdEndpoint}`,
+            `--listen-peer-urls=${peer}`,
+            `--initial-advertise-peer-urls=${peer}`,
+            `--initial-cluster=${o.etcdInitialCluster ?? `${o.nodeName}=${peer}`}`,
+            "--initial-cluster-state=new",
+            `--cert-file=${this.pkiFile("etcd/server.crt")}`,
+            `--key-file=${this.pkiFile("etcd/server.key")}`,
+            `--trusted-ca-file=${this.pkiFile("etcd/ca.crt")}`,
+            "--client-cert-auth=true",
+            `--peer-cert-file=${this.pkiFile("etcd/peer.crt")}`,
+            `--peer-key-file=${this.pkiFile("etcd/peer.key")}`,
+            `--peer-trusted-ca-file=${this.pkiFile("etcd/ca.crt")}`,
+            "--peer-client-cert-auth=true",
+            "--snapshot-count=10000",
+        ];
+    }
+
     /** Starts etcd and (unless waitHealthy is false: a member of a cluster without quorum yet) waits for its health. */
     async startEtcd(timeoutMs = 60_000, waitHealthy = true): Promise<void> {
         const { o } = this;
         // reused when it exists: a restart from a new tree (CA rotation) keeps etcd's data
-        const data = path.join(o.workDir, `${o.label}-etcd-data`);
-        fs.mkdirSync(data, { recursive: true, mode: 0o700 });
-        const peer = this.etcdPeerUrl;
-        this.etcd = new Daemon(
-            `etcd-${o.label}`,
-            "etcd",
-            [
-                `--name=${o.nodeName}`,
-                `--data-dir=${data}`,
-                `--listen-client-urls=${this.etcdEndpoint}`,
-                `--advertise-client-urls=${this.etcdEndpoint}`,
-                `--listen-peer-urls=${peer}`,
-                `--initial-advertise-peer-urls=${peer}`,
-                `--initial-cluster=${o.etcdInitialCluster ?? `${o.nodeName}=${peer}`}`,
-                "--initial-cluster-state=new",
-                `--cert-file=${this.pkiFile("etcd/server.crt")}`,
-                `--key-file=${this.pkiFile("etcd/server.key")}`,
-                `--trusted-ca-file=${this.pkiFile("etcd/ca.crt")}`,
-                "--client-cert-auth=true",
-                `--peer-cert-file=${this.pkiFile("etcd/peer.crt")}`,
-                `--peer-key-file=${this.pkiFile("etcd/peer.key")}`,
-                `--peer-trusted-ca-file=${this.pkiFile("etcd/ca.crt")}`,
-                "--peer-client-cert-auth=true",
-                "--snapshot-count=10000",
-            ],
-            o.env,
-        );
+        fs.mkdirSync(path.join(o.workDir, `${o.label}-etcd-data`), { recursive: true, mode: 0o700 });
+        this.etcd = new Daemon(`etcd-${o.label}`, "etcd", this.etcdArgs(), o.env);
         if (waitHealthy) await this.waitEtcdHealthy(timeoutMs);
     }
 
@@ -126,52 +129,52 @@ export class ControlPlane {
         );
     }
 
+    /** kube-apiserver's flags: kubeadm's static pod flags (controlplane/manifests.go), every file from the tree. */
+    apiserverArgs(): string[] {
+        const { o } = this;
+        const certDir = path.join(o.workDir, `${o.label}-apiserver-certs`);
+        const f = (rel: string) => this.pkiFile(rel);
+        return [
+            `--advertise-address=${o.advertiseAddress}`,
+            `--bind-address=${this.host}`,
+            `--secure-port=${o.ports.apiserver}`,
+            "--allow-privileged=true",
+            "--authorization-mode=Node,RBAC",
+            "--enable-admission-plugins=NodeRestriction",
+            "--enable-bootstrap-token-auth=true",
+            `--client-ca-file=${f("ca.crt")}`,
+            `--tls-cert-file=${f("apiserver.crt")}`,
+            `--tls-private-key-file=${f("apiserver.key")}`,
+            `--kubelet-client-certificate=${f("apiserver-kubelet-client.crt")}`,
+            `--kubelet-client-key=${f("apiserver-kubelet-client.key")}`,
+            "--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname",
+            `--etcd-servers=${(o.etcdServers ?? [this.etcdEndpoint]).join(",")}`,
+            `--etcd-cafile=${f("etcd/ca.crt")}`,
+            `--etcd-certfile=${f("apiserver-etcd-client.crt")}`,
+            `--etcd-keyfile=${f("apiserver-etcd-client.key")}`,
+            `--service-account-issuer=https://kubernetes.default.svc.${o.clusterDomain}`,
+            `--service-account-key-file=${f("sa.pub")}`,
+            `--service-account-signing-key-file=${f("sa.key")}`,
+            `--service-cluster-ip-range=${o.serviceCidr}`,
+            `--proxy-client-cert-file=${f("front-proxy-client.crt")}`,
+            `--proxy-client-key-file=${f("front-proxy-client.key")}`,
+            `--requestheader-client-ca-file=${f("front-proxy-ca.crt")}`,
+            "--requestheader-allowed-names=front-proxy-client",
+            "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+            "--requestheader-group-headers=X-Remote-Group",
+            "--requestheader-username-headers=X-Remote-User",
+            `--cert-dir=${certDir}`,
+        ];
+    }
+
     /**
      * Starts kube-apiserver and waits for its /readyz, asked of this apiserver (--server=apiserverUrl) with
      * `readyKubeconfig` (default: this node's super-admin.conf; kubeadm writes it on the first control plane only).
      */
     async startApiserver(timeoutMs = 120_000, readyKubeconfig?: string): Promise<void> {
         const { o } = this;
-        const certDir = path.join(o.workDir, `${o.label}-apiserver-certs`);
-        fs.mkdirSync(certDir, { recursive: true, mode: 0o700 });
-        const f = (rel: string) => this.pkiFile(rel);
-        // kubeadm's static pod flags (controlplane/manifests.go), files from the tree
-        this.apiserver = new Daemon(
-            `kube-apiserver-${o.label}`,
-            "kube-apiserver",
-            [
-                `--advertise-address=${o.advertiseAddress}`,
-                `--bind-address=${this.host}`,
-                `--secure-port=${o.ports.apiserver}`,
-                "--allow-privileged=true",
-                "--authorization-mode=Node,RBAC",
-                "--enable-admission-plugins=NodeRestriction",
-                "--enable-bootstrap-token-auth=true",
-                `--client-ca-file=${f("ca.crt")}`,
-                `--tls-cert-file=${f("apiserver.crt")}`,
-                `--tls-private-key-file=${f("apiserver.key")}`,
-                `--kubelet-client-certificate=${f("apiserver-kubelet-client.crt")}`,
-                `--kubelet-client-key=${f("apiserver-kubelet-client.key")}`,
-                "--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname",
-                `--etcd-servers=${this.etcdEndpoint}`,
-                `--etcd-cafile=${f("etcd/ca.crt")}`,
-                `--etcd-certfile=${f("apiserver-etcd-client.crt")}`,
-                `--etcd-keyfile=${f("apiserver-etcd-client.key")}`,
-                `--service-account-issuer=https://kubernetes.default.svc.${o.clusterDomain}`,
-                `--service-account-key-file=${f("sa.pub")}`,
-                `--service-account-signing-key-file=${f("sa.key")}`,
-                `--service-cluster-ip-range=${o.serviceCidr}`,
-                `--proxy-client-cert-file=${f("front-proxy-client.crt")}`,
-                `--proxy-client-key-file=${f("front-proxy-client.key")}`,
-                `--requestheader-client-ca-file=${f("front-proxy-ca.crt")}`,
-                "--requestheader-allowed-names=front-proxy-client",
-                "--requestheader-extra-headers-prefix=X-Remote-Extra-",
-                "--requestheader-group-headers=X-Remote-Group",
-                "--requestheader-username-headers=X-Remote-User",
-                `--cert-dir=${certDir}`,
-            ],
-            o.env,
-        );
+        fs.mkdirSync(path.join(o.workDir, `${o.label}-apiserver-certs`), { recursive: true, mode: 0o700 });
+        this.apiserver = new Daemon(`kube-apiserver-${o.label}`, "kube-apiserver", this.apiserverArgs(), o.env);
         const superAdmin = readyKubeconfig ?? path.join(this.kubeconfigDir, "super-admin.conf");
         this.timings.apiserver = await waitFor(
             `kube-apiserver (${o.label}) /readyz with ${path.basename(superAdmin)}`,
@@ -183,13 +186,8 @@ export class ControlPlane {
         );
     }
 
-    /**
-     * kube-controller-manager and kube-scheduler with kubeadm's flags (controlplane/manifests.go), on `host`,
-     * authenticated by the tree's controller-manager.conf / scheduler.conf; each is up once it holds its leader
-     * Lease (which it can only take with a working kubeconfig and its bootstrap RBAC); the ms to each are in timings.
-     * `controllerManagerArgs` are appended to the controller-manager's flags (e.g. a short --cluster-signing-duration).
-     */
-    async startControllersAndScheduler(ports: { controllerManager: number; scheduler: number }, timeoutMs = 120_000, controllerManagerArgs: string[] = []) {
+    /** kube-controller-manager's and kube-scheduler's flags (kubeadm's, controlplane/manifests.go), files from the tree. */
+    controllerArgs(ports: { controllerManager: number; scheduler: number }, controllerManagerArgs: string[] = []): { controllerManager: string[]; scheduler: string[] } {
         const { o } = this;
         const f = (rel: string) => this.pkiFile(rel);
         const cm = path.join(this.kubeconfigDir, "controller-manager.conf");
@@ -204,10 +202,8 @@ export class ControlPlane {
             "--leader-elect=true",
             `--cert-dir=${path.join(o.workDir, `${o.label}-${certDir}-certs`)}`,
         ];
-        this.controllerManager = new Daemon(
-            `kube-controller-manager-${o.label}`,
-            "kube-controller-manager",
-            [
+        return {
+            controllerManager: [
                 ...common(cm, ports.controllerManager, "kcm"),
                 `--client-ca-file=${f("ca.crt")}`,
                 "--cluster-name=kubernetes",
@@ -220,14 +216,21 @@ export class ControlPlane {
                 "--use-service-account-credentials=true",
                 ...controllerManagerArgs,
             ],
-            o.env,
-        );
-        this.scheduler = new Daemon(
-            `kube-scheduler-${o.label}`,
-            "kube-scheduler",
-            common(sched, ports.scheduler, "scheduler"),
-            o.env,
-        );
+            scheduler: common(sched, ports.scheduler, "scheduler"),
+        };
+    }
+
+    /**
+     * kube-controller-manager and kube-scheduler with kubeadm's flags (controlplane/manifests.go), on `host`,
+     * authenticated by the tree's controller-manager.conf / scheduler.conf; each is up once it holds its leader
+     * Lease (which it can only take with a working kubeconfig and its bootstrap RBAC); the ms to each are in timings.
+     * `controllerManagerArgs` are appended to the controller-manager's flags (e.g. a short --cluster-signing-duration).
+     */
+    async startControllersAndScheduler(ports: { controllerManager: number; scheduler: number }, timeoutMs = 120_000, controllerManagerArgs: string[] = []) {
+        const { o } = this;
+        const args = this.controllerArgs(ports, controllerManagerArgs);
+        this.controllerManager = new Daemon(`kube-controller-manager-${o.label}`, "kube-controller-manager", args.controllerManager, o.env);
+        this.scheduler = new Daemon(`kube-scheduler-${o.label}`, "kube-scheduler", args.scheduler, o.env);
         const superAdmin = path.join(this.kubeconfigDir, "super-admin.conf");
         const holder = (lease: string, daemon: Daemon) =>
             waitFor(

@@ -20,6 +20,7 @@ import { stepPools } from "./pools";
 import { stepFirstHour } from "./first-hour";
 import { stepFaults } from "./faults";
 import { stepDelivery } from "./delivery";
+import { stepRollout } from "./ha-rollout/step";
 import { stepPolicy } from "./policy";
 import { stepHa } from "./ha";
 import { stepCaRotation } from "./rotation";
@@ -35,6 +36,8 @@ interface StepDef {
     limitS: number;
     needs: string[];
     fn: StepFn;
+    /** Run only when named in --only, for this reason (printed by --list). */
+    optIn?: string;
 }
 
 const STEPS: StepDef[] = [
@@ -53,6 +56,7 @@ const STEPS: StepDef[] = [
     { name: "first-hour", title: "the npm scripts as a new user meets them: own passphrase, wrong passphrase, planted mistakes, output length, npm run pulumi, check-expiration --json", limitS: 900, needs: [], fn: stepFirstHour },
     { name: "faults", title: "faults: kill -9 during node-file writes, engine-only kill, cross-node symlink, drift, root-stack destroy", limitS: 900, needs: [], fn: stepFaults },
     { name: "delivery", title: "node trees over SSH to real OpenSSH servers (root and a sudo user): equal to the local sink, one-node rotation, drift, host key / unreachable / auth / permission / disk-full / cut faults, kubeadm reads the tree, destroy", limitS: 900, needs: [], fn: stepDelivery },
+    { name: "rollout", title: "a rotation rolls through a live HA control plane by pulumi up alone: three machines behind real sshd and HAProxy, supervisors as their kubelets, a leaf renewal, a gate failure and its recovery, stage → promote → distrust of every CA, a never-paused prober with every credential: 0 failed", limitS: 1200, needs: [], fn: stepRollout, optIn: "not in the default run yet: its CA phases with the pool rule have not passed live once (e2e/README.md, rollout)" },
     { name: "consumer-js", title: "a JavaScript Pulumi program installs the npm tarball: ClusterPki + NodeFiles up, kubeadm reads the tree, apiserver boots, stage → promote → distrust from its own config", limitS: 900, needs: [], fn: stepConsumerJs },
     { name: "consumer-path", title: "the same program installed from a checkout's path (`npm install @pulumi/pulumi @pulumi/tls <checkout>`, a symlink, no flags): up, files, a quiet second preview", limitS: 600, needs: [], fn: stepConsumerPath },
     { name: "consumer-yaml", title: "the component package: pulumi package get-schema; a Pulumi YAML program runs pulumi package add and up with kube-pki:index:ClusterPki; kubeadm reads its tree", limitS: 900, needs: [], fn: stepConsumerYaml },
@@ -68,7 +72,7 @@ const ENGINE_ONLY_STEPS = new Set(["faults", "policy", "delivery"]);
 class UsageError extends Error {}
 
 function selectSteps(only: string | undefined): Set<string> {
-    if (!only) return new Set(STEPS.map((s) => s.name));
+    if (!only) return new Set(STEPS.filter((s) => !s.optIn).map((s) => s.name));
     const wanted = new Set<string>();
     const add = (name: string) => {
         const def = STEPS.find((s) => s.name === name);
@@ -93,7 +97,7 @@ async function main() {
         // The one list of steps: the docs point here instead of keeping their own copy.
         console.log("0. setup: toolchain, project snapshot, file backend");
         for (const [i, s] of STEPS.entries()) {
-            const notes = [`${s.limitS} s`, ...(s.needs.length ? [`needs ${s.needs.join(", ")}`] : []), ...(ENGINE_ONLY_STEPS.has(s.name) ? ["pulumi + tls provider only"] : [])];
+            const notes = [`${s.limitS} s`, ...(s.needs.length ? [`needs ${s.needs.join(", ")}`] : []), ...(ENGINE_ONLY_STEPS.has(s.name) ? ["pulumi + tls provider only"] : []), ...(s.optIn ? [`opt-in (--only ${s.name}): ${s.optIn}`] : [])];
             console.log(`${i + 1}. ${s.name} (${notes.join("; ")}): ${s.title}`);
         }
         console.log(`${STEPS.length + 1}. teardown: pulumi destroy every stack, stop every process`);
@@ -126,7 +130,7 @@ async function main() {
         const clusterTools = [...selected].some((s) => !ENGINE_ONLY_STEPS.has(s));
         const env = await toolsEnv([
             ...(clusterTools ? ["pulumi", "kubernetes", "etcd", "pulumi-language-yaml", "pulumi-language-go"] : ["pulumi", "pulumi-resource-tls"]),
-            ...(selected.has("pools") ? ["kubelet"] : []),
+            ...(selected.has("pools") || selected.has("rollout") ? ["kubelet"] : []),
             ...(selected.has("delivery") && !clusterTools ? ["kubernetes"] : []),
             ...(selected.has("vault") ? ["vault"] : []),
         ]);
