@@ -10,7 +10,6 @@ import {
     ClusterPki,
     ClusterPkiArgs,
     ConfigError,
-    IntermediateRequests,
     MEMORY_OUTPUT,
     memoryOf,
     planIntermediates,
@@ -23,35 +22,7 @@ import { setupMocks } from "./support/tls-emulator";
 import { opensslVerify, parseCert } from "./support/x509";
 import { valueOf, valuesOf } from "./support/resolve";
 
-type Plain = Record<string, Record<string, { generation: number; certPem: string; keyPem?: string }[]>>;
-type Requests = Record<string, { generation: number; csrPem: string }[]>;
-
-export async function rootOutputs(root: RootPki) {
-    const intermediates: Plain = {};
-    for (const [cluster, cas] of Object.entries(root.intermediates)) {
-        intermediates[cluster] = {};
-        for (const [ca, list] of Object.entries(cas)) {
-            intermediates[cluster][ca] = await Promise.all(
-                list.map(async (i) => ({ generation: i.generation, certPem: await valueOf(i.certPem), ...(i.keyPem ? { keyPem: await valueOf(i.keyPem) } : {}) })),
-            );
-        }
-    }
-    return { rootCertificate: await valueOf(root.rootCertificate), intermediates, signingPolicy: root.signingPolicy };
-}
-
-/** A cluster's CSRs, as its stack publishes them (real keys and CSRs from the tls emulator). */
-export async function clusterRequests(cluster: string, specs: { caId: string; generation: number; keyAlgorithm?: string; commonName?: string }[]) {
-    const cn = { ca: "kubernetes", "etcd-ca": "etcd-ca", "front-proxy-ca": "front-proxy-ca" } as Record<string, string>;
-    const req = new IntermediateRequests(`${cluster}-intermediates`, {
-        clusterName: cluster,
-        requests: specs.map((s) => ({ keyAlgorithm: "ECDSA-P256", commonName: `${cn[s.caId]}-${cluster}`, ...s })),
-    });
-    const csrs: Requests = {};
-    for (const [ca, list] of Object.entries(req.csrs)) csrs[ca] = await Promise.all(list.map((o) => valueOf(o)));
-    const keys: Record<string, string> = {};
-    for (const [k, v] of Object.entries(req.keys)) keys[k] = await valueOf(v);
-    return { csrs, keys, component: req };
-}
+import { clusterRequests, rootOutputs } from "./support/root-flow";
 
 const ALL = (gens: Record<string, number[]> = {}) =>
     ["ca", "etcd-ca", "front-proxy-ca"].flatMap((caId) => (gens[caId] ?? [0]).map((generation) => ({ caId, generation })));
