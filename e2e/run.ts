@@ -66,7 +66,7 @@ const STEPS: StepDef[] = [
 ];
 
 /** Steps that need only the Pulumi CLI and the tls provider (no kubeadm, etcd or kubernetes provider). */
-const ENGINE_ONLY_STEPS = new Set(["faults", "policy", "delivery"]);
+const ENGINE_ONLY_STEPS = new Set(["faults", "policy", "delivery", "team"]);
 
 class UsageError extends Error {}
 
@@ -131,7 +131,7 @@ async function main() {
             ...(clusterTools ? ["pulumi", "kubernetes", "etcd", "pulumi-language-yaml", "pulumi-language-go"] : ["pulumi", "pulumi-resource-tls"]),
             ...(selected.has("pools") ? ["kubelet"] : []),
             ...(selected.has("delivery") && !clusterTools ? ["kubernetes"] : []),
-            ...(selected.has("vault") ? ["vault"] : []),
+            ...(selected.has("vault") || selected.has("team") ? ["vault"] : []),
         ]);
         const pulumiHome = path.join(tmp, "pulumi-home");
         fs.mkdirSync(pulumiHome, { mode: 0o700 });
