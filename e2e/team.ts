@@ -2,7 +2,8 @@
  * e2e step `team` (issue 25): a team's layout on a shared backend. A PostgreSQL server (Debian's postgresql, on
  * loopback, stopped at the end) is the backend of a root stack and two cluster stacks, staging and prod. The root's
  * secrets are encrypted by Vault transit (`hashivault://`, a Vault dev server and a transit key made here); staging
- * and prod have passphrases of their own. Each operator runs with their own credentials only. Checks:
+ * has a transit key of its own (and a Vault token whose policy allows only that key), prod a passphrase (and a Vault
+ * token with no transit permission). Each operator runs with their own credentials only. Checks:
  *  - intermediates by CSR: no private key in any stack's outputs; the root's export holds no cluster key;
  *  - the staging operator cannot decrypt prod's or the root's secrets, and still runs `up` and `preview`;
  *  - two clones `up` one stack at once: one proceeds, the other is told the stack is locked; nothing pending after;
@@ -44,10 +45,17 @@ async function startVault(ctx: Ctx, signal: AbortSignal) {
     const call = async (method: string, p: string, body?: object) => {
         const r = await fetch(`${address}/v1/${p}`, { method, headers: { "X-Vault-Token": token }, body: body ? JSON.stringify(body) : undefined });
         if (r.status >= 300) throw new Error(`vault ${method} ${p}: HTTP ${r.status} ${await r.text()}`);
+        return r.status === 204 ? {} : ((await r.json()) as { auth?: { client_token: string } });
     };
     await call("POST", "sys/mounts/transit", { type: "transit" });
-    await call("POST", "transit/keys/kube-pki-root", { type: "aes256-gcm96" });
-    return { daemon, address, token };
+    for (const key of ["kube-pki-root", "kube-pki-staging"]) await call("POST", `transit/keys/${key}`, { type: "aes256-gcm96" });
+    // staging's operator: a token that may use the staging transit key only
+    const rules = ["encrypt", "decrypt"].map((op) => `path "transit/${op}/kube-pki-staging" { capabilities = ["update"] }`).join("\n");
+    await call("PUT", "sys/policies/acl/kube-pki-staging", { policy: rules });
+    const stagingToken = (await call("POST", "auth/token/create", { policies: ["kube-pki-staging"], ttl: "1h" })).auth!.client_token;
+    // prod's operator: a passphrase for its stack, and a Vault token without any transit permission
+    const prodToken = (await call("POST", "auth/token/create", { policies: ["default"], ttl: "1h" })).auth!.client_token;
+    return { daemon, address, token, stagingToken, prodToken };
 }
 
 export async function stepTeam(ctx: Ctx, signal: AbortSignal) {
@@ -68,8 +76,11 @@ export async function stepTeam(ctx: Ctx, signal: AbortSignal) {
             return { name, env, ws: await LocalWorkspace.create({ workDir, pulumiHome: ctx.ws.pulumiHome, pulumiCommand, envVars: env, secretsProvider }) };
         };
         const rootOp = await operator("root", { VAULT_SERVER_URL: vault.address, VAULT_SERVER_TOKEN: vault.token }, ctx.projectDir, "hashivault://kube-pki-root");
-        const stagingOp = await operator("staging", { PULUMI_CONFIG_PASSPHRASE: "staging-" + randomBytes(8).toString("hex") });
-        const prodOp = await operator("prod", { PULUMI_CONFIG_PASSPHRASE: "prod-" + randomBytes(8).toString("hex") });
+        // A stack that reads a StackReference to a hashivault:// stack must be able to open that keeper (a Vault
+        // address and a token), though not to decrypt with its key (docs/multi-stack.md#separate-secrets).
+        const stagingVault = { VAULT_SERVER_URL: vault.address, VAULT_SERVER_TOKEN: vault.stagingToken };
+        const stagingOp = await operator("staging", stagingVault, ctx.projectDir, "hashivault://kube-pki-staging");
+        const prodOp = await operator("prod", { PULUMI_CONFIG_PASSPHRASE: "prod-" + randomBytes(8).toString("hex"), VAULT_SERVER_URL: vault.address, VAULT_SERVER_TOKEN: vault.prodToken });
 
         const rootName = "organization/kube-pki/team-root";
         const clusterConfig = async (cluster: string) => {
@@ -118,6 +129,7 @@ export async function stepTeam(ctx: Ctx, signal: AbortSignal) {
         // least privilege: staging's operator cannot decrypt prod's or the root's secrets, and still runs up and preview
         const asStaging = (args: string[]) => spawnSync("pulumi", args, { cwd: ctx.projectDir, env: { ...process.env, ...stagingOp.env }, encoding: "utf8", timeout: 120_000 });
         for (const other of ["team-prod", "team-root"]) {
+            // (prod: staging has no passphrase for it; root: staging's token may not use the root's transit key)
             const r = asStaging(["stack", "export", "--show-secrets", "--stack", other]);
             s.check(`staging's credentials: \`pulumi stack export --show-secrets --stack ${other}\` fails`, r.status !== 0 && !PEM_KEY.test(r.stdout), `${r.status} ${r.stderr.slice(0, 300)}`);
         }
@@ -129,7 +141,7 @@ export async function stepTeam(ctx: Ctx, signal: AbortSignal) {
         // two clones, one stack, concurrent up: one proceeds, the other is told the stack is locked
         const clone = snapshotProject(path.join(ctx.work, "team-clone"));
         fs.copyFileSync(path.join(ctx.projectDir, "stacks", "Pulumi.team-staging.yaml"), path.join(clone, "stacks", "Pulumi.team-staging.yaml"));
-        const cloneOp = await operator("staging (clone)", { PULUMI_CONFIG_PASSPHRASE: stagingOp.env.PULUMI_CONFIG_PASSPHRASE }, clone);
+        const cloneOp = await operator("staging (clone)", stagingVault, clone);
         const stagingClone = await Stack.select("team-staging", cloneOp.ws);
         const both = await Promise.allSettled([
             pulumiOp("team-up-concurrent-a", signal, (o) => staging.up(o)),
