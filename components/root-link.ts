@@ -7,8 +7,8 @@
  *   root stack output `intermediates`            cluster → CA id → [{generation, certPem}] (plain; `keyPem`, a
  *                                                secret, only on a generation issued before the CSR handoff)
  *
- * Both stacks read the other's plain outputs through a StackReference; the engine elides the secrets it cannot
- * decrypt, so each stack may use its own secrets provider.
+ * Each stack reads the other's plain outputs from the backend without decrypting anything (storedPlainOutputs;
+ * a StackReference where there is no CLI), so each stack may use its own secrets provider.
  */
 import { X509Certificate } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
@@ -126,6 +126,8 @@ export function checkRootOutputs(rootStack: string, clusterName: string, rootCer
 
 /** Reads a cluster's part of a root stack through a StackReference (plain outputs only: the root's secrets may stay undecryptable). */
 export async function readRootStack(rootStack: string, clusterName: string): Promise<RootStackMaterial> {
+    const stored = storedPlainOutputs(rootStack);
+    if (stored) return checkRootOutputs(rootStack, clusterName, stored.rootCertificate, stored[POLICY_OUTPUT], stored.intermediates);
     const ref = new pulumi.StackReference(rootStack);
     const [rootCertificate, policies, intermediates] = await Promise.all(["rootCertificate", POLICY_OUTPUT, "intermediates"].map((o) => ref.getOutputDetails(o)));
     return checkRootOutputs(rootStack, clusterName, rootCertificate.value, policies.value, intermediates.value ?? intermediates.secretValue);
@@ -133,9 +135,8 @@ export async function readRootStack(rootStack: string, clusterName: string): Pro
 
 /** Reads the CSRs a cluster stack publishes (undefined: none yet — a new stack, or one not yet `up`). */
 export async function readClusterRequests(stack: string): Promise<Record<string, IntermediateRequest[]> | undefined> {
-    const ref = new pulumi.StackReference(stack);
-    const details = await ref.getOutputDetails(REQUESTS_OUTPUT);
-    const value = details.value;
+    const stored = storedPlainOutputs(stack);
+    const value = stored ? stored[REQUESTS_OUTPUT] : (await new pulumi.StackReference(stack).getOutputDetails(REQUESTS_OUTPUT)).value;
     return value && typeof value === "object" ? (value as Record<string, IntermediateRequest[]>) : undefined;
 }
 
@@ -146,4 +147,34 @@ export function certAnswersCsr(certPem: string, csrPem: string): boolean {
     } catch {
         return false;
     }
+}
+
+/**
+ * The plain outputs of another stack as stored in the backend, read with `pulumi stack export` (which never
+ * decrypts), or undefined when this run is not under the Pulumi CLI with a backend URL (unit tests, Pulumi Cloud):
+ * then the caller uses a StackReference. Why not always a StackReference: the engine constructs the referenced
+ * stack's secrets manager first, and with a cloud KMS (`hashivault://`, awskms://, ...) that needs decrypt rights on
+ * the other stack's key — which a cluster operator must not have (docs/multi-stack.md#separate-secrets).
+ */
+export function storedPlainOutputs(stack: string): Record<string, unknown> | undefined {
+    if (!process.env.PULUMI_BACKEND_URL) return undefined;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { spawnSync } = require("node:child_process") as typeof import("node:child_process");
+    const r = spawnSync("pulumi", ["stack", "export", "--stack", stack, "--non-interactive"], { encoding: "utf8", maxBuffer: 1 << 28, stdio: ["ignore", "pipe", "pipe"] });
+    if (r.error) return undefined; // no CLI on PATH: StackReference
+    if (r.status !== 0) {
+        throw new ConfigError("stack reference", [`${stack}: \`pulumi stack export\` failed: ${(r.stderr || "").trim().split("\n").slice(-1)[0]} (does the stack exist? \`pulumi stack init\` it first)`]);
+    }
+    const resources = (JSON.parse(r.stdout)?.deployment?.resources ?? []) as { type: string; outputs?: Record<string, unknown> }[];
+    const outputs = resources.find((x) => x.type === "pulumi:pulumi:Stack")?.outputs ?? {};
+    const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+    const plain = (v: unknown): unknown =>
+        v && typeof v === "object"
+            ? (v as Record<string, unknown>)[SECRET_SIG]
+                ? undefined
+                : Array.isArray(v)
+                  ? v.map(plain)
+                  : Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]))
+            : v;
+    return plain(outputs) as Record<string, unknown>;
 }
