@@ -111,20 +111,22 @@ export async function stepTeam(ctx: Ctx, signal: AbortSignal) {
         const p2 = await up(prod, "prod run 2 (PKI)");
         s.check("staging and prod trust their own intermediate, both chained to one root", st2.rootCertificate === r2.rootCertificate && p2.rootCertificate === r2.rootCertificate && st2.caCertificates.ca !== p2.caCertificates.ca, "");
 
-        // no key in any stack's outputs (as each operator reads them, secrets decrypted)
-        for (const [label, op, stack] of [["root", rootOp, root], ["staging", stagingOp, staging], ["prod", prodOp, prod]] as const) {
-            const out = await stack.outputs();
-            const plainKeys = Object.entries(out).filter(([, v]) => !v.secret && PEM_KEY.test(JSON.stringify(v.value))).map(([k]) => k);
-            s.equal(`${label} (${op.name}'s credentials): no private key in a plain output`, plainKeys, []);
+        // no key in any stack's outputs: the stored (encrypted) export of each stack carries none in the clear
+        type Res = { type: string; urn: string; outputs?: Record<string, any> };
+        const resources = async (op: Operator, name: string) => ((await exportEncrypted(op.ws, name)) as { deployment: { resources: Res[] } }).deployment.resources;
+        for (const [label, op, name] of [["root", rootOp, "team-root"], ["staging", stagingOp, "team-staging"], ["prod", prodOp, "team-prod"]] as const) {
+            const stackRes = (await resources(op, name)).find((r) => r.type === "pulumi:pulumi:Stack");
+            s.check(`${label}: no private key in the clear in any stack output (stored export)`, !PEM_KEY.test(JSON.stringify(stackRes?.outputs ?? {})), "a PEM private key in the outputs");
         }
         const rootOut = await root.outputs();
-        s.check("root outputs: no private key at all, secret or not", !PEM_KEY.test(JSON.stringify(rootOut)), "a key in the root's outputs");
-        const rootExport = JSON.stringify((await root.exportStack()).deployment);
-        const rootKeys = [...rootExport.matchAll(/"type":"tls:index\/privateKey:PrivateKey","urn":"[^"]*::([^"]+)"/g)].map((m) => m[1]);
+        s.check("root outputs: no private key at all, secret or not (decrypted)", !PEM_KEY.test(JSON.stringify(rootOut)), "a key in the root's outputs");
+        const rootState = (await root.exportStack()).deployment.resources as Res[];
+        const rootKeys = rootState.filter((r) => r.type === "tls:index/privateKey:PrivateKey").map((r) => r.urn.split("::").pop());
         s.equal("the root's state (export, decrypted) holds one private key: its own", rootKeys, ["root-root-key"]);
-        const prodExport = JSON.stringify((await prod.exportStack()).deployment);
-        const prodCaKey = /"privateKeyPem":"(-----BEGIN[^"]+)"/.exec(prodExport.slice(prodExport.indexOf("prod-ca-intermediate-key")))?.[1];
-        s.check("prod's intermediate key is in prod's state only (not in the root's)", !!prodCaKey && !rootExport.includes(prodCaKey.slice(40, 120)), "");
+        const prodState = (await prod.exportStack()).deployment.resources as Res[];
+        const prodCaKey = String(prodState.find((r) => r.urn.endsWith("::prod-ca-intermediate-key"))?.outputs?.privateKeyPem ?? "");
+        const body = prodCaKey.split("\n").slice(1, 3).join("");
+        s.check("prod's intermediate key is in prod's state only (not in the root's)", body.length > 40 && !JSON.stringify(rootState).includes(body), `key found: ${body.length > 40}`);
 
         // least privilege: staging's operator cannot decrypt prod's or the root's secrets, and still runs up and preview
         const asStaging = (args: string[]) => spawnSync("pulumi", args, { cwd: ctx.projectDir, env: { ...process.env, ...stagingOp.env }, encoding: "utf8", timeout: 120_000 });
@@ -136,7 +138,7 @@ export async function stepTeam(ctx: Ctx, signal: AbortSignal) {
         const prodCaRead = asStaging(["stack", "output", "--show-secrets", "--stack", "team-prod", "--json"]);
         s.check("staging's credentials: prod's secret outputs are not readable", prodCaRead.status !== 0 || !PEM_KEY.test(prodCaRead.stdout), prodCaRead.stderr.slice(0, 300));
         const pv = await pulumiOp("team-preview-staging", signal, (o) => staging.preview(o));
-        s.check("staging preview with its own credentials: no changes", Object.keys(pv.changeSummary).every((k) => k === "same"), JSON.stringify(pv.changeSummary));
+        s.check("staging preview with its own credentials: no changes", Object.keys(pv.changeSummary).every((k) => k === "same" || k === "read"), JSON.stringify(pv.changeSummary));
 
         // two clones, one stack, concurrent up: one proceeds, the other is told the stack is locked
         const clone = snapshotProject(path.join(ctx.work, "team-clone"));
