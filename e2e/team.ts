@@ -124,7 +124,9 @@ export async function stepTeam(ctx: Ctx, signal: AbortSignal) {
         const rootKeys = rootState.filter((r) => r.type === "tls:index/privateKey:PrivateKey").map((r) => r.urn.split("::").pop());
         s.equal("the root's state (export, decrypted) holds one private key: its own", rootKeys, ["root-root-key"]);
         const prodState = (await prod.exportStack()).deployment.resources as Res[];
-        const prodCaKey = String(prodState.find((r) => r.urn.endsWith("::prod-ca-intermediate-key"))?.outputs?.privateKeyPem ?? "");
+        const stored = prodState.find((r) => r.urn.endsWith("::prod-ca-intermediate-key"))?.outputs?.privateKeyPem;
+        // a decrypted export keeps the secret envelope: {<sig>: ..., plaintext: "<JSON string>"}
+        const prodCaKey = String(typeof stored === "object" && stored?.plaintext ? JSON.parse(stored.plaintext) : (stored ?? ""));
         const body = prodCaKey.split("\n").slice(1, 3).join("");
         s.check("prod's intermediate key is in prod's state only (not in the root's)", body.length > 40 && !JSON.stringify(rootState).includes(body), `key found: ${body.length > 40}`);
 
