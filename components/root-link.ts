@@ -17,7 +17,9 @@ import { parseCsr, spkiOf } from "./csr";
 
 /** One CSR a cluster stack publishes. */
 export interface IntermediateRequest {
+    /** The CA generation the CSR is for (0, then 1, ... across CA rotations). */
     generation: number;
+    /** The PEM PKCS#10 certificate request (the intermediate's public key and subject; no private key). */
     csrPem: string;
 }
 
