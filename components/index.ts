@@ -17,8 +17,10 @@ export { MEMORY_OUTPUT, memoryOf, previousRunOf, withPreviousRun } from "./memor
 export type { ClusterPkiMemory } from "./memory";
 
 // A shared root stack and its per-cluster intermediates.
-export { readRootStack, RootPki } from "./root-pki";
-export type { RootCluster, RootPkiArgs, RootStackMaterial } from "./root-pki";
+export { RootPki } from "./root-pki";
+export type { RootCluster, RootPkiArgs } from "./root-pki";
+export { readRootStack } from "./root-link";
+export type { RootStackMaterial } from "./root-link";
 
 // Sinks: node files (local or over SSH), cloud-init, Kubernetes Secrets.
 export { NodeFiles } from "./sinks/node-files";

@@ -1,7 +1,9 @@
 /**
- * RootPki: the shared trust root of a multi-stack environment (docs/design.md#multi-stack). It holds the root CA (protected;
- * its key never leaves this stack) and signs one intermediate per cluster and CA kind listed in its config.
- * Cluster stacks read their intermediates through a StackReference (see readRootStack).
+ * RootPki: the shared trust root of a multi-stack environment (docs/design.md#multi-stack, docs/multi-stack.md). It
+ * holds the root CA (protected; its key never leaves this stack) and signs the CSRs its cluster stacks publish, one
+ * intermediate per cluster, CA kind and generation listed in its config, after checking each CSR against that config
+ * (root-link.ts csrProblems). No cluster key is generated here: a generation issued before the CSR handoff (the
+ * root generated its key) is kept as it was until a CA rotation retires it (docs/runbook.md#multi-stack-migration).
  *
  * Protection: the root and every intermediate are `protect`ed, and dropping an intermediate needs
  * `allowRemoveClusters` (see RootPkiArgs). A cluster stack's own CAs are not protected: under a root stack it
@@ -11,11 +13,12 @@
  * generation that signs (the staged one in `stage` and the retiring one in `promote` stay unprotected, so that
  * dropping a stage and distrust still work).
  */
-import { X509Certificate } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { CaId, CAS, DEFAULT_CA_VALIDITY_HOURS, KEY_ALGORITHMS } from "./catalog";
+import * as tls from "@pulumi/tls";
+import { CA_USAGES, CaId, CAS, DEFAULT_CA_VALIDITY_HOURS, KEY_ALGORITHMS } from "./catalog";
 import { CertificateAuthority } from "./ca";
+import { ClusterSigningPolicy, csrProblems, IntermediateRequest } from "./root-link";
 import { ConfigError, parseHours } from "./config";
 import { MEMORY_OUTPUT, previousOutput, RootPkiMemory } from "./memory";
 
@@ -28,6 +31,12 @@ export interface RootCluster {
     generations?: Record<string, number[]>;
     /** Intermediate validity ("<n>h" / "<n>d"); default the root's intermediateValidity. */
     validity?: string;
+    /** The cluster's stack (org/project/stack) whose CSRs this root signs; default `organization/<project>/<name>`. */
+    stack?: string;
+    /** basicConstraints pathlen of the cluster's intermediates (≥ 1, below the root's); default none (the root's bounds it). */
+    pathLength?: number;
+    /** Key algorithms accepted in the cluster's CSRs; default every supported one. */
+    keyAlgorithms?: string[];
 }
 
 export interface RootPkiArgs {
@@ -63,17 +72,29 @@ export interface RootPkiArgs {
      * deletes).
      */
     allowRemoveClusters?: string[];
+    /** The CSRs each cluster stack publishes (cluster → CA id → [{generation, csrPem}]), read with readClusterRequests. */
+    requests?: Record<string, Record<string, IntermediateRequest[]>>;
+    /**
+     * The generations of `previousIntermediates` whose key this root generated (before the CSR handoff), from the
+     * previous run's memory; undefined with a memory written before the handoff: then every previous one is.
+     */
+    previousKeyInRoot?: Record<string, Record<string, number[]>>;
 }
 
 export interface IssuedIntermediate {
     generation: number;
     certPem: pulumi.Output<string>;
-    /** Secret. */
-    keyPem: pulumi.Output<string>;
+    /** Secret; only on a generation issued before the CSR handoff (the root generated its key). */
+    keyPem?: pulumi.Output<string>;
 }
+
+/** A RootPki's memory: the issued generations, and those whose key it holds (before the CSR handoff). */
+export type RootMemory = RootPkiMemory & { keyInRoot: Record<string, Record<string, number[]>> };
 
 const DNS1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const CA_IDS = CAS.map((c) => c.id) as string[];
+
+const generationMap = z.record(z.string(), z.record(z.string(), z.array(z.number().int().nonnegative())));
 
 const rootSchema = z.strictObject({
     commonName: z.string().min(1).optional(),
@@ -82,7 +103,9 @@ const rootSchema = z.strictObject({
     intermediateValidity: z.union([z.string(), z.number()]).optional(),
     pathLength: z.number().int().min(1).max(4).optional(),
     protect: z.boolean().optional(),
-    previousIntermediates: z.record(z.string(), z.record(z.string(), z.array(z.number().int().nonnegative()))).optional(),
+    previousIntermediates: generationMap.optional(),
+    previousKeyInRoot: generationMap.optional(),
+    requests: z.record(z.string(), z.record(z.string(), z.array(z.object({ generation: z.number(), csrPem: z.string() })))).optional(),
     allowRemoveClusters: z.array(z.string().min(1)).optional(),
     clusters: z.array(
         z.strictObject({
@@ -90,17 +113,26 @@ const rootSchema = z.strictObject({
             cas: z.array(z.string()).optional(),
             generations: z.record(z.string(), z.array(z.number().int().nonnegative())).optional(),
             validity: z.union([z.string(), z.number()]).optional(),
+            stack: z.string().min(1).optional(),
+            pathLength: z.number().int().min(1).max(3).optional(),
+            keyAlgorithms: z.array(z.enum(KEY_ALGORITHMS)).min(1).optional(),
         }),
     ),
 });
 
 export class RootPki extends pulumi.ComponentResource {
     public readonly rootCertificate: pulumi.Output<string>;
-    /** cluster → CA id → issued generations (cert public, key secret). */
+    /** cluster → CA id → issued generations (certificates; a key only on one issued before the CSR handoff). */
     public readonly intermediates: Record<string, Record<string, IssuedIntermediate[]>> = {};
     public readonly clusterNames: string[];
+    /** What each cluster may request (published as the `signingPolicy` output, read by the cluster stacks). */
+    public readonly signingPolicy: Record<string, ClusterSigningPolicy>;
+    /** `<cluster>/<ca>/<generation>` the root would sign but whose CSR its cluster stack has not published yet. */
+    public readonly awaitingRequests: string[] = [];
+    /** `<cluster>/<ca>/<generation>` signed for the first time by this run (the cluster stack's next `up` takes them). */
+    public readonly newlySigned: string[] = [];
     /** What the next run reads back (through the stack output kubePkiMemory, `memoryOf(root)`): the issued generations. */
-    public readonly memory: RootPkiMemory;
+    public readonly memory: RootMemory;
 
     constructor(name: string, args: RootPkiArgs, opts?: pulumi.ComponentResourceOptions) {
         const problems: string[] = [];
@@ -117,6 +149,7 @@ export class RootPki extends pulumi.ComponentResource {
         };
         const rootHours = hours(a.validity, "validity", 2 * DEFAULT_CA_VALIDITY_HOURS);
         const interHours = hours(a.intermediateValidity, "intermediateValidity", DEFAULT_CA_VALIDITY_HOURS);
+        const rootPathLength = a.pathLength ?? 1;
         if (interHours > rootHours) problems.push(`intermediateValidity: ${interHours}h is longer than the root's validity (${rootHours}h)`);
         const seen = new Set<string>();
         a.clusters.forEach((c, i) => {
@@ -128,6 +161,9 @@ export class RootPki extends pulumi.ComponentResource {
             }
             const h = hours(c.validity, `clusters[${i}].validity`, interHours);
             if (h > rootHours) problems.push(`clusters[${i}].validity: ${h}h is longer than the root's validity (${rootHours}h)`);
+            if (c.pathLength !== undefined && c.pathLength >= rootPathLength) {
+                problems.push(`clusters[${i}].pathLength: ${c.pathLength} must be below the root's pathLength (${rootPathLength}); raise rootCa.pathLength or drop it`);
+            }
         });
         if (problems.length) throw new ConfigError("RootPki config", problems);
         const allow = new Set(a.allowRemoveClusters ?? []);
@@ -143,8 +179,60 @@ export class RootPki extends pulumi.ComponentResource {
                     `from kube-pki:clusters and \`up\` (the preview names the deletes)`,
             ]);
         }
+        const has = (map: Record<string, Record<string, number[]>> | undefined, key: string) => {
+            const [cluster, ca, g] = key.split("/");
+            return (map?.[cluster]?.[ca] ?? []).includes(Number(g));
+        };
+        // before the handoff a memory had no keyInRoot: every generation it issued holds a root-generated key
+        const keyInRoot = (key: string) => has(a.previousKeyInRoot ?? a.previousIntermediates, key);
+        const project = pulumi.getProject();
+
+        // Policy and CSR checks, all before any resource is registered.
+        type Plan = { cluster: (typeof a.clusters)[number]; ca: (typeof CAS)[number]; generation: number; key: string; csrPem?: string; legacy: boolean; validityHours: number };
+        const plans: Plan[] = [];
+        const signingPolicy: Record<string, ClusterSigningPolicy> = {};
+        for (const c of a.clusters) {
+            const stack = c.stack ?? `organization/${project}/${c.name}`;
+            const policy: ClusterSigningPolicy = { stack, cas: {} };
+            signingPolicy[c.name] = policy;
+            const validityHours = hours(c.validity, "", interHours);
+            for (const ca of CAS.filter((x) => (c.cas ?? CA_IDS).includes(x.id))) {
+                const generations = c.generations?.[ca.id] ?? [0];
+                const legacy = generations.filter((g) => keyInRoot(`${c.name}/${ca.id}/${g}`));
+                policy.cas[ca.id] = {
+                    commonName: `${ca.commonName}-${c.name}`,
+                    generations,
+                    byCsr: generations.filter((g) => !legacy.includes(g)),
+                    keyAlgorithms: c.keyAlgorithms ?? [...KEY_ALGORITHMS],
+                };
+                for (const generation of generations) {
+                    const key = `${c.name}/${ca.id}/${generation}`;
+                    if (legacy.includes(generation)) {
+                        plans.push({ cluster: c, ca, generation, key, legacy: true, validityHours });
+                        continue;
+                    }
+                    const csrPem = a.requests?.[c.name]?.[ca.id]?.find((r) => r.generation === generation)?.csrPem;
+                    if (!csrPem && has(a.previousIntermediates, key) && !allowed(key)) {
+                        problems.push(
+                            `clusters[${c.name}]: ${key} was signed by an earlier run but stack ${stack} no longer publishes its CSR ` +
+                                `(output intermediateRequests): run \`up\` on ${stack} (it publishes a CSR for every generation this root lists), ` +
+                                `or retire the intermediate (kube-pki:allowRemoveClusters, then drop the generation)`,
+                        );
+                    }
+                    plans.push({ cluster: c, ca, generation, key, csrPem, legacy: false, validityHours });
+                }
+            }
+            for (const [ca, list] of Object.entries(a.requests?.[c.name] ?? {})) {
+                for (const r of list ?? []) problems.push(...csrProblems(c.name, stack, policy, ca, r));
+            }
+        }
+        for (const cluster of Object.keys(a.requests ?? {})) {
+            if (!seen.has(cluster)) problems.push(`requests: cluster "${cluster}" is not in clusters`);
+        }
+        if (problems.length) throw new ConfigError("RootPki config", problems);
 
         super("kube-pki:index:RootPki", name, {}, opts);
+        this.signingPolicy = signingPolicy;
         const protect = a.protect ?? true;
         const root = new CertificateAuthority(
             `${name}-root`,
@@ -153,41 +241,65 @@ export class RootPki extends pulumi.ComponentResource {
                 keyAlgorithm: a.keyAlgorithm ?? "RSA-4096",
                 validityHours: rootHours,
                 renewBeforeHours: Math.floor(rootHours / 4),
-                maxPathLength: a.pathLength ?? 1,
+                maxPathLength: rootPathLength,
             },
             { parent: this, protect },
         );
         this.rootCertificate = root.certPem;
         this.clusterNames = a.clusters.map((c) => c.name);
+        const memory: RootMemory = { intermediates: {}, keyInRoot: {} };
+        const remember = (map: Record<string, Record<string, number[]>>, p: Plan) => ((map[p.cluster.name] ??= {})[p.ca.id] ??= []).push(p.generation);
         for (const c of a.clusters) {
             this.intermediates[c.name] = {};
-            const validityHours = hours(c.validity, "", interHours);
-            for (const ca of CAS.filter((x) => (c.cas ?? CA_IDS).includes(x.id))) {
-                this.intermediates[c.name][ca.id] = (c.generations?.[ca.id] ?? [0]).map((generation) => {
-                    const key = `${c.name}/${ca.id}/${generation}`;
-                    const inter = new CertificateAuthority(
-                        intermediateName(name, key),
-                        {
-                            commonName: `${ca.commonName}-${c.name}`,
-                            keyAlgorithm: a.keyAlgorithm ?? "RSA-2048",
-                            validityHours,
-                            renewBeforeHours: Math.floor(validityHours / 10),
-                            parentCertPem: root.certPem,
-                            parentKeyPem: root.keyPem,
-                        },
-                        // every intermediate is protected like the root, unless listed for removal
-                        { parent: this, protect: protect && !allowed(key) },
-                    );
-                    return { generation, certPem: inter.certPem, keyPem: inter.keyPem };
-                });
-            }
+            memory.intermediates[c.name] = {};
         }
-        this.memory = {
-            intermediates: Object.fromEntries(
-                Object.entries(this.intermediates).map(([cluster, cas]) => [cluster, Object.fromEntries(Object.entries(cas).map(([ca, list]) => [ca, list.map((i) => i.generation)]))]),
-            ),
-        };
-        this.registerOutputs({ rootCertificate: this.rootCertificate, intermediates: this.intermediates });
+        for (const p of plans) {
+            // every intermediate is protected like the root, unless listed for removal
+            const resourceOpts = { parent: this, protect: protect && !allowed(p.key) };
+            let issued: IssuedIntermediate;
+            if (p.legacy) {
+                // issued before the CSR handoff: kept (same resources) until a CA rotation retires it
+                const inter = new CertificateAuthority(
+                    intermediateName(name, p.key),
+                    {
+                        commonName: `${p.ca.commonName}-${p.cluster.name}`,
+                        keyAlgorithm: a.keyAlgorithm ?? "RSA-2048",
+                        validityHours: p.validityHours,
+                        renewBeforeHours: Math.floor(p.validityHours / 10),
+                        parentCertPem: root.certPem,
+                        parentKeyPem: root.keyPem,
+                    },
+                    resourceOpts,
+                );
+                issued = { generation: p.generation, certPem: inter.certPem, keyPem: inter.keyPem };
+                remember(memory.keyInRoot, p);
+            } else if (p.csrPem) {
+                const cert = new tls.LocallySignedCert(
+                    `${intermediateName(name, p.key)}-signed`,
+                    {
+                        certRequestPem: p.csrPem,
+                        caCertPem: root.certPem,
+                        caPrivateKeyPem: root.keyPem,
+                        isCaCertificate: true,
+                        allowedUses: CA_USAGES,
+                        setSubjectKeyId: true,
+                        validityPeriodHours: p.validityHours,
+                        earlyRenewalHours: Math.floor(p.validityHours / 10),
+                        ...(p.cluster.pathLength !== undefined ? { maxPathLength: p.cluster.pathLength } : {}),
+                    },
+                    resourceOpts,
+                );
+                issued = { generation: p.generation, certPem: cert.certPem };
+                if (!has(a.previousIntermediates, p.key)) this.newlySigned.push(p.key);
+            } else {
+                this.awaitingRequests.push(p.key);
+                continue;
+            }
+            (this.intermediates[p.cluster.name][p.ca.id] ??= []).push(issued);
+            remember(memory.intermediates, p);
+        }
+        this.memory = memory;
+        this.registerOutputs({ rootCertificate: this.rootCertificate, intermediates: this.intermediates, signingPolicy: this.signingPolicy });
     }
 }
 
@@ -225,86 +337,35 @@ export async function readPreviousRootIntermediates(
     /** The RootPki's name (its kubePkiMemory entry). */
     name = "root",
 ): Promise<Record<string, Record<string, number[]>> | undefined> {
+    return (await readPreviousRoot(selfStack, name)).intermediates;
+}
+
+/** The previous run's memory of a RootPki: `intermediates` (see readPreviousRootIntermediates) and `keyInRoot` (RootPkiArgs.previousKeyInRoot). */
+export async function readPreviousRoot(
+    selfStack?: string,
+    name = "root",
+): Promise<{ intermediates?: Record<string, Record<string, number[]>>; keyInRoot?: Record<string, Record<string, number[]>> }> {
     const ref = selfStack ? new pulumi.StackReference(selfStack) : undefined;
     const read = async (output: string) => {
         if (!ref) return previousOutput(output);
         const details = await ref.getOutputDetails(output);
         return details.value ?? details.secretValue;
     };
-    const memory = (await read(MEMORY_OUTPUT)) as Record<string, Partial<RootPkiMemory>> | undefined;
-    const remembered = memory?.[name]?.intermediates;
-    if (remembered && typeof remembered === "object") return remembered;
+    const memory = (await read(MEMORY_OUTPUT)) as Record<string, Partial<RootMemory>> | undefined;
+    const remembered = memory?.[name];
+    if (remembered?.intermediates && typeof remembered.intermediates === "object") {
+        return { intermediates: remembered.intermediates, keyInRoot: remembered.keyInRoot };
+    }
     const value = (await read("intermediates")) as Record<string, Record<string, { generation: number }[]>> | undefined;
-    if (!value || typeof value !== "object") return undefined;
-    return Object.fromEntries(
-        Object.entries(value).map(([cluster, cas]) => [
-            cluster,
-            Object.fromEntries(Object.entries(cas ?? {}).map(([ca, list]) => [ca, (list ?? []).map((i) => i.generation)])),
-        ]),
-    );
-}
-
-/** What a cluster stack reads from the root stack, validated. */
-export interface RootStackMaterial {
-    rootCertificate: string;
-    externalCas: Record<string, { generation: number; certPem: string; keyPem: pulumi.Output<string> }[]>;
-}
-
-/**
- * Reads and checks a cluster's intermediates from a root stack's outputs (rootCertificate, intermediates).
- * Refuses a missing output, a cluster the root does not list, and an intermediate that does not chain to the root.
- */
-export function checkRootOutputs(
-    rootStack: string,
-    clusterName: string,
-    rootCertificate: unknown,
-    intermediates: unknown,
-): RootStackMaterial {
-    const where = `rootStack "${rootStack}"`;
-    if (typeof rootCertificate !== "string") {
-        throw new ConfigError("root stack", [`${where}: output "rootCertificate" is missing; run \`pulumi up\` on the root stack first`]);
-    }
-    if (!intermediates || typeof intermediates !== "object") {
-        throw new ConfigError("root stack", [`${where}: output "intermediates" is missing; run \`pulumi up\` on the root stack first`]);
-    }
-    const all = intermediates as Record<string, Record<string, { generation: number; certPem: string; keyPem: string }[]>>;
-    const mine = all[clusterName];
-    if (!mine) {
-        throw new ConfigError("root stack", [
-            `clusterName: "${clusterName}" is not listed by ${where} (it lists: ${Object.keys(all).join(", ") || "none"}); ` +
-                `add it to kube-pki:clusters in the root stack's config and update the root stack`,
-        ]);
-    }
-    const root = new X509Certificate(rootCertificate);
-    const problems: string[] = [];
-    const externalCas: RootStackMaterial["externalCas"] = {};
-    for (const [ca, list] of Object.entries(mine)) {
-        externalCas[ca] = list.map((i) => {
-            const cert = new X509Certificate(i.certPem);
-            if (!cert.checkIssued(root) || !cert.verify(root.publicKey)) {
-                problems.push(`${where}: the ${ca} intermediate (generation ${i.generation}) of "${clusterName}" does not chain to the root certificate`);
-            }
-            if (!cert.ca) problems.push(`${where}: the ${ca} intermediate of "${clusterName}" is not a CA certificate`);
-            return { generation: i.generation, certPem: i.certPem, keyPem: pulumi.secret(i.keyPem) };
-        });
-    }
-    if (problems.length) throw new ConfigError("root stack", problems);
-    return { rootCertificate, externalCas };
-}
-
-/** Reads a cluster's intermediates from the root stack through a StackReference (secrets stay secret). */
-export async function readRootStack(rootStack: string, clusterName: string): Promise<RootStackMaterial> {
-    const ref = new pulumi.StackReference(rootStack);
-    const [rootCertificate, intermediates] = await Promise.all([
-        ref.getOutputDetails("rootCertificate"),
-        ref.getOutputDetails("intermediates"),
-    ]);
-    return checkRootOutputs(
-        rootStack,
-        clusterName,
-        rootCertificate.value ?? rootCertificate.secretValue,
-        intermediates.value ?? intermediates.secretValue,
-    );
+    if (!value || typeof value !== "object") return {};
+    return {
+        intermediates: Object.fromEntries(
+            Object.entries(value).map(([cluster, cas]) => [
+                cluster,
+                Object.fromEntries(Object.entries(cas ?? {}).map(([ca, list]) => [ca, (list ?? []).map((i) => i.generation)])),
+            ]),
+        ),
+    };
 }
 
 export type { CaId };

@@ -259,9 +259,9 @@ export const SECRETS_SINK_SETTINGS = {
 /** The program's own keys (index.ts): what a stack is and where its CAs come from. */
 export const PROGRAM_SETTINGS = {
     role: { schema: z.string(), stack: "string", description: `"cluster" (default: one cluster's PKI) or "root" (the shared root CA of a multi-stack environment).` },
-    rootStack: { schema: z.string(), stack: "string", description: "Cluster stacks: the root stack (org/project/stack) whose intermediates this cluster uses." },
+    rootStack: { schema: z.string(), stack: "string", description: "Cluster stacks: the root stack (org/project/stack) that signs this cluster's intermediate CSRs (docs/multi-stack.md)." },
     rootCa: { schema: z.any(), ts: "RootPkiArgs", stack: "object", description: "Root stacks: the root CA's settings (RootPki args)." },
-    clusters: { schema: z.any(), ts: "RootCluster[]", stack: "object", description: "Root stacks: the clusters to issue intermediates for, e.g. [{name: prod, cas: [ca, etcd-ca, front-proxy-ca]}]." },
+    clusters: { schema: z.any(), ts: "RootCluster[]", stack: "object", description: "Root stacks: the clusters whose intermediate CSRs it signs: [{name, stack?, cas?, generations?, validity?, pathLength?, keyAlgorithms?}], e.g. [{name: prod, stack: organization/kube-pki/prod, cas: [ca, etcd-ca, front-proxy-ca]}]." },
     allowRemoveClusters: { schema: stringList, stack: "object", description: "Root stacks: clusters whose intermediates may be dropped this run." },
     vaultToken: {
         schema: z.string(),

@@ -85,7 +85,7 @@ async function main() {
     const calls = vault ? registerVaultBridge(em, vault) : undefined;
     if (kind === "root") {
         const root = new RootPki(name, args);
-        const intermediates: Record<string, Record<string, { generation: number; certPem: string; keyPem: string }[]>> = {};
+        const intermediates: Record<string, Record<string, { generation: number; certPem: string; keyPem?: string }[]>> = {};
         for (const [cluster, cas] of Object.entries(root.intermediates)) {
             intermediates[cluster] = {};
             for (const [ca, list] of Object.entries(cas)) {
@@ -94,7 +94,7 @@ async function main() {
                     intermediates[cluster][ca].push({
                         generation: i.generation,
                         certPem: (await resolve(i.certPem)).value as string,
-                        keyPem: (await resolve(i.keyPem)).value as string,
+                        ...(i.keyPem ? { keyPem: (await resolve(i.keyPem)).value as string } : {}),
                     });
                 }
             }

@@ -236,11 +236,12 @@ export async function stepFaults(ctx: Ctx, signal: AbortSignal) {
     ctx.stacks.splice(ctx.stacks.indexOf(stack), 1);
     await ws.removeStack(STACK);
 
-    // --- (e) a root stack's destroy deletes nothing and says why
+    // --- (e) a root stack's destroy deletes nothing and says why (its cluster stack exists, with no CSR yet)
+    await Stack.create("e2e-faults-f1", ws);
     const rootStack = await createStack(ws, ROOT_STACK, {
         role: "root",
         rootCa: { keyAlgorithm: "ECDSA-P256" },
-        clusters: [{ name: "f1", cas: ["ca", "etcd-ca"] }],
+        clusters: [{ name: "f1", stack: "organization/kube-pki/e2e-faults-f1", cas: ["ca", "etcd-ca"] }],
     });
     await pulumiOp(`${ROOT_STACK}-up`, signal, (o) => rootStack.up(o));
     const exported = await exportEncrypted(ws, ROOT_STACK);
@@ -248,8 +249,8 @@ export async function stepFaults(ctx: Ctx, signal: AbortSignal) {
     const hits = protectedInDestroy(exported);
     const refusal = destroyRefusal(ROOT_STACK, exported) ?? "";
     s.check(
-        `root destroy: the guard refuses before anything runs, naming ${hits.length} protected resources (3 CA components; root key + cert; 2 intermediates × key, CSR, cert)`,
-        hits.length === 3 + 2 + 2 * 3 && /root-f1-ca-key/.test(refusal) && /root-root-key/.test(refusal) && /Nothing was deleted/.test(refusal),
+        `root destroy: the guard refuses before anything runs, naming ${hits.length} protected resources (the root CA component, its key and cert; no intermediate is signed before f1 publishes CSRs)`,
+        hits.length === 1 + 2 && /root-root-key/.test(refusal) && /Nothing was deleted/.test(refusal),
         refusal,
     );
     let destroyMessage = "";
@@ -271,4 +272,5 @@ export async function stepFaults(ctx: Ctx, signal: AbortSignal) {
         timeoutMs: 120_000,
     });
     ctx.stacks.push(rootStack);
+    await ws.removeStack("e2e-faults-f1");
 }

@@ -26,6 +26,8 @@ import { stepHa } from "./ha";
 import { stepCaRotation } from "./rotation";
 import { stepSecretsSink } from "./secrets-sink";
 import { stepVault } from "./vault";
+import { stepMultiStack } from "./multi-stack";
+import { stepTeam } from "./team";
 import * as steps from "./steps";
 
 type StepFn = (ctx: steps.Ctx, signal: AbortSignal) => Promise<void>;
@@ -50,7 +52,8 @@ const STEPS: StepDef[] = [
     { name: "controllers", title: "kube-controller-manager and kube-scheduler from the tree: leader Leases, CSR signing with ca.key, root CA publishing", limitS: 300, needs: ["boot"], fn: stepControllers },
     { name: "secrets-sink", title: "Secrets sink through the real kubernetes provider: create, verify with kubectl, rotate in place, remove", limitS: 600, needs: ["boot", "identities"], fn: stepSecretsSink },
     { name: "fidelity", title: "tls emulator vs the real tls provider", limitS: 300, needs: ["up"], fn: steps.stepFidelity },
-    { name: "multi-stack", title: "root stack + cluster stack under it, booted", limitS: 900, needs: [], fn: steps.stepMultiStack },
+    { name: "multi-stack", title: "root stack + cluster stack under it by CSR (4 runs: root, cluster CSRs, root signs, cluster), booted", limitS: 900, needs: [], fn: stepMultiStack },
+    { name: "team", title: "a team on a PostgreSQL backend: root (Vault transit secrets) + staging + prod (own passphrases) by CSR, least privilege, concurrent up, check-expiration, destroy guard, prod CA rotation", limitS: 900, needs: [], fn: stepTeam },
     { name: "ha", title: "three control planes on 127.0.0.1-3: 3-member etcd over peer mTLS, three apiservers, per-node kubelet.conf", limitS: 420, needs: [], fn: stepHa },
     { name: "ca-rotation", title: "CA and SA-key rotation live: ca, etcd-ca, front-proxy-ca, sa through stage → promote → distrust", limitS: 600, needs: [], fn: stepCaRotation },
     { name: "first-hour", title: "the npm scripts as a new user meets them: own passphrase, wrong passphrase, planted mistakes, output length, npm run pulumi, check-expiration --json", limitS: 900, needs: [], fn: stepFirstHour },
@@ -67,7 +70,7 @@ const STEPS: StepDef[] = [
 ];
 
 /** Steps that need only the Pulumi CLI and the tls provider (no kubeadm, etcd or kubernetes provider). */
-const ENGINE_ONLY_STEPS = new Set(["faults", "policy", "delivery"]);
+const ENGINE_ONLY_STEPS = new Set(["faults", "policy", "delivery", "team"]);
 
 class UsageError extends Error {}
 
@@ -132,7 +135,7 @@ async function main() {
             ...(clusterTools ? ["pulumi", "kubernetes", "etcd", "pulumi-language-yaml", "pulumi-language-go"] : ["pulumi", "pulumi-resource-tls"]),
             ...(selected.has("pools") || selected.has("rollout") ? ["kubelet"] : []),
             ...(selected.has("delivery") && !clusterTools ? ["kubernetes"] : []),
-            ...(selected.has("vault") ? ["vault"] : []),
+            ...(selected.has("vault") || selected.has("team") ? ["vault"] : []),
         ]);
         const pulumiHome = path.join(tmp, "pulumi-home");
         fs.mkdirSync(pulumiHome, { mode: 0o700 });

@@ -6,11 +6,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { ControlPlane } from "./cluster";
-import { compareFidelity, compareRootFidelity, emulate, RootFiles } from "./fidelity";
+import { compareFidelity, emulate } from "./fidelity";
 import { Suite } from "./harness";
 import { checkExpiration, compareWithKubeadmTree, initPhasesOnCopy, KubeadmParams } from "./kubeadm";
 import { freePort, run, runOk, sleep } from "./procs";
-import { createStack, exportEncrypted, fullyQualifiedName, isSelfRead, NodeFiles, Op, plainOutputs, pulumiOp, recordOps, StackConfig } from "./pulumi";
+import { createStack, exportEncrypted, isSelfRead, NodeFiles, Op, plainOutputs, pulumiOp, recordOps, StackConfig } from "./pulumi";
 import { checkExportedState } from "./secrets";
 import { checkModes, writeTrees } from "./tree";
 
@@ -38,8 +38,8 @@ export interface Scenario {
     apiPort: number;
 }
 
-const LEAF_HOURS = 8760;
-const CA_HOURS = 87600;
+export const LEAF_HOURS = 8760;
+export const CA_HOURS = 87600;
 export const SERVICE_CIDR = "10.96.0.0/12";
 export const CLUSTER_DOMAIN = "cluster.local";
 
@@ -360,57 +360,6 @@ export async function stepFidelity(ctx: Ctx, signal: AbortSignal) {
 }
 
 // ---------------------------------------------------------------------------------------------------- 8
-
-export async function stepMultiStack(ctx: Ctx, signal: AbortSignal) {
-    const s = ctx.suite;
-    const rootCa = { keyAlgorithm: "ECDSA-P256", protect: false };
-    const clusters = [{ name: "e2e2" }];
-    const root = await upStack(ctx, "e2e-root", { role: "root", rootCa, clusters }, signal);
-    s.equal("root outputs: role", root.outputs.role, "root");
-    s.equal("root outputs: intermediates of e2e2", Object.keys(root.outputs.intermediates?.e2e2 ?? {}).sort(), ["ca", "etcd-ca", "front-proxy-ca"]);
-    // emulator fidelity of RootPki too (ECDSA root, pathlen 1, intermediates signed by a parent): as index.ts builds it
-    const emulatedRoot = await emulate<RootFiles>(ctx.projectDir, ctx.work, "root", "root", { ...rootCa, clusters }, ctx.env, signal);
-    compareRootFidelity(s, root.outputs as RootFiles, emulatedRoot);
-    const rootName = await fullyQualifiedName(ctx.ws, "e2e-root");
-    s.equal("the file backend lists the root stack as organization/<project>/<stack>", rootName, "organization/kube-pki/e2e-root");
-
-    const apiPort = await freePort();
-    const config = {
-        rootStack: rootName,
-        clusterName: "e2e2",
-        controlPlaneEndpoint: `127.0.0.1:${apiPort}`,
-        apiServerBindPort: apiPort,
-        controlPlanes: [{ name: "cp-1", advertiseAddress: "127.0.0.1" }],
-    };
-    const cluster = await upStack(ctx, "e2e2", config, signal);
-    s.equal("e2e2 outputs: rootCertificate is the root stack's", cluster.outputs.rootCertificate, root.outputs.rootCertificate);
-    const treeRoot = writeScenarioTrees(ctx, "e2e2", cluster.outputs.nodeFiles);
-    const scenario: Scenario = { stack: cluster.stack, config, outputs: cluster.outputs, treeRoot, apiPort };
-    const nodeDir = path.join(treeRoot, "cp-1");
-    const pki = (rel: string) => path.join(nodeDir, "etc/kubernetes/pki", rel);
-
-    // chains: root → intermediate (the tree's CA file) → leaf
-    const rootPem = path.join(ctx.work, "e2e-root.crt");
-    fs.writeFileSync(rootPem, root.outputs.rootCertificate);
-    for (const [ca, leaf] of [["ca.crt", "apiserver.crt"], ["etcd/ca.crt", "etcd/server.crt"], ["front-proxy-ca.crt", "front-proxy-client.crt"]]) {
-        const r = await run("openssl", ["verify", "-CAfile", rootPem, "-untrusted", pki(ca), pki(leaf)], { env: ctx.env, log: "openssl-verify" });
-        s.check(`openssl verify -CAfile root -untrusted ${ca} ${leaf}`, r.code === 0 && r.stdout.includes(": OK"), r.output);
-    }
-    const noInter = await run("openssl", ["verify", "-CAfile", rootPem, pki("apiserver.crt")], { env: ctx.env, log: "openssl-verify" });
-    s.check("apiserver.crt does not verify against the root without the intermediate", noInter.code !== 0, noInter.output);
-
-    await checkExpiration(s, "e2e2 cp-1", nodeDir, kubeadmParams(ctx, config), { leafHours: LEAF_HOURS, caHours: CA_HOURS }, ctx.env);
-
-    const cp = await bootControlPlane(ctx, "e2e2", scenario, signal);
-    try {
-        const kc = (f: string) => path.join(nodeDir, "etc/kubernetes", f);
-        await checkWhoami(s, cp, "e2e2 super-admin.conf", kc("super-admin.conf"), "kubernetes-super-admin", ["system:masters"]);
-        await checkWhoami(s, cp, "e2e2 admin.conf", kc("admin.conf"), "kubernetes-admin", ["kubeadm:cluster-admins"]);
-        await checkWhoami(s, cp, "e2e2 kubelet.conf", kc("kubelet.conf"), "system:node:cp-1", ["system:nodes"]);
-    } finally {
-        await cp.stop();
-    }
-}
 
 // ---------------------------------------------------------------------------------------------------- 9
 

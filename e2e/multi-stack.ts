@@ -1,0 +1,84 @@
+/**
+ * e2e step `multi-stack`: a root stack and a cluster stack under it, through the CSR handoff (docs/multi-stack.md):
+ * the cluster stack generates its intermediate keys and publishes CSRs, the root signs them, the cluster builds its
+ * PKI under the certificates; the chains verify with openssl and the control plane boots from the tree.
+ * First creation takes four runs: root, cluster (CSRs), root (signs), cluster (PKI).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { compareRootFidelity, emulate, RootFiles } from "./fidelity";
+import { checkExpiration } from "./kubeadm";
+import { freePort, run } from "./procs";
+import { createStack, fullyQualifiedName, plainOutputs, pulumiOp } from "./pulumi";
+import { bootControlPlane, CA_HOURS, checkWhoami, Ctx, kubeadmParams, LEAF_HOURS, Scenario, upStack, writeScenarioTrees } from "./steps";
+
+export async function stepMultiStack(ctx: Ctx, signal: AbortSignal) {
+    const s = ctx.suite;
+    const rootCa = { keyAlgorithm: "ECDSA-P256", protect: false };
+    const clusters = [{ name: "e2e2" }];
+    const apiPort = await freePort();
+    const config = {
+        clusterName: "e2e2",
+        controlPlaneEndpoint: `127.0.0.1:${apiPort}`,
+        apiServerBindPort: apiPort,
+        controlPlanes: [{ name: "cp-1", advertiseAddress: "127.0.0.1" }],
+    };
+    // the cluster stack exists before the root reads it (a StackReference to a missing stack is an engine error)
+    const clusterStack = await createStack(ctx.ws, "e2e2", config);
+    ctx.stacks.push(clusterStack);
+    const root = await upStack(ctx, "e2e-root", { role: "root", rootCa, clusters }, signal);
+    s.equal("root run 1: role", root.outputs.role, "root");
+    s.equal("root run 1: every CA of e2e2 awaits its CSR", [...(root.outputs.awaitingRequests ?? [])].sort(), ["e2e2/ca/0", "e2e2/etcd-ca/0", "e2e2/front-proxy-ca/0"]);
+    const rootName = await fullyQualifiedName(ctx.ws, "e2e-root");
+    s.equal("the file backend lists the root stack as organization/<project>/<stack>", rootName, "organization/kube-pki/e2e-root");
+    await clusterStack.setConfig("kube-pki:rootStack", { value: rootName });
+
+    const csrRun = await pulumiOp("up-e2e2-csrs", signal, (o) => clusterStack.up(o));
+    const csrOut = plainOutputs(csrRun.outputs);
+    s.equal("cluster run 1: publishes one CSR per CA", Object.keys(csrOut.intermediateRequests ?? {}).sort(), ["ca", "etcd-ca", "front-proxy-ca"]);
+    s.check("cluster run 1: tells the operator what to run next", String(csrOut.nextStep).includes(`\`up\` on the root stack ${rootName}, then \`up\` here again`), String(csrOut.nextStep));
+    s.check("cluster run 1: no PKI yet (no node files)", csrOut.nodeFiles === undefined, Object.keys(csrOut).join(", "));
+
+    const signRun = await pulumiOp("up-e2e-root-sign", signal, (o) => root.stack.up(o));
+    const signed = plainOutputs(signRun.outputs);
+    s.equal("root run 2: nothing awaited", signed.awaitingRequests, []);
+    s.check("root run 2: certificates only (no key in the root's outputs)", !JSON.stringify(signed).includes("PRIVATE KEY"), "a private key in the root outputs");
+    // emulator fidelity of RootPki: the emulated root signs the same CSRs
+    const emulatedRoot = await emulate<RootFiles>(ctx.projectDir, ctx.work, "root", "root", { ...rootCa, clusters, requests: { e2e2: csrOut.intermediateRequests } }, ctx.env, signal);
+    compareRootFidelity(s, signed as RootFiles, emulatedRoot);
+
+    const res = await pulumiOp("up-e2e2", signal, (o) => clusterStack.up(o));
+    const outputs = plainOutputs(res.outputs);
+    s.check(`cluster run 2: pulumi up e2e2 succeeded`, res.summary.result === "succeeded", JSON.stringify(res.summary.resourceChanges));
+    s.equal("e2e2 outputs: rootCertificate is the root stack's", outputs.rootCertificate, signed.rootCertificate);
+    const treeRoot = writeScenarioTrees(ctx, "e2e2", outputs.nodeFiles);
+    const scenario: Scenario = { stack: clusterStack, config, outputs, treeRoot, apiPort };
+    const nodeDir = path.join(treeRoot, "cp-1");
+    const pki = (rel: string) => path.join(nodeDir, "etc/kubernetes/pki", rel);
+    s.equal("the tree's ca.crt is the certificate the root signed", fs.readFileSync(pki("ca.crt"), "utf8").trim(), signed.intermediates.e2e2.ca[0].certPem.trim());
+
+    // chains: root → intermediate (the tree's CA file) → leaf
+    const rootPem = path.join(ctx.work, "e2e-root.crt");
+    fs.writeFileSync(rootPem, signed.rootCertificate);
+    for (const [ca, leaf] of [["ca.crt", "apiserver.crt"], ["etcd/ca.crt", "etcd/server.crt"], ["front-proxy-ca.crt", "front-proxy-client.crt"]]) {
+        const r = await run("openssl", ["verify", "-CAfile", rootPem, "-untrusted", pki(ca), pki(leaf)], { env: ctx.env, log: "openssl-verify" });
+        s.check(`openssl verify -CAfile root -untrusted ${ca} ${leaf}`, r.code === 0 && r.stdout.includes(": OK"), r.output);
+    }
+    // the intermediate's key (generated by the cluster stack) matches the certificate the root signed
+    const pub = async (args: string[]) => (await run("openssl", args, { env: ctx.env, log: "openssl-pubkey" })).stdout.trim();
+    s.equal("ca.key (the cluster's own) matches the root-signed ca.crt", await pub(["pkey", "-in", pki("ca.key"), "-pubout"]), await pub(["x509", "-in", pki("ca.crt"), "-noout", "-pubkey"]));
+    const noInter = await run("openssl", ["verify", "-CAfile", rootPem, pki("apiserver.crt")], { env: ctx.env, log: "openssl-verify" });
+    s.check("apiserver.crt does not verify against the root without the intermediate", noInter.code !== 0, noInter.output);
+
+    await checkExpiration(s, "e2e2 cp-1", nodeDir, kubeadmParams(ctx, config), { leafHours: LEAF_HOURS, caHours: CA_HOURS }, ctx.env);
+
+    const cp = await bootControlPlane(ctx, "e2e2", scenario, signal);
+    try {
+        const kc = (f: string) => path.join(nodeDir, "etc/kubernetes", f);
+        await checkWhoami(s, cp, "e2e2 super-admin.conf", kc("super-admin.conf"), "kubernetes-super-admin", ["system:masters"]);
+        await checkWhoami(s, cp, "e2e2 admin.conf", kc("admin.conf"), "kubernetes-admin", ["kubeadm:cluster-admins"]);
+        await checkWhoami(s, cp, "e2e2 kubelet.conf", kc("kubelet.conf"), "system:node:cp-1", ["system:nodes"]);
+    } finally {
+        await cp.stop();
+    }
+}
