@@ -12,7 +12,10 @@ import * as path from "node:path";
 import "../test/support/reflect-shim";
 import * as x509 from "@peculiar/x509";
 
-x509.cryptoProvider.set(crypto.webcrypto as Crypto);
+x509.cryptoProvider.set(crypto.webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+
+type CryptoKey = crypto.webcrypto.CryptoKey;
+type CryptoKeyPair = crypto.webcrypto.CryptoKeyPair;
 
 const EC = { name: "ECDSA", namedCurve: "P-256" } as const;
 const SIGN = { name: "ECDSA", hash: "SHA-256" } as const;
