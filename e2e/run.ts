@@ -15,6 +15,7 @@ import { Suite } from "./harness";
 import { killAll, killAllSync, runOk, setLogDir, which } from "./procs";
 import { installPlugins, snapshotProject, toolsEnv, workspace } from "./pulumi";
 import { stepConsumerGo, stepConsumerJs, stepConsumerPath, stepConsumerYaml } from "./consumer";
+import { stepConsumerGit } from "./consumer-git";
 import { stepControllers } from "./controllers";
 import { stepPools } from "./pools";
 import { stepFirstHour } from "./first-hour";
@@ -64,6 +65,7 @@ const STEPS: StepDef[] = [
     { name: "consumer-path", title: "the same program installed from a checkout's path (`npm install @pulumi/pulumi @pulumi/tls <checkout>`, a symlink, no flags): up, files, a quiet second preview", limitS: 600, needs: [], fn: stepConsumerPath },
     { name: "consumer-yaml", title: "the component package: pulumi package get-schema; a Pulumi YAML program runs pulumi package add and up with kube-pki:index:ClusterPki; kubeadm reads its tree", limitS: 900, needs: [], fn: stepConsumerYaml },
     { name: "consumer-go", title: "a Go program runs pulumi package add (the Go language host generates the kubepki SDK) and up with kubepki.NewClusterPki; kubeadm reads its tree; stage → promote → distrust", limitS: 1200, needs: [], fn: stepConsumerGo },
+    { name: "consumer-git", title: "pulumi package add <git URL> from a loopback HTTPS git server (git http-backend, the step's CA); the YAML example ups: secret outputs, kube-pki:index:NodeFiles writes the trees kubeadm reads, a quiet second preview, destroy removes them", limitS: 1500, needs: [], fn: stepConsumerGit },
     { name: "policy", title: "CrossGuard pack policy/: a weak tls program fails naming each violation; the dev stack passes preview and up", limitS: 900, needs: [], fn: stepPolicy },
     { name: "pools", title: "worker pool by TLS bootstrap: bootstrap-token Secret + RBAC + cluster-info through the Secrets sink, kubeadm token list and join discovery, the real kubelet (rotateCertificates on, against containerd) bootstraps (CSR auto-approved and signed by the controller-manager) and rotates its own client certificate, token rotation and a rotated-out token refused", limitS: 900, needs: [], fn: stepPools },
     { name: "vault", title: "Vault intermediate against a real Vault dev server (through the e2e/vault-bridge.ts mapping): roles, Vault-issued leaves vs the local tree, internal/exported keys, boot + whoami, CA rotation, a refused CN", limitS: 1200, needs: [], fn: stepVault },
