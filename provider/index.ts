@@ -15,6 +15,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { main as serveProvider } from "@pulumi/pulumi/provider";
 import { ComponentProvider } from "@pulumi/pulumi/provider/experimental";
 import * as lib from "../components/internal";
+import { fileMapInputs } from "../components/sinks/file-map-inputs";
+import { remoteNodeFilesArgsProblems } from "../components/sinks/remote-files";
+import { NodeTree, RemoteNodeTree, sinkCrud } from "./sink-resources";
 
 /**
  * Arguments of ClusterPki: a kubeadm cluster's PKI (the library's ClusterPkiSettings, documented there: ClusterPkiArgs
@@ -159,7 +162,7 @@ export class RootPki extends pulumi.ComponentResource {
 
 /** Arguments of NodeFiles: one node's kubeadm tree written on the machine that runs `pulumi up`. */
 export interface NodeFilesArgs {
-    /** Root of the node trees; the files go to <rootDir>/<node>/. */
+    /** Root of the node trees; the files go to <rootDir>/<node>/ (a relative root resolves against the program's directory). */
     rootDir: string;
     /** The node's name. */
     node: string;
@@ -167,7 +170,33 @@ export interface NodeFilesArgs {
     files: pulumi.Input<{ [path: string]: pulumi.Input<NodeFile> }>;
 }
 
-/** Writes one node's kubeadm tree to local disk with exact modes, atomically; shows drift in a preview. */
+/**
+ * A file map from the provider protocol (ClusterPki.nodeFiles[node] as a program passes it), checked by `check`
+ * (the library's rules for the field `nodeFiles` or `remoteNodes.<node>`); throws a ConfigError naming each bad field.
+ */
+function fileMapOf(files: pulumi.Input<{ [path: string]: pulumi.Input<NodeFile> }>, check: (map: lib.FileMap) => string[], what: string): pulumi.Output<lib.FileMap> {
+    return pulumi.output(files).apply((known) => {
+        const map: lib.FileMap = {};
+        for (const [rel, f] of Object.entries(known ?? {})) map[rel] = { content: pulumi.output(f?.content), mode: f?.mode, secret: f?.secret === true };
+        const problems = check(map);
+        if (problems.length > 0) throw new lib.ConfigError(what, problems);
+        return map;
+    });
+}
+
+/** The sink resource's two inputs from a file map: a plain manifest and the contents as one secret. */
+function treeInputs(map: pulumi.Output<lib.FileMap>) {
+    return {
+        manifest: pulumi.unsecret(map.apply((m) => fileMapInputs(m).manifest)),
+        contents: pulumi.secret(map.apply((m) => fileMapInputs(m).contents)),
+    };
+}
+
+/**
+ * Writes one node's kubeadm tree to local disk (the machine that runs `pulumi up`) with exact modes, atomically;
+ * shows drift in a preview; destroy removes exactly the files it wrote. The library's NodeFiles sink, served by this
+ * package's provider process, so programs in any language can use it.
+ */
 export class NodeFiles extends pulumi.ComponentResource {
     /** The node's directory (<rootDir>/<node>). */
     public readonly directory: pulumi.Output<string>;
@@ -176,14 +205,83 @@ export class NodeFiles extends pulumi.ComponentResource {
 
     constructor(name: string, args: NodeFilesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kube-pki:index:NodeFiles", name, {}, opts);
-        this.directory = pulumi.output(path.join(path.resolve(args.rootDir), args.node));
-        // The file map arrives as one value from another component: the sink is created once it is known.
-        this.hashes = pulumi.output(args.files).apply((files) => {
-            const map: lib.FileMap = {};
-            for (const [rel, f] of Object.entries(files)) map[rel] = { content: pulumi.output(f.content), mode: f.mode, secret: f.secret };
-            return new lib.NodeFiles(name, { rootDir: args.rootDir, node: args.node, files: map }, { parent: this }).hashes;
-        });
+        // root and node now (before anything is registered); the files once ClusterPki's output is known
+        const early = lib.nodeFilesArgsProblems({ rootDir: args.rootDir, node: args.node, files: {} }).filter((p) => !p.startsWith("nodeFiles.files"));
+        if (early.length > 0) throw new lib.ConfigError(`NodeFiles "${name}" args`, early);
+        const root = path.resolve(args.rootDir);
+        const map = fileMapOf(args.files, (files) => lib.nodeFilesArgsProblems({ rootDir: root, node: args.node, files }), `NodeFiles "${name}" args`);
+        const tree = new NodeTree(`${name}-files`, { root, node: args.node, ...treeInputs(map) }, { parent: this });
+        this.directory = pulumi.output(path.join(root, args.node));
+        this.hashes = tree.files.apply((files) => Object.fromEntries(Object.entries(files ?? {}).map(([rel, st]) => [rel, st.sha256])));
         this.registerOutputs({ directory: this.directory, hashes: this.hashes });
+    }
+}
+
+/** How to reach one node over SSH. */
+export interface RemoteConnection {
+    /** The node's address or name. */
+    host: string;
+    /** The SSH port (default 22). */
+    port?: number;
+    /** The SSH user (default "root"; any other user writes through `sudo -n` unless sudo is false). */
+    user?: string;
+    /** The node's host key, pinned: a public key line ("ssh-ed25519 AAAA...") or "SHA256:..." (no trust on first use). */
+    hostKey: string;
+    /** Secret: the client private key (OpenSSH or PEM). Or agent. */
+    privateKey?: pulumi.Input<string>;
+    /** An ssh-agent socket path instead of privateKey. */
+    agent?: string;
+    /** Whether the writes go through `sudo -n` (default: when user is not root). */
+    sudo?: boolean;
+}
+
+/** Arguments of RemoteNodeFiles: one node's kubeadm tree written on the node itself over SSH. */
+export interface RemoteNodeFilesArgs {
+    /** The node's name. */
+    node: string;
+    /** The node's files: ClusterPki.nodeFiles[node]. */
+    files: pulumi.Input<{ [path: string]: pulumi.Input<NodeFile> }>;
+    /** How to reach the node. */
+    connection: RemoteConnection;
+    /** Where the trees live on the machine: <remoteRoot>/<node>/etc/kubernetes/... (default "/"). */
+    remoteRoot?: string;
+}
+
+/**
+ * Writes one node's kubeadm tree on the node over SSH (pinned host key, staged temp files renamed into place, drift by
+ * hashes computed on the machine, destroy removes exactly what it wrote). The library's RemoteNodeFiles sink, served
+ * by this package's provider process.
+ */
+export class RemoteNodeFiles extends pulumi.ComponentResource {
+    /** Relative path → sha256 of what is on the machine. */
+    public readonly hashes: pulumi.Output<{ [path: string]: string }>;
+
+    constructor(name: string, args: RemoteNodeFilesArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("kube-pki:index:RemoteNodeFiles", name, {}, opts);
+        const c = args.connection ?? ({} as RemoteConnection);
+        const checked = (files: lib.FileMap) => remoteNodeFilesArgsProblems({ node: args.node, files, connection: c, remoteRoot: args.remoteRoot });
+        const early = checked({ "etc/kubernetes/pki/ca.crt": { content: pulumi.output(""), mode: "0644", secret: false } });
+        if (early.length > 0) throw new lib.ConfigError(`RemoteNodeFiles "${name}" args`, early);
+        const map = fileMapOf(args.files, checked, `RemoteNodeFiles "${name}" args`);
+        const user = c.user ?? "root";
+        const tree = new RemoteNodeTree(
+            `${name}-remote`,
+            {
+                node: args.node,
+                root: args.remoteRoot ?? "/",
+                host: c.host,
+                port: c.port ?? 22,
+                user,
+                hostKey: c.hostKey,
+                sudo: c.sudo ?? user !== "root",
+                ...(c.agent ? { agent: c.agent } : {}),
+                ...(c.privateKey ? { privateKey: pulumi.secret(c.privateKey) } : {}),
+                ...treeInputs(map),
+            },
+            { parent: this },
+        );
+        this.hashes = tree.files.apply((files) => Object.fromEntries(Object.entries(files ?? {}).map(([rel, st]) => [rel, st.sha256])));
+        this.registerOutputs({ hashes: this.hashes });
     }
 }
 
@@ -191,7 +289,7 @@ export class NodeFiles extends pulumi.ComponentResource {
 const PROVIDER_DIR = path.resolve(__dirname, __filename.endsWith(".ts") ? "." : "../../provider");
 
 /** How the package is served (also what the schema test builds its KubePkiProvider from). */
-export const PROVIDER_OPTIONS = { components: [ClusterPki, RootPki, NodeFiles], name: "kube-pki", namespace: "kube-pki", dirname: PROVIDER_DIR };
+export const PROVIDER_OPTIONS = { components: [ClusterPki, RootPki, NodeFiles, RemoteNodeFiles], name: "kube-pki", namespace: "kube-pki", dirname: PROVIDER_DIR };
 
 /**
  * componentProviderHost's provider with one addition to the schema it infers: Go's `generateExtraInputTypes`. Without
@@ -200,6 +298,14 @@ export const PROVIDER_OPTIONS = { components: [ClusterPki, RootPki, NodeFiles], 
  * but generates those structs only for objects it sees in an input position, so the generated SDK does not compile.
  */
 export class KubePkiProvider extends ComponentProvider {
+    // the sink resources' CRUD (provider/sink-resources.ts): NodeFiles and RemoteNodeFiles from any language
+    check = sinkCrud.check;
+    diff = sinkCrud.diff;
+    create = sinkCrud.create;
+    read = sinkCrud.read;
+    update = sinkCrud.update;
+    delete = sinkCrud.delete;
+
     async getSchema(): Promise<string> {
         const schema = JSON.parse(await super.getSchema());
         schema.language = { ...schema.language, go: { ...schema.language?.go, generateExtraInputTypes: true } };
