@@ -17,6 +17,7 @@ import { installPlugins, snapshotProject, toolsEnv, workspace } from "./pulumi";
 import { stepConsumerGo } from "./consumer/go";
 import { stepConsumerJs } from "./consumer/js";
 import { stepConsumerPath } from "./consumer/path";
+import { stepConsumerPython } from "./consumer/python";
 import { stepConsumerYaml } from "./consumer/yaml";
 import { stepControllers } from "./controllers";
 import { stepPools } from "./pools";
@@ -57,9 +58,10 @@ const STEPS: StepDef[] = [
     { name: "faults", title: "faults: kill -9 during node-file writes, engine-only kill, cross-node symlink, drift, root-stack destroy", limitS: 900, needs: [], fn: stepFaults },
     { name: "delivery", title: "node trees over SSH to real OpenSSH servers (root and a sudo user): equal to the local sink, one-node rotation, drift, host key / unreachable / auth / permission / disk-full / cut faults, kubeadm reads the tree, destroy", limitS: 900, needs: [], fn: stepDelivery },
     { name: "consumer-js", title: "a JavaScript Pulumi program installs the npm tarball: ClusterPki + NodeFiles up, kubeadm reads the tree, apiserver boots, stage → promote → distrust from its own config", limitS: 900, needs: [], fn: stepConsumerJs },
-    { name: "consumer-path", title: "the same program installed from a checkout's path (`npm install @pulumi/pulumi @pulumi/tls <checkout>`, a symlink, no flags): up, files, a quiet second preview", limitS: 600, needs: [], fn: stepConsumerPath },
+    { name: "consumer-path", title: "the TypeScript example installed from a checkout's path (`npm install @pulumi/pulumi @pulumi/tls typescript ts-node <checkout>`, a symlink, no flags): up, files, a quiet second preview", limitS: 600, needs: [], fn: stepConsumerPath },
     { name: "consumer-yaml", title: "the component package: pulumi package get-schema; a Pulumi YAML program runs pulumi package add and up with kube-pki:index:ClusterPki; kubeadm reads its tree", limitS: 900, needs: [], fn: stepConsumerYaml },
     { name: "consumer-go", title: "a Go program runs pulumi package add (the Go language host generates the kubepki SDK) and up with kubepki.NewClusterPki; kubeadm reads its tree; stage → promote → distrust", limitS: 1200, needs: [], fn: stepConsumerGo },
+    { name: "consumer-python", title: "a Python program in a virtualenv (pulumi pinned to the CLI) runs pulumi package add (our Python language host generates and pip-installs the kube_pki SDK) and up with ClusterPki + NodeFiles; kubeadm reads its tree; stage → promote → distrust", limitS: 1200, needs: [], fn: stepConsumerPython },
     { name: "policy", title: "CrossGuard pack policy/: a weak tls program fails naming each violation; the dev stack passes preview and up", limitS: 900, needs: [], fn: stepPolicy },
     { name: "pools", title: "worker pool by TLS bootstrap: bootstrap-token Secret + RBAC + cluster-info through the Secrets sink, kubeadm token list and join discovery, the real kubelet (rotateCertificates on, against containerd) bootstraps (CSR auto-approved and signed by the controller-manager) and rotates its own client certificate, token rotation and a rotated-out token refused", limitS: 900, needs: [], fn: stepPools },
     { name: "vault", title: "Vault intermediate against a real Vault dev server (through the e2e/vault-bridge.ts mapping): roles, Vault-issued leaves vs the local tree, internal/exported keys, boot + whoami, CA rotation, a refused CN", limitS: 1200, needs: [], fn: stepVault },
@@ -128,7 +130,7 @@ async function main() {
     await suite.step("setup", "0. toolchain, project snapshot, file backend", limit(300), async () => {
         const clusterTools = [...selected].some((s) => !ENGINE_ONLY_STEPS.has(s));
         const env = await toolsEnv([
-            ...(clusterTools ? ["pulumi", "kubernetes", "etcd", "pulumi-language-yaml", "pulumi-language-go"] : ["pulumi", "pulumi-resource-tls"]),
+            ...(clusterTools ? ["pulumi", "kubernetes", "etcd", "pulumi-language-yaml", "pulumi-language-go", "pulumi-language-python"] : ["pulumi", "pulumi-resource-tls"]),
             ...(selected.has("pools") ? ["kubelet"] : []),
             ...(selected.has("delivery") && !clusterTools ? ["kubernetes"] : []),
             ...(selected.has("vault") ? ["vault"] : []),

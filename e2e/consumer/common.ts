@@ -12,10 +12,14 @@ import { exportEncrypted, NodeFiles, plainOutputs, pulumiOp, REPO_DIR, workspace
 import { Ctx, kubeadmParams } from "../steps";
 import { checkModes, writeTrees } from "../tree";
 
-/** The package's own pins of its peers: the consumer installs the versions whose plugins the tool cache has. */
-export function peerPins(): string[] {
+/**
+ * The package's own pins of its peers: the consumer installs the versions whose plugins the tool cache has (and, for
+ * a TypeScript program, the typescript and ts-node the checkout builds with).
+ */
+export function peerPins(typescript = false): string[] {
     const pkg = JSON.parse(fs.readFileSync(path.join(REPO_DIR, "package.json"), "utf8"));
-    return ["@pulumi/pulumi", "@pulumi/tls"].map((name) => `${name}@${pkg.devDependencies[name]}`);
+    const names = ["@pulumi/pulumi", "@pulumi/tls", ...(typescript ? ["typescript", "ts-node"] : [])];
+    return names.map((name) => `${name}@${pkg.devDependencies[name]}`);
 }
 
 let tarball: Promise<string> | undefined;
@@ -94,25 +98,38 @@ export function cli(ctx: Ctx, dir: string, args: string[], label: string, signal
 /** examples/: the programs the consumer steps run as they are (so the examples cannot rot). */
 export const EXAMPLES_DIR = path.join(REPO_DIR, "examples");
 
+/** The files of examples/<language>, by name, for consumerProject. */
+export function exampleFiles(language: string, names: string[]): Record<string, string> {
+    return Object.fromEntries(names.map((n) => [n, fs.readFileSync(path.join(EXAMPLES_DIR, language, n), "utf8")]));
+}
+
 /**
- * What every `pulumi package add` consumer (YAML, Go) proves: a stack in `dir` (its program takes the config keys
+ * What every `pulumi package add` consumer (YAML, Go, Python) proves: a stack in `dir` (its program takes the config keys
  * clusterName, bindPort, endpoint and caPhase, and exports kubePkiMemory, nodeFiles, kubeconfigs and workerUserData from a
  * ClusterPki named "pki" of cluster `name`) is `pulumi up`ed; the secret outputs are secret and no key is in plain text
  * in its state; the nodeFiles output makes a tree with the map's modes that kubeadm reads; the component's memory is
  * exported; then the program's caPhase takes the cluster CA through stage → promote → distrust. Destroys the stack.
  */
-export async function upAndCheckPackageConsumer(ctx: Ctx, name: string, dir: string, apiPort: number, env: Record<string, string>, signal: AbortSignal) {
+/** What one consumer adds to upAndCheckPackageConsumer: more stack config, checks on the first up's outputs. */
+export interface MoreChecks {
+    config?: Record<string, string>;
+    afterFirstUp?: (outputs: Record<string, any>) => void;
+}
+
+export async function upAndCheckPackageConsumer(ctx: Ctx, name: string, dir: string, apiPort: number, env: Record<string, string>, signal: AbortSignal, more: MoreChecks = {}) {
     const s = ctx.suite;
     const ws = await workspace({ workDir: dir, backendUrl: ctx.ws.envVars.PULUMI_BACKEND_URL, pulumiHome: ctx.env.PULUMI_HOME!, env: ctx.env });
     Object.assign(ws.envVars, OFFLINE_PLUGINS, env);
     const stack = await Stack.create(name, ws);
-    await stack.setAllConfig({ clusterName: { value: name }, bindPort: { value: String(apiPort) }, endpoint: { value: `127.0.0.1:${apiPort}` } });
+    const extra = Object.fromEntries(Object.entries(more.config ?? {}).map(([k, v]) => [k, { value: v }]));
+    await stack.setAllConfig({ clusterName: { value: name }, bindPort: { value: String(apiPort) }, endpoint: { value: `127.0.0.1:${apiPort}` }, ...extra });
     try {
         let started = Date.now();
         const res = await pulumiOp(`up-${name}`, signal, (o) => stack.up(o));
         s.info(`${name}: pulumi up ${((Date.now() - started) / 1000).toFixed(1)} s, ${JSON.stringify(res.summary.resourceChanges)}`);
         s.check(`${name}: pulumi up succeeded`, res.summary.result === "succeeded", JSON.stringify(res.summary));
         const outputs = plainOutputs(res.outputs);
+        more.afterFirstUp?.(outputs);
         s.check(`${name}: kubeconfigs and the cloud-init user data are secret stack outputs`, res.outputs.kubeconfigs?.secret === true && res.outputs.workerUserData?.secret === true, JSON.stringify({ k: res.outputs.kubeconfigs?.secret, c: res.outputs.workerUserData?.secret }));
         s.check(`${name}: worker-1 user data is a #cloud-config document`, String(outputs.workerUserData).startsWith("#cloud-config"));
         const exported = await exportEncrypted(ws, name);

@@ -15,7 +15,7 @@ import { freePort } from "../procs";
 import { isSelfRead, NodeFiles, Op, plainOutputs, pulumiOp, recordOps, workspace } from "../pulumi";
 import { bootControlPlane, Ctx, kubeadmParams } from "../steps";
 import { checkModes } from "../tree";
-import { consumerProject, destroyConsumer, EXAMPLES_DIR, packKubePki, peerPins, pemCount } from "./common";
+import { consumerProject, destroyConsumer, exampleFiles, packKubePki, peerPins, pemCount } from "./common";
 
 export async function stepConsumerJs(ctx: Ctx, signal: AbortSignal) {
     const s = ctx.suite;
@@ -23,11 +23,7 @@ export async function stepConsumerJs(ctx: Ctx, signal: AbortSignal) {
     const dir = await consumerProject(
         ctx,
         "consumer-js",
-        {
-            "Pulumi.yaml": "name: consumer-js\nruntime:\n  name: nodejs\n  options:\n    typescript: false\n",
-            "package.json": JSON.stringify({ name: "consumer-js", version: "1.0.0", private: true, main: "index.js" }, null, 2),
-            "index.js": fs.readFileSync(path.join(EXAMPLES_DIR, "javascript/index.js"), "utf8"),
-        },
+        exampleFiles("javascript", ["Pulumi.yaml", "package.json", "index.js"]),
         [...peerPins(), tgz],
         signal,
     );
@@ -41,7 +37,7 @@ export async function stepConsumerJs(ctx: Ctx, signal: AbortSignal) {
     const setConfig = (extra: Record<string, string>) =>
         stack.setAllConfig(
             Object.fromEntries(
-                Object.entries({ endpoint: `127.0.0.1:${apiPort}`, bindPort: String(apiPort), nodesDir, ...extra }).map(([k, v]) => [`consumer-js:${k}`, { value: v }]),
+                Object.entries({ clusterName: "consumer-js", endpoint: `127.0.0.1:${apiPort}`, bindPort: String(apiPort), nodesDir, ...extra }).map(([k, v]) => [k, { value: v }]),
             ),
         );
     await setConfig({});
@@ -61,7 +57,7 @@ export async function stepConsumerJs(ctx: Ctx, signal: AbortSignal) {
         const problems = checkModes(nodesDir, nodeFiles);
         s.check("consumer-js: the NodeFiles sink wrote every file of every node with its mode (keys/kubeconfigs 0600, certs 0644)", problems.length === 0, problems.join("\n"));
         s.check("consumer-js: cloud-init user data for worker-1 is a #cloud-config document", String(first.outputs.workerUserData).startsWith("#cloud-config"), String(first.outputs.workerUserData).slice(0, 200));
-        s.check("consumer-js: kubePkiMemory holds the component's rotation state and tokens", first.outputs.kubePkiMemory?.consumer?.rotationState?.ca?.phase === "none" && Object.keys(first.outputs.kubePkiMemory?.consumer?.rotationTokens ?? {}).length > 5, JSON.stringify(first.outputs.kubePkiMemory).slice(0, 300));
+        s.check("consumer-js: kubePkiMemory holds the component's rotation state and tokens", first.outputs.kubePkiMemory?.pki?.rotationState?.ca?.phase === "none" && Object.keys(first.outputs.kubePkiMemory?.pki?.rotationTokens ?? {}).length > 5, JSON.stringify(first.outputs.kubePkiMemory).slice(0, 300));
         s.check("consumer-js: the first run says 'first run'", first.res.stdout.includes("first run:"), first.res.stdout.slice(-600));
 
         // 2. kubeadm reads the tree; the control plane boots from it
@@ -92,7 +88,7 @@ export async function stepConsumerJs(ctx: Ctx, signal: AbortSignal) {
             const r = await up(phase);
             const bundle = String((r.outputs.nodeFiles as NodeFiles)["cp-1"][caFile].content);
             const onDisk = fs.readFileSync(path.join(cpDir, caFile), "utf8");
-            const state = r.outputs.kubePkiMemory?.consumer?.rotationState?.ca;
+            const state = r.outputs.kubePkiMemory?.pki?.rotationState?.ca;
             s.check(
                 `consumer-js ${phase}: ca.crt holds ${certs} certificate(s) on disk, rotation state ${phase} generation ${generation}`,
                 pemCount(onDisk) === certs && onDisk === bundle && state?.phase === phase && state?.generation === generation,

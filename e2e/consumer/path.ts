@@ -4,11 +4,12 @@ import { Stack } from "@pulumi/pulumi/automation";
 import { isSelfRead, NodeFiles, Op, plainOutputs, pulumiOp, recordOps, REPO_DIR, workspace } from "../pulumi";
 import { Ctx } from "../steps";
 import { checkModes } from "../tree";
-import { consumerProject, destroyConsumer, EXAMPLES_DIR, packKubePki, peerPins } from "./common";
+import { consumerProject, destroyConsumer, exampleFiles, packKubePki, peerPins } from "./common";
 
 /**
- * consumer-path: the same program with a path install, `npm install @pulumi/pulumi @pulumi/tls <path to a checkout>`,
- * no flags (npm makes a symlink). kube-pki then loads the checkout's own copy of @pulumi/pulumi beside the
+ * consumer-path: the TypeScript program examples/typescript (run as it is; ts-node compiles it when the engine runs
+ * it) with a path install, `npm install @pulumi/pulumi @pulumi/tls typescript ts-node <path to a checkout>`, no flags
+ * (npm makes a symlink). kube-pki then loads the checkout's own copy of @pulumi/pulumi beside the
  * program's: the SDK keeps its run state in process globals, so both copies register into one stack.
  */
 export async function stepConsumerPath(ctx: Ctx, signal: AbortSignal) {
@@ -17,12 +18,8 @@ export async function stepConsumerPath(ctx: Ctx, signal: AbortSignal) {
     const dir = await consumerProject(
         ctx,
         "consumer-path",
-        {
-            "Pulumi.yaml": "name: consumer-path\nruntime:\n  name: nodejs\n  options:\n    typescript: false\n",
-            "package.json": JSON.stringify({ name: "consumer-path", version: "1.0.0", private: true, main: "index.js" }, null, 2),
-            "index.js": fs.readFileSync(path.join(EXAMPLES_DIR, "javascript/index.js"), "utf8"),
-        },
-        [...peerPins(), REPO_DIR],
+        exampleFiles("typescript", ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts"]),
+        [...peerPins(true), REPO_DIR],
         signal,
     );
     const link = path.join(dir, "node_modules/kube-pki");
@@ -34,9 +31,10 @@ export async function stepConsumerPath(ctx: Ctx, signal: AbortSignal) {
     const nodesDir = path.join(ctx.work, "consumer-path-nodes");
     const stack = await Stack.create("consumer-path", ws);
     await stack.setAllConfig({
-        "consumer-path:endpoint": { value: "127.0.0.1:6443" },
-        "consumer-path:bindPort": { value: "6443" },
-        "consumer-path:nodesDir": { value: nodesDir },
+        clusterName: { value: "consumer-path" },
+        endpoint: { value: "127.0.0.1:6443" },
+        bindPort: { value: "6443" },
+        nodesDir: { value: nodesDir },
     });
     try {
         const started = Date.now();
