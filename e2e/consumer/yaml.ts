@@ -28,7 +28,7 @@ export async function stepConsumerYaml(ctx: Ctx, signal: AbortSignal) {
     }
     s.check("pulumi package get-schema <provider dir>: a JSON schema named kube-pki", schemaRun.code === 0 && schema?.name === "kube-pki", schemaRun.output.slice(-2000));
     const resources = Object.keys(schema?.resources ?? {}).sort();
-    s.equal("schema: the components", resources, ["kube-pki:index:ClusterPki", "kube-pki:index:NodeFiles", "kube-pki:index:RootPki"]);
+    s.equal("schema: the components", resources, ["kube-pki:index:ClusterPki", "kube-pki:index:NodeFiles", "kube-pki:index:RemoteNodeFiles", "kube-pki:index:RootPki"]);
     const undocumented: string[] = [];
     for (const [token, r] of Object.entries<any>(schema?.resources ?? {})) {
         if (!r.description) undocumented.push(token);
