@@ -12,13 +12,16 @@ import * as path from "node:path";
 import "../test/support/reflect-shim";
 import * as x509 from "@peculiar/x509";
 
-x509.cryptoProvider.set(crypto.webcrypto as Crypto);
+x509.cryptoProvider.set(crypto.webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+
+type CryptoKey = crypto.webcrypto.CryptoKey;
+type CryptoKeyPair = crypto.webcrypto.CryptoKeyPair;
 
 const EC = { name: "ECDSA", namedCurve: "P-256" } as const;
 const SIGN = { name: "ECDSA", hash: "SHA-256" } as const;
 
 export interface GitHttpsServer {
-    /** https://127.0.0.1:<port> */
+    /** https://<ip> (port 443) */
     url: string;
     /** The CA certificate file clients trust. */
     caFile: string;
@@ -32,8 +35,8 @@ async function pemKey(key: CryptoKey): Promise<string> {
     return crypto.createPrivateKey({ key: der, format: "der", type: "pkcs8" }).export({ format: "pem", type: "pkcs8" }).toString();
 }
 
-/** A CA and a server certificate for 127.0.0.1, valid from an hour ago for a day (the run's own clock). */
-async function makeTls(): Promise<{ caPem: string; certPem: string; keyPem: string }> {
+/** A CA and a server certificate for `ip`, valid from an hour ago for a day (the run's own clock). */
+async function makeTls(ip: string): Promise<{ caPem: string; certPem: string; keyPem: string }> {
     const notBefore = new Date(Date.now() - 3600_000);
     const notAfter = new Date(Date.now() + 86400_000);
     const caKeys = (await crypto.webcrypto.subtle.generateKey(EC, true, ["sign", "verify"])) as CryptoKeyPair;
@@ -49,7 +52,7 @@ async function makeTls(): Promise<{ caPem: string; certPem: string; keyPem: stri
     const keys = (await crypto.webcrypto.subtle.generateKey(EC, true, ["sign", "verify"])) as CryptoKeyPair;
     const cert = await x509.X509CertificateGenerator.create({
         serialNumber: "02",
-        subject: "CN=127.0.0.1",
+        subject: `CN=${ip}`,
         issuer: ca.subject,
         notBefore,
         notAfter,
@@ -61,7 +64,7 @@ async function makeTls(): Promise<{ caPem: string; certPem: string; keyPem: stri
             new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
             new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
             new x509.SubjectAlternativeNameExtension([
-                { type: "ip", value: "127.0.0.1" },
+                { type: "ip", value: ip },
                 { type: "dns", value: "localhost" },
             ]),
         ],
@@ -70,15 +73,29 @@ async function makeTls(): Promise<{ caPem: string; certPem: string; keyPem: stri
 }
 
 /**
- * Serves the bare repositories under `projectRoot` (read-only: receive-pack is refused) on 127.0.0.1:`port`.
- * `caFile` is where the CA certificate is written (0644).
+ * Serves the bare repositories under `projectRoot` (read-only: receive-pack is refused) on `ip`:443 of the loopback
+ * net 127.0.0.0/8, the first of `ips` where 443 is free. Port 443 because the Pulumi CLI 3.248 cannot use a git URL
+ * with a port: after the install it strips the plugin's `git://` download URL to `host:port/repo.git/path`, which no
+ * longer parses as a URL, so `pulumi package add` panics (packageresolution strips, packagecmd/package_add.go
+ * dereferences the failed stat). `caFile` is where the CA certificate is written (0644).
  */
-export async function startGitHttps(projectRoot: string, port: number, caFile: string, env: NodeJS.ProcessEnv): Promise<GitHttpsServer> {
-    const tls = await makeTls();
+export async function startGitHttps(projectRoot: string, ips: string[], caFile: string, env: NodeJS.ProcessEnv): Promise<GitHttpsServer> {
+    for (const ip of ips) {
+        const s = await startOn(projectRoot, ip, caFile, env).catch((e: NodeJS.ErrnoException) => {
+            if (e.code === "EADDRINUSE") return undefined;
+            throw e;
+        });
+        if (s) return s;
+    }
+    throw new Error(`git server: port 443 is in use on every one of ${ips.join(", ")}`);
+}
+
+async function startOn(projectRoot: string, ip: string, caFile: string, env: NodeJS.ProcessEnv): Promise<GitHttpsServer> {
+    const tls = await makeTls(ip);
     fs.writeFileSync(caFile, tls.caPem, { mode: 0o644 });
     const requests = { total: 0, uploadPack: 0 };
     const server = https.createServer({ key: tls.keyPem, cert: tls.certPem }, (req, res) => {
-        const u = new URL(req.url ?? "/", "https://127.0.0.1");
+        const u = new URL(req.url ?? "/", `https://${ip}`);
         requests.total++;
         if (u.pathname.endsWith("/git-upload-pack")) requests.uploadPack++;
         if (u.pathname.endsWith("/git-receive-pack") || u.searchParams.get("service") === "git-receive-pack") {
@@ -135,10 +152,10 @@ export async function startGitHttps(projectRoot: string, port: number, caFile: s
     });
     await new Promise<void>((resolve, reject) => {
         server.once("error", reject);
-        server.listen(port, "127.0.0.1", () => resolve());
+        server.listen(443, ip, () => resolve());
     });
     return {
-        url: `https://127.0.0.1:${port}`,
+        url: `https://${ip}`,
         caFile,
         requests,
         stop: () =>

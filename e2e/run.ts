@@ -19,6 +19,7 @@ import { stepConsumerJs } from "./consumer/js";
 import { stepConsumerPath } from "./consumer/path";
 import { stepConsumerPython } from "./consumer/python";
 import { stepConsumerYaml } from "./consumer/yaml";
+import { stepConsumerGit } from "./consumer-git";
 import { stepControllers } from "./controllers";
 import { stepPools } from "./pools";
 import { stepFirstHour } from "./first-hour";
@@ -62,6 +63,7 @@ const STEPS: StepDef[] = [
     { name: "consumer-yaml", title: "the component package: pulumi package get-schema; a Pulumi YAML program runs pulumi package add and up with kube-pki:index:ClusterPki; kubeadm reads its tree", limitS: 900, needs: [], fn: stepConsumerYaml },
     { name: "consumer-go", title: "a Go program runs pulumi package add (the Go language host generates the kubepki SDK) and up with kubepki.NewClusterPki; kubeadm reads its tree; stage → promote → distrust", limitS: 1200, needs: [], fn: stepConsumerGo },
     { name: "consumer-python", title: "a Python program in a virtualenv (pulumi pinned to the CLI) runs pulumi package add (our Python language host generates and pip-installs the kube_pki SDK) and up with ClusterPki + NodeFiles; kubeadm reads its tree; stage → promote → distrust", limitS: 1200, needs: [], fn: stepConsumerPython },
+    { name: "consumer-git", title: "pulumi package add <git URL> from a loopback HTTPS git server (git http-backend, the step's CA); the YAML example ups: secret outputs, kube-pki:index:NodeFiles writes the trees kubeadm reads, a quiet second preview, destroy removes them", limitS: 1500, needs: [], fn: stepConsumerGit },
     { name: "policy", title: "CrossGuard pack policy/: a weak tls program fails naming each violation; the dev stack passes preview and up", limitS: 900, needs: [], fn: stepPolicy },
     { name: "pools", title: "worker pool by TLS bootstrap: bootstrap-token Secret + RBAC + cluster-info through the Secrets sink, kubeadm token list and join discovery, the real kubelet (rotateCertificates on, against containerd) bootstraps (CSR auto-approved and signed by the controller-manager) and rotates its own client certificate, token rotation and a rotated-out token refused", limitS: 900, needs: [], fn: stepPools },
     { name: "vault", title: "Vault intermediate against a real Vault dev server (through the e2e/vault-bridge.ts mapping): roles, Vault-issued leaves vs the local tree, internal/exported keys, boot + whoami, CA rotation, a refused CN", limitS: 1200, needs: [], fn: stepVault },

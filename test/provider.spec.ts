@@ -17,9 +17,9 @@ describe("component package (provider/)", function () {
         schema = JSON.parse(await new provider.KubePkiProvider(provider.PROVIDER_OPTIONS).getSchema());
     });
 
-    it("serves ClusterPki, RootPki and NodeFiles as kube-pki:index:*", () => {
+    it("serves ClusterPki, RootPki, NodeFiles and RemoteNodeFiles as kube-pki:index:*", () => {
         assert.equal(schema.name, "kube-pki");
-        assert.deepEqual(Object.keys(schema.resources).sort(), ["kube-pki:index:ClusterPki", "kube-pki:index:NodeFiles", "kube-pki:index:RootPki"]);
+        assert.deepEqual(Object.keys(schema.resources).sort(), ["kube-pki:index:ClusterPki", "kube-pki:index:NodeFiles", "kube-pki:index:RemoteNodeFiles", "kube-pki:index:RootPki"]);
         for (const r of Object.values<any>(schema.resources)) assert.equal(r.isComponent, true);
     });
 

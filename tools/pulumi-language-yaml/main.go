@@ -111,7 +111,10 @@ func main() {
 	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
 		Cancel: stop,
 		Init: func(srv *grpc.Server) error {
-			pulumirpc.RegisterLanguageRuntimeServer(srv, yamlHost{server.NewLanguageHost(a.engineAddress, a.tracing, false)})
+			// useRPCLoader: schemas come from the engine's loader (the CLI's plugin resolution, which knows packages
+			// installed from a git URL, whose plugin directory is named after the URL), not from an in-process
+			// loader built with this module's older pulumi SDK, which looks for a plugin named after the package.
+			pulumirpc.RegisterLanguageRuntimeServer(srv, yamlHost{server.NewLanguageHost(a.engineAddress, a.tracing, true)})
 			return nil
 		},
 	})
