@@ -14,7 +14,11 @@ import { Command } from "commander";
 import { Suite } from "./harness";
 import { killAll, killAllSync, runOk, setLogDir, which } from "./procs";
 import { installPlugins, snapshotProject, toolsEnv, workspace } from "./pulumi";
-import { stepConsumerGo, stepConsumerJs, stepConsumerPath, stepConsumerYaml } from "./consumer";
+import { stepConsumerGo } from "./consumer/go";
+import { stepConsumerJs } from "./consumer/js";
+import { stepConsumerPath } from "./consumer/path";
+import { stepConsumerPython } from "./consumer/python";
+import { stepConsumerYaml } from "./consumer/yaml";
 import { stepConsumerGit } from "./consumer-git";
 import { stepControllers } from "./controllers";
 import { stepPools } from "./pools";
@@ -62,9 +66,10 @@ const STEPS: StepDef[] = [
     { name: "delivery", title: "node trees over SSH to real OpenSSH servers (root and a sudo user): equal to the local sink, one-node rotation, drift, host key / unreachable / auth / permission / disk-full / cut faults, kubeadm reads the tree, destroy", limitS: 900, needs: [], fn: stepDelivery },
     { name: "rollout", title: "a rotation rolls through a live HA control plane by pulumi up alone: three machines behind real sshd and HAProxy, supervisors as their kubelets, a leaf renewal, a gate failure and its recovery, stage → promote → distrust of every CA, a never-paused prober with every credential: 0 failed", limitS: 1200, needs: [], fn: stepRollout, optIn: "not in the default run yet: its CA phases with the pool rule have not passed live once (e2e/README.md, rollout)" },
     { name: "consumer-js", title: "a JavaScript Pulumi program installs the npm tarball: ClusterPki + NodeFiles up, kubeadm reads the tree, apiserver boots, stage → promote → distrust from its own config", limitS: 900, needs: [], fn: stepConsumerJs },
-    { name: "consumer-path", title: "the same program installed from a checkout's path (`npm install @pulumi/pulumi @pulumi/tls <checkout>`, a symlink, no flags): up, files, a quiet second preview", limitS: 600, needs: [], fn: stepConsumerPath },
+    { name: "consumer-path", title: "the TypeScript example installed from a checkout's path (`npm install @pulumi/pulumi @pulumi/tls typescript ts-node <checkout>`, a symlink, no flags): up, files, a quiet second preview", limitS: 600, needs: [], fn: stepConsumerPath },
     { name: "consumer-yaml", title: "the component package: pulumi package get-schema; a Pulumi YAML program runs pulumi package add and up with kube-pki:index:ClusterPki; kubeadm reads its tree", limitS: 900, needs: [], fn: stepConsumerYaml },
     { name: "consumer-go", title: "a Go program runs pulumi package add (the Go language host generates the kubepki SDK) and up with kubepki.NewClusterPki; kubeadm reads its tree; stage → promote → distrust", limitS: 1200, needs: [], fn: stepConsumerGo },
+    { name: "consumer-python", title: "a Python program in a virtualenv (pulumi pinned to the CLI) runs pulumi package add (our Python language host generates and pip-installs the kube_pki SDK) and up with ClusterPki + NodeFiles; kubeadm reads its tree; stage → promote → distrust", limitS: 1200, needs: [], fn: stepConsumerPython },
     { name: "consumer-git", title: "pulumi package add <git URL> from a loopback HTTPS git server (git http-backend, the step's CA); the YAML example ups: secret outputs, kube-pki:index:NodeFiles writes the trees kubeadm reads, a quiet second preview, destroy removes them", limitS: 1500, needs: [], fn: stepConsumerGit },
     { name: "policy", title: "CrossGuard pack policy/: a weak tls program fails naming each violation; the dev stack passes preview and up", limitS: 900, needs: [], fn: stepPolicy },
     { name: "pools", title: "worker pool by TLS bootstrap: bootstrap-token Secret + RBAC + cluster-info through the Secrets sink, kubeadm token list and join discovery, the real kubelet (rotateCertificates on, against containerd) bootstraps (CSR auto-approved and signed by the controller-manager) and rotates its own client certificate, token rotation and a rotated-out token refused", limitS: 900, needs: [], fn: stepPools },
@@ -134,7 +139,7 @@ async function main() {
     await suite.step("setup", "0. toolchain, project snapshot, file backend", limit(300), async () => {
         const clusterTools = [...selected].some((s) => !ENGINE_ONLY_STEPS.has(s));
         const env = await toolsEnv([
-            ...(clusterTools ? ["pulumi", "kubernetes", "etcd", "pulumi-language-yaml", "pulumi-language-go"] : ["pulumi", "pulumi-resource-tls"]),
+            ...(clusterTools ? ["pulumi", "kubernetes", "etcd", "pulumi-language-yaml", "pulumi-language-go", "pulumi-language-python"] : ["pulumi", "pulumi-resource-tls"]),
             ...(selected.has("pools") || selected.has("rollout") ? ["kubelet"] : []),
             ...(selected.has("delivery") && !clusterTools ? ["kubernetes"] : []),
             ...(selected.has("vault") || selected.has("team") ? ["vault"] : []),

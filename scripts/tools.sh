@@ -31,6 +31,8 @@ source "$TOOLS_DIR/versions.env"
 # consumer-yaml); its own bin dir, put on PATH by `env`.
 # pulumi-language-go = our own Go language host (tools/pulumi-language-go: upstream's module is not on the proxy), for
 # the Go consumer (e2e step consumer-go); its own bin dir. Its README lists the RPCs it serves.
+# pulumi-language-python = our own Python language host (tools/pulumi-language-python: upstream's module is not on the
+# proxy), for the Python consumer (e2e step consumer-python); its own bin dir. Its README lists the RPCs it serves.
 # pulumi = the CLI (tools/pulumi) plus the Node.js language host and its shims (tools/pulumi-language-nodejs), in one
 # bin directory as in Pulumi's own distribution: the engine expects its bundled plugins next to the pulumi binary
 # and warns on every run when it finds them elsewhere on PATH.
@@ -40,7 +42,7 @@ source "$TOOLS_DIR/versions.env"
 # tool for the e2e step vault only, never shipped.
 # s3 = a small S3-compatible server (tools/s3/main.go around github.com/johannesboyne/gofakes3's in-memory backend), a
 # test tool for the S3 backend proof (test/backends-s3.spec.ts) only, never shipped.
-ALL_TOOLS=(pulumi pulumi-resource-tls pulumi-resource-kubernetes kubernetes kubelet etcd pulumi-language-yaml pulumi-language-go vault s3)
+ALL_TOOLS=(pulumi pulumi-resource-tls pulumi-resource-kubernetes kubernetes kubelet etcd pulumi-language-yaml pulumi-language-go pulumi-language-python vault s3)
 
 # Resource provider plugins: tool name, Pulumi plugin name, version variable.
 PROVIDER_TOOLS=(pulumi-resource-tls pulumi-resource-kubernetes)
@@ -67,6 +69,7 @@ tool_version() {
     etcd) echo "$ETCD_VERSION" ;;
     pulumi-language-yaml) echo "$PULUMI_YAML_VERSION" ;;
     pulumi-language-go) echo "$PULUMI_LANGUAGE_GO_VERSION" ;;
+    pulumi-language-python) echo "$PULUMI_LANGUAGE_PYTHON_VERSION" ;;
     vault) echo "$VAULT_VERSION" ;;
     s3) echo "$GOFAKES3_VERSION" ;;
     *) die "unknown tool '$1' (known: ${ALL_TOOLS[*]})" ;;
@@ -102,6 +105,11 @@ tool_check() {
       # our host, built with the sdk and pkg of the CLI's version (so it shares the CLI's Go build cache)
       echo "github.com/pulumi/pulumi/sdk/v3 v$PULUMI_LANGUAGE_GO_VERSION"
       echo "github.com/pulumi/pulumi/pkg/v3 v$PULUMI_LANGUAGE_GO_VERSION"
+      ;;
+    pulumi-language-python)
+      # our host, built with the sdk and pkg of the CLI's version (so it shares the CLI's Go build cache)
+      echo "github.com/pulumi/pulumi/sdk/v3 v$PULUMI_LANGUAGE_PYTHON_VERSION"
+      echo "github.com/pulumi/pulumi/pkg/v3 v$PULUMI_LANGUAGE_PYTHON_VERSION"
       ;;
     vault)
       echo "github.com/hashicorp/vault v$VAULT_VERSION"
@@ -188,6 +196,11 @@ tool_build() {
       go test -p "${KUBE_PKI_TOOLS_JOBS:-2}" -count=1 .
       "${GOBUILD[@]}" -o "$out/pulumi-language-go" -ldflags "-s -w -X main.Version=v$PULUMI_LANGUAGE_GO_VERSION" .
       ;;
+    pulumi-language-python)
+      # tools/pulumi-language-python: our own host (README.md there; runner.py is embedded); its tests need python3
+      go test -p "${KUBE_PKI_TOOLS_JOBS:-2}" -count=1 .
+      "${GOBUILD[@]}" -o "$out/pulumi-language-python" -ldflags "-s -w -X main.Version=v$PULUMI_LANGUAGE_PYTHON_VERSION" .
+      ;;
     vault)
       # tools/vault/main.go: our slim dev server (Vault's core, HTTP API, in-memory storage, the pki and transit
       # engines; not Vault's command package). The version comes from the module's embedded VERSION file; GitCommit
@@ -259,6 +272,10 @@ tool_verify() {
       got="$("$bin/pulumi-language-go" -version 2>/dev/null)" # it warns "launching without arguments" on stderr
       [[ "$got" == "v$PULUMI_LANGUAGE_GO_VERSION" ]] || die "pulumi-language-go -version: got '$got'"
       got="pulumi-language-go $got" ;;
+    pulumi-language-python)
+      got="$("$bin/pulumi-language-python" -version 2>/dev/null)"
+      [[ "$got" == "v$PULUMI_LANGUAGE_PYTHON_VERSION" ]] || die "pulumi-language-python -version: got '$got'"
+      got="pulumi-language-python $got" ;;
     vault)
       got="$("$bin/vault" version)"
       [[ "$got" == "Vault v$VAULT_VERSION "* ]] || die "vault version: got '$got'"

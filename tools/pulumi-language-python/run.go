@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/constant"
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+)
+
+// runner is our entry into the pulumi Python SDK (runner.py): it configures pulumi.runtime from its flags and runs
+// the program inside the stack resource. Embedded and passed with `python -c`, so no file is installed beside us.
+//
+//go:embed runner.py
+var runner string
+
+// programDir is the directory of the program: ProgramInfo's, else the older flat fields.
+func programDir(info *pulumirpc.ProgramInfo, fallback string) string {
+	if info != nil && info.GetProgramDirectory() != "" {
+		return info.GetProgramDirectory()
+	}
+	if fallback != "" {
+		return fallback
+	}
+	wd, _ := os.Getwd()
+	return wd
+}
+
+// stringOption reads a string runtime option of Pulumi.yaml (runtime.options.<name>).
+func stringOption(info *pulumirpc.ProgramInfo, name string) string {
+	if info == nil || info.GetOptions() == nil {
+		return ""
+	}
+	if v, ok := info.GetOptions().AsMap()[name].(string); ok {
+		return v
+	}
+	return ""
+}
+
+// virtualenvDir is runtime.options.virtualenv resolved against the project's root directory ("" when unset).
+func virtualenvDir(info *pulumirpc.ProgramInfo) string {
+	venv := stringOption(info, "virtualenv")
+	if venv == "" || filepath.IsAbs(venv) {
+		return venv
+	}
+	root := info.GetRootDirectory()
+	if root == "" {
+		root = programDir(info, "")
+	}
+	return filepath.Join(root, venv)
+}
+
+// pythonFor is the python that runs the program: the virtualenv's (runtime.options.virtualenv), else python3 on
+// the PATH.
+func pythonFor(info *pulumirpc.ProgramInfo) (string, error) {
+	if venv := virtualenvDir(info); venv != "" {
+		py := filepath.Join(venv, "bin", "python")
+		if _, err := os.Stat(py); err != nil {
+			return "", fmt.Errorf("the virtualenv %s (Pulumi.yaml runtime.options.virtualenv) has no bin/python: "+
+				"create it with `python3 -m venv %s` or `pulumi install`", venv, venv)
+		}
+		return py, nil
+	}
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		return "", fmt.Errorf("could not find python3 on the $PATH (or set runtime.options.virtualenv in Pulumi.yaml): %w", err)
+	}
+	return py, nil
+}
+
+// venvEnv is env as `source <venv>/bin/activate` leaves it: VIRTUAL_ENV set, its bin/ first on the PATH.
+func venvEnv(env []string, venv string) []string {
+	if venv == "" {
+		return env
+	}
+	path := os.Getenv("PATH")
+	return append(env, "VIRTUAL_ENV="+venv, "PATH="+filepath.Join(venv, "bin")+string(os.PathListSeparator)+path)
+}
+
+// runArgs are runner.py's flags: the engine's run parameters, then the program's entry point and arguments.
+func (h *pyHost) runArgs(req *pulumirpc.RunRequest, dir string) []string {
+	args := []string{}
+	add := func(flag, value string) {
+		if value != "" {
+			args = append(args, "--"+flag, value)
+		}
+	}
+	add("monitor", req.GetMonitorAddress())
+	add("engine", h.engine())
+	add("organization", req.GetOrganization())
+	add("project", req.GetProject())
+	add("stack", req.GetStack())
+	add("root-directory", req.GetInfo().GetRootDirectory())
+	if req.GetParallel() > 0 {
+		add("parallel", strconv.Itoa(int(req.GetParallel())))
+	}
+	if req.GetDryRun() {
+		args = append(args, "--dry-run")
+	}
+	entry := req.GetInfo().GetEntryPoint()
+	if entry == "" {
+		entry = req.GetProgram()
+	}
+	if entry == "" {
+		entry = "."
+	}
+	if !filepath.IsAbs(entry) {
+		entry = filepath.Join(dir, entry)
+	}
+	args = append(args, entry)
+	return append(args, req.GetArgs()...)
+}
+
+// Run runs the program with the virtualenv's python through runner.py; the configuration goes in PULUMI_CONFIG and
+// PULUMI_CONFIG_SECRET_KEYS, where pulumi.Config reads it. Exit code 32 means the program already reported its error
+// to the engine: the engine is told to bail without another message.
+func (h *pyHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.RunResponse, error) {
+	dir := programDir(req.GetInfo(), req.GetPwd())
+	py, err := pythonFor(req.GetInfo())
+	if err != nil {
+		return &pulumirpc.RunResponse{Error: err.Error()}, nil
+	}
+	config := req.GetConfig()
+	if config == nil {
+		config = map[string]string{}
+	}
+	configJSON, err := json.Marshal(config)
+	if err != nil {
+		return nil, fmt.Errorf("serializing the configuration: %w", err)
+	}
+	secretKeys := req.GetConfigSecretKeys()
+	if secretKeys == nil {
+		secretKeys = []string{}
+	}
+	secretJSON, err := json.Marshal(secretKeys)
+	if err != nil {
+		return nil, fmt.Errorf("serializing the secret configuration keys: %w", err)
+	}
+	env := venvEnv(os.Environ(), virtualenvDir(req.GetInfo()))
+	env = append(env, "PULUMI_CONFIG="+string(configJSON), "PULUMI_CONFIG_SECRET_KEYS="+string(secretJSON),
+		"PYTHONUNBUFFERED=1")
+
+	cmd := exec.Command(py, append([]string{"-c", runner}, h.runArgs(req, dir)...)...)
+	cmd.Dir = req.GetPwd()
+	if cmd.Dir == "" {
+		cmd.Dir = dir
+	}
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return &pulumirpc.RunResponse{Error: fmt.Sprintf("could not start %s: %v", py, err)}, nil
+	}
+	exited := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done(): // the engine gave up (Ctrl-C): interrupt, then kill if it does not stop
+			_ = cmd.Process.Signal(syscall.SIGINT)
+			select {
+			case <-exited:
+			case <-time.After(5 * time.Second):
+				_ = cmd.Process.Kill()
+			}
+		case <-exited:
+		}
+	}()
+	err = cmd.Wait()
+	close(exited)
+	if err == nil {
+		return &pulumirpc.RunResponse{}, nil
+	}
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
+		if exitErr.ExitCode() == constant.ExitStatusLoggedError {
+			return &pulumirpc.RunResponse{Bail: true}, nil
+		}
+		return &pulumirpc.RunResponse{Error: fmt.Sprintf("program exited with non-zero exit code: %d", exitErr.ExitCode())}, nil
+	}
+	return &pulumirpc.RunResponse{Error: fmt.Sprintf("program exited unexpectedly: %v", err)}, nil
+}
