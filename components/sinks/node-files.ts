@@ -13,7 +13,7 @@
  *    write of this sink recorded. The provider exits when the engine that started it is gone.
  *  - Confinement to `<rootDir>/<node>` (a link into another node's tree is refused naming both nodes), at
  *    preview (component args, provider check) and at write time.
- *  - State: contents are ONE secret input plus a plain manifest (path → mode, secret flag, sha256); outputs carry
+ *  - State: contents are ONE secret input (packed: node-files/packed.ts) plus a plain manifest (path → mode, secret flag, sha256); outputs carry
  *    sha256 + mode per file and the directories created, never contents. Drift by hashing the disk (`diff`,
  *    `read`, and the `drift` input `preview --diff` shows). `delete` removes exactly the files in its state.
  *
@@ -23,7 +23,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { fileMapInputs } from "./file-map-inputs";
+import { packedFileMapInputs } from "./file-map-inputs";
 import type { FileMap } from "../model";
 import { ConfigError } from "../config";
 import { errnoOf, nodeNameProblem, parseMode, relPathProblem, resolveDir } from "./node-files/paths";
@@ -50,22 +50,16 @@ const IMPL_REL = path.relative(process.cwd(), IMPL_FILE);
 
 /**
  * Loads the provider implementation by path (registering ts-node, transpile-only, when it is TypeScript and no
- * loader is registered yet, as in the engine's dynamic-provider process), and in that process starts the
- * orphan watchdog: the provider holds decrypted node contents and must not outlive a killed engine.
- * Serialized into every NodeFiles resource's state: it captures two strings, nothing else.
+ * loader is registered yet, as in the engine's dynamic-provider process); `dynamicProvider()` of the
+ * implementation starts the orphan watchdog in that process: the provider holds decrypted node contents and must
+ * not outlive a killed engine. Serialized into every NodeFiles resource's state (inputs and outputs) and so
+ * rewritten with the whole state after every step of an up: kept short; it captures two strings, nothing else.
  */
 function loadNodeFilesImpl(): pulumi.dynamic.ResourceProvider {
-    const nodeFs: typeof import("fs") = require("fs");
-    const p: typeof import("path") = require("path");
-    const candidates = [p.resolve(IMPL_REL), IMPL_FILE];
-    const file = candidates.find((c) => nodeFs.existsSync(c));
-    if (!file) throw new Error(`kube-pki NodeFiles: the provider implementation is missing (looked for ${candidates.join(" and ")})`);
-    if (file.endsWith(".ts") && !require.extensions[".ts"]) {
-        require("ts-node").register({ transpileOnly: true, compilerOptions: { module: "commonjs" } });
-    }
-    const impl = require(file);
-    if (/[\\/]dynamic-provider([\\/]|$)/.test(process.argv[1] ?? "")) impl.startOrphanWatchdog();
-    return impl.nodeFilesImpl;
+    const file = [require("path").resolve(IMPL_REL), IMPL_FILE].find((f: string) => require("fs").existsSync(f));
+    if (!file) throw new Error(`kube-pki NodeFiles: the provider implementation is missing (${IMPL_FILE})`);
+    if (file.endsWith(".ts") && !require.extensions[".ts"]) require("ts-node").register({ transpileOnly: true, compilerOptions: { module: "commonjs" } });
+    return require(file).dynamicProvider();
 }
 
 /**
@@ -182,7 +176,7 @@ export class NodeFiles extends pulumi.ComponentResource {
         super("kube-pki:index:NodeFiles", name, {}, opts);
         this.rootDir = path.resolve(args.rootDir);
         this.directory = path.join(this.rootDir, args.node);
-        const { manifest, contents } = fileMapInputs(args.files);
+        const { manifest, contents } = packedFileMapInputs(args.files);
         this.resource = new NodeFilesResource(
             `${name}-files`,
             { root: this.rootDir, node: args.node, manifest, contents },
