@@ -6,7 +6,6 @@
 import * as crypto from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import type { FileMap } from "../model";
-import { packContents } from "./node-files/packed";
 
 export function fileMapInputs(files: FileMap): {
     manifest: pulumi.Output<Record<string, { mode: string; secret: boolean; sha256: string }>>;
@@ -26,16 +25,4 @@ export function fileMapInputs(files: FileMap): {
     );
     const contents = pulumi.secret(pulumi.all(Object.fromEntries(paths.map((rel) => [rel, pulumi.output(files[rel].content)]))));
     return { manifest, contents };
-}
-
-/**
- * fileMapInputs with the contents packed into one string (NodeFiles: node-files/packed.ts), so that the state,
- * which the engine rewrites after every step, carries about half the bytes per node. Still one secret.
- */
-export function packedFileMapInputs(files: FileMap): {
-    manifest: pulumi.Output<Record<string, { mode: string; secret: boolean; sha256: string }>>;
-    contents: pulumi.Output<string>;
-} {
-    const { manifest, contents } = fileMapInputs(files);
-    return { manifest, contents: contents.apply(packContents) };
 }

@@ -23,7 +23,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { packedFileMapInputs } from "./file-map-inputs";
+import { fileMapInputs } from "./file-map-inputs";
 import type { FileMap } from "../model";
 import { ConfigError } from "../config";
 import { errnoOf, nodeNameProblem, parseMode, relPathProblem, resolveDir } from "./node-files/paths";
@@ -176,7 +176,7 @@ export class NodeFiles extends pulumi.ComponentResource {
         super("kube-pki:index:NodeFiles", name, {}, opts);
         this.rootDir = path.resolve(args.rootDir);
         this.directory = path.join(this.rootDir, args.node);
-        const { manifest, contents } = packedFileMapInputs(args.files);
+        const { manifest, contents } = fileMapInputs(args.files);
         this.resource = new NodeFilesResource(
             `${name}-files`,
             { root: this.rootDir, node: args.node, manifest, contents },

@@ -9,7 +9,6 @@ import { writeTree } from "./atomic";
 import { inspectTree, removeTree, staleTemps } from "./inspect";
 import { ABSENT, formatMode, isConfinementError, nodeNameProblem, parseMode, relPathProblem, sha256Hex, TreeFile, TreeState, UNKNOWN_VALUE } from "./paths";
 import type { FileState } from "./paths";
-import { unpackContents } from "./packed";
 
 
 /** Inputs of the dynamic resource (plain: secrets are unwrapped by the engine before the provider sees them). */
@@ -18,8 +17,8 @@ export interface NodeFilesInputs {
     node: string;
     /** path → mode, secret flag and sha256 of the content (not secret) */
     manifest: Record<string, { mode: string; secret: boolean; sha256: string }>;
-    /** path → content: ONE secret input, packed (./packed.ts) or, in states from before packing, a plain map */
-    contents: string | Record<string, string>;
+    /** path → content: ONE secret input */
+    contents: Record<string, string>;
 }
 
 /** Outputs (state) of the dynamic resource: hashes, never contents. */
@@ -38,7 +37,8 @@ function isKnown(v: unknown): boolean {
 
 function treeFilesOf(inputs: NodeFilesInputs): TreeFile[] {
     const manifest = inputs.manifest ?? {};
-    const contents = unpackContents(inputs.contents);
+    const contents = inputs.contents;
+    if (!contents || typeof contents !== "object") throw new Error("kube-pki NodeFiles: the contents input is missing or unknown");
     return Object.keys(manifest)
         .sort()
         .map((rel) => ({ path: rel, content: contents[rel], mode: manifest[rel].mode, secret: manifest[rel].secret === true }));
@@ -52,7 +52,7 @@ function outputsOf(root: string, node: string, st: TreeState): NodeFilesOutputs 
 function wantedOf(news: NodeFilesInputs): Record<string, FileState | "unknown"> {
     const out: Record<string, FileState | "unknown"> = {};
     const manifest = isKnown(news.manifest) && typeof news.manifest === "object" ? news.manifest : {};
-    const contents = isKnown(news.contents) && news.contents !== null && ["string", "object"].includes(typeof news.contents) ? unpackContents(news.contents) : undefined;
+    const contents = isKnown(news.contents) && typeof news.contents === "object" ? news.contents : undefined;
     for (const rel of Object.keys(manifest)) {
         const m = manifest[rel];
         const content = contents?.[rel];
