@@ -49,8 +49,8 @@ const IMPL_FILE = require.resolve("./node-files-impl");
 const IMPL_REL = path.relative(process.cwd(), IMPL_FILE);
 
 /**
- * Loads the provider implementation by path (registering ts-node, transpile-only, when it is TypeScript and no
- * loader is registered yet, as in the engine's dynamic-provider process); `dynamicProvider()` of the
+ * Loads the provider implementation by path (when it is TypeScript and no loader is registered yet, as in the
+ * engine's dynamic-provider process: components/program-loader.js, the program's cached transpile, or ts-node); `dynamicProvider()` of the
  * implementation starts the orphan watchdog in that process: the provider holds decrypted node contents and must
  * not outlive a killed engine. Serialized into every NodeFiles resource's state (inputs and outputs) and so
  * rewritten with the whole state after every step of an up: kept short; it captures two strings, nothing else.
@@ -58,7 +58,11 @@ const IMPL_REL = path.relative(process.cwd(), IMPL_FILE);
 function loadNodeFilesImpl(): pulumi.dynamic.ResourceProvider {
     const file = [require("path").resolve(IMPL_REL), IMPL_FILE].find((f: string) => require("fs").existsSync(f));
     if (!file) throw new Error(`kube-pki NodeFiles: the provider implementation is missing (${IMPL_FILE})`);
-    if (file.endsWith(".ts") && !require.extensions[".ts"]) require("ts-node").register({ transpileOnly: true, compilerOptions: { module: "commonjs" } });
+    if (file.endsWith(".ts") && !require.extensions[".ts"]) {
+        const cached = require("path").join(file, "../../program-loader.js"); // the program's cached transpile, else ts-node
+        if (require("fs").existsSync(cached)) require(cached);
+        else require("ts-node").register({ transpileOnly: true, compilerOptions: { module: "commonjs" } });
+    }
     return require(file).dynamicProvider();
 }
 
