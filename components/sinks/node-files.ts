@@ -13,7 +13,7 @@
  *    write of this sink recorded. The provider exits when the engine that started it is gone.
  *  - Confinement to `<rootDir>/<node>` (a link into another node's tree is refused naming both nodes), at
  *    preview (component args, provider check) and at write time.
- *  - State: contents are ONE secret input plus a plain manifest (path → mode, secret flag, sha256); outputs carry
+ *  - State: contents are ONE secret input (packed: node-files/packed.ts) plus a plain manifest (path → mode, secret flag, sha256); outputs carry
  *    sha256 + mode per file and the directories created, never contents. Drift by hashing the disk (`diff`,
  *    `read`, and the `drift` input `preview --diff` shows). `delete` removes exactly the files in its state.
  *
@@ -49,23 +49,21 @@ const IMPL_FILE = require.resolve("./node-files-impl");
 const IMPL_REL = path.relative(process.cwd(), IMPL_FILE);
 
 /**
- * Loads the provider implementation by path (registering ts-node, transpile-only, when it is TypeScript and no
- * loader is registered yet, as in the engine's dynamic-provider process), and in that process starts the
- * orphan watchdog: the provider holds decrypted node contents and must not outlive a killed engine.
- * Serialized into every NodeFiles resource's state: it captures two strings, nothing else.
+ * Loads the provider implementation by path (when it is TypeScript and no loader is registered yet, as in the
+ * engine's dynamic-provider process: components/program-loader.js, the program's cached transpile, or ts-node); `dynamicProvider()` of the
+ * implementation starts the orphan watchdog in that process: the provider holds decrypted node contents and must
+ * not outlive a killed engine. Serialized into every NodeFiles resource's state (inputs and outputs) and so
+ * rewritten with the whole state after every step of an up: kept short; it captures two strings, nothing else.
  */
 function loadNodeFilesImpl(): pulumi.dynamic.ResourceProvider {
-    const nodeFs: typeof import("fs") = require("fs");
-    const p: typeof import("path") = require("path");
-    const candidates = [p.resolve(IMPL_REL), IMPL_FILE];
-    const file = candidates.find((c) => nodeFs.existsSync(c));
-    if (!file) throw new Error(`kube-pki NodeFiles: the provider implementation is missing (looked for ${candidates.join(" and ")})`);
+    const file = [require("path").resolve(IMPL_REL), IMPL_FILE].find((f: string) => require("fs").existsSync(f));
+    if (!file) throw new Error(`kube-pki NodeFiles: the provider implementation is missing (${IMPL_FILE})`);
     if (file.endsWith(".ts") && !require.extensions[".ts"]) {
-        require("ts-node").register({ transpileOnly: true, compilerOptions: { module: "commonjs" } });
+        const cached = require("path").join(file, "../../program-loader.js"); // the program's cached transpile, else ts-node
+        if (require("fs").existsSync(cached)) require(cached);
+        else require("ts-node").register({ transpileOnly: true, compilerOptions: { module: "commonjs" } });
     }
-    const impl = require(file);
-    if (/[\\/]dynamic-provider([\\/]|$)/.test(process.argv[1] ?? "")) impl.startOrphanWatchdog();
-    return impl.nodeFilesImpl;
+    return require(file).dynamicProvider();
 }
 
 /**
