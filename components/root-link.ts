@@ -137,7 +137,14 @@ export async function readRootStack(rootStack: string, clusterName: string): Pro
 
 /** Reads the CSRs a cluster stack publishes (undefined: none yet — a new stack, or one not yet `up`). */
 export async function readClusterRequests(stack: string): Promise<Record<string, IntermediateRequest[]> | undefined> {
-    const stored = storedPlainOutputs(stack);
+    let stored: Record<string, unknown> | undefined;
+    try {
+        stored = storedPlainOutputs(stack);
+    } catch (e) {
+        // a cluster stack that does not exist yet has published nothing: the root waits for it (awaitingRequests)
+        if (e instanceof ConfigError && /no stack named/.test(e.message)) return undefined;
+        throw e;
+    }
     const value = stored ? stored[REQUESTS_OUTPUT] : (await new pulumi.StackReference(stack).getOutputDetails(REQUESTS_OUTPUT)).value;
     return value && typeof value === "object" ? (value as Record<string, IntermediateRequest[]>) : undefined;
 }

@@ -309,6 +309,16 @@ export class KubePkiProvider extends ComponentProvider {
     async getSchema(): Promise<string> {
         const schema = JSON.parse(await super.getSchema());
         schema.language = { ...schema.language, go: { ...schema.language?.go, generateExtraInputTypes: true } };
+        // RootPki's `requests` (cluster → CA → IntermediateRequest[]) is a map of maps of arrays of objects, for which
+        // pulumi 3.248's Go SDK generator emits references to types it never declares (IntermediateRequestArgsArrayMap*),
+        // so no Go program could build. Until RootPki reads its clusters' CSRs itself in the provider, the CSR handoff
+        // is served to TypeScript/JavaScript programs only (docs/languages.md); the other languages use ClusterPki.
+        const root = schema.resources?.["kube-pki:index:RootPki"];
+        if (root?.inputProperties?.requests) {
+            delete root.inputProperties.requests;
+            root.requiredInputs = (root.requiredInputs ?? []).filter((k: string) => k !== "requests");
+            delete schema.types?.["kube-pki:index:IntermediateRequest"];
+        }
         return JSON.stringify(schema);
     }
 }
