@@ -160,28 +160,54 @@ async function crashRecovery(ctx: Ctx, dir: string, npm: (a: string[], e?: NodeJ
         }
     }
     async function crashAndRecover() {
-    // wait until the engine is creating, then kill -9 the wrapper (node scripts/stack.ts) and the CLI
+    // Wait until the engine is creating, then freeze the tls provider (SIGSTOP): the creates it was sent hang, and
+    // the engine has recorded them as pending operations in the checkpoint. Then kill -9 the wrapper (node
+    // scripts/stack.ts) and the CLI, and let the provider run on as the orphan a real crash leaves. A fixed sleep
+    // before the kill raced the up itself: on a quiet machine the creates were all done by then (CI, 2026-12-07).
+    const statePath = path.join(dir, ".pulumi-state/.pulumi/stacks/kube-pki/crash.json");
+    const stored = (): { resources: number; pending: number } => {
+        try {
+            const latest = JSON.parse(fs.readFileSync(statePath, "utf8")).checkpoint.latest ?? {};
+            return { resources: (latest.resources ?? []).length, pending: (latest.pending_operations ?? []).length };
+        } catch {
+            return { resources: 0, pending: 0 }; // not written yet, or being replaced
+        }
+    };
     let killed: string[] = [];
-    for (let i = 0; i < 600 && !killed.length; i++) {
-        await sleep(200);
+    let frozen: number[] = [];
+    for (let i = 0; i < 1200 && !killed.length; i++) {
+        await sleep(100);
         const engine = markedProcesses().find((p) => p.exe === "pulumi" && / up /.test(p.args));
         const plugins = markedProcesses().filter((p) => /pulumi-resource-tls/.test(p.exe));
-        if (engine && plugins.length) {
-            await sleep(4000); // creates in flight
+        if (!engine || !plugins.length || stored().resources < 10) continue;
+        try {
+            for (const p of plugins) process.kill(p.pid, "SIGSTOP");
+            frozen = plugins.map((p) => p.pid);
+        } catch {
+            continue; // a plugin went away between the listing and the signal
+        }
+        for (let j = 0; j < 150 && stored().pending === 0; j++) await sleep(100);
+        try {
+            process.kill(engine.owner, "SIGKILL");
+            process.kill(engine.pid, "SIGKILL");
+            killed = [`wrapper ${engine.owner}`, `pulumi ${engine.pid}`];
+        } catch {
+            /* finished already: no crash to recover from */
+        }
+        for (const pid of frozen) {
             try {
-                process.kill(engine.owner, "SIGKILL");
-                process.kill(engine.pid, "SIGKILL");
-                killed = [`wrapper ${engine.owner}`, `pulumi ${engine.pid}`];
+                process.kill(pid, "SIGCONT");
             } catch {
-                /* finished already: no crash to recover from */
+                /* gone */
             }
         }
+        break;
     }
     await first;
     await sleep(1000);
     const orphans = markedProcesses().filter((p) => p.exe !== "pulumi");
     suite.check(`kill -9 of the wrapper and the engine mid-up (${killed.join(", ")}) leaves orphaned plugins: ${orphans.map((p) => p.exe).join(", ")}`, killed.length === 2 && orphans.length > 0);
-    const checkpoint = () => JSON.parse(fs.readFileSync(path.join(dir, ".pulumi-state/.pulumi/stacks/kube-pki/crash.json"), "utf8")).checkpoint.latest;
+    const checkpoint = () => JSON.parse(fs.readFileSync(statePath, "utf8")).checkpoint.latest;
     suite.check(`the interrupted up left pending operations in the state (${(checkpoint().pending_operations ?? []).length})`, (checkpoint().pending_operations ?? []).length > 0);
 
     const again = await npm(["up", "--", "--stack", "crash"], own, "first-hour-crash-2");
