@@ -48,6 +48,8 @@ export function caContribution(ctx: CaContext, entry: CaEntry, external: Externa
     // --control-plane). ca.crt is the bundle, active CA first: kubeadm pairs its first cert with ca.key.
     const files = [placed(entry.id === "ca" ? allNodes : cfg.controlPlanes, `${entry.file}.crt`, trustBundle, false)];
     if (source.keyInTree) files.push(placed(cfg.controlPlanes, `${entry.file}.key`, ca.keyPem, true));
+    // the CSR signer's certificate: the one ca.key belongs to, alone (the signer refuses a bundle)
+    if (source.keyInTree && entry.signingCertFile) files.push(placed(cfg.controlPlanes, entry.signingCertFile, ca.certPem, false));
     const inventory = generations.map((c, i) => {
         // CAs are never replaced by the clock: inside their window the operator is told to rotate.
         c.notAfter.apply((notAfter) => {

@@ -38,6 +38,13 @@ export interface CaEntry {
     /** Name of the stack config key that selects this CA's key algorithm. */
     keyConfig: "caKeyAlgorithm" | "etcdCaKeyAlgorithm" | "frontProxyCaKeyAlgorithm";
     feature?: Feature;
+    /**
+     * The active generation's certificate ALONE, next to `<file>.key` (not kubeadm's: kube-pki's). kubeadm points
+     * kube-controller-manager's CSR signer (`--cluster-signing-cert-file`) at `<file>.crt`, but the signer refuses a
+     * file with more than one certificate ("expected 1 certificate"), and `<file>.crt` is the trust bundle (two CAs)
+     * from stage to distrust: the signer reads this file instead (docs/rollout.md#who-reads-what).
+     */
+    signingCertFile?: string;
 }
 
 export interface LeafEntry {
@@ -67,7 +74,7 @@ export const CA_USAGES: Usage[] = ["digital_signature", "key_encipherment", "cer
 export const LEAF_KEY_USAGES: Usage[] = ["digital_signature", "key_encipherment"];
 
 export const CAS: CaEntry[] = [
-    { id: "ca", file: "etc/kubernetes/pki/ca", commonName: "kubernetes", keyConfig: "caKeyAlgorithm" },
+    { id: "ca", file: "etc/kubernetes/pki/ca", commonName: "kubernetes", keyConfig: "caKeyAlgorithm", signingCertFile: "etc/kubernetes/pki/ca-signer.crt" },
     {
         id: "etcd-ca",
         file: "etc/kubernetes/pki/etcd/ca",
@@ -152,9 +159,9 @@ export const FILE_READERS: Record<string, FileReader[]> = {
         { component: "kube-apiserver",          flag: "--client-ca-file",                      reloads: true },
         { component: "kube-controller-manager", flag: "--client-ca-file",                      reloads: true },
         { component: "kube-controller-manager", flag: "--root-ca-file",                        reloads: false },
-        { component: "kube-controller-manager", flag: "--cluster-signing-cert-file",           reloads: true },
         { component: "kubelet",                 flag: "clientCAFile",                          reloads: true },
     ],
+    "etc/kubernetes/pki/ca-signer.crt":                 [{ component: "kube-controller-manager", flag: "--cluster-signing-cert-file",      reloads: true }],
     "etc/kubernetes/pki/ca.key":                        [{ component: "kube-controller-manager", flag: "--cluster-signing-key-file",       reloads: true }],
     "etc/kubernetes/pki/apiserver.crt":                 [{ component: "kube-apiserver", flag: "--tls-cert-file",                      reloads: true }],
     "etc/kubernetes/pki/apiserver.key":                 [{ component: "kube-apiserver", flag: "--tls-private-key-file",               reloads: true }],

@@ -233,8 +233,9 @@ export function controlPlaneKubeadmFragment(): string {
         apiServer: { extraArgs: [{ name: "enable-bootstrap-token-auth", value: "true" }] },
         controllerManager: {
             extraArgs: [
-                // the CSR signer (kubeadm passes its ca.crt / ca.key) and the token controllers
-                { name: "cluster-signing-cert-file", value: "/etc/kubernetes/pki/ca.crt" },
+                // the CSR signer and the token controllers. Not kubeadm's ca.crt: from stage to distrust it is the
+                // trust bundle, which the signer refuses (one certificate only); ca-signer.crt is ca.key's certificate
+                { name: "cluster-signing-cert-file", value: "/etc/kubernetes/pki/ca-signer.crt" },
                 { name: "cluster-signing-key-file", value: "/etc/kubernetes/pki/ca.key" },
                 { name: "controllers", value: "*,bootstrapsigner,tokencleaner" },
             ],

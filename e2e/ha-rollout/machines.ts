@@ -98,6 +98,9 @@ export class CpMachine {
         fs.mkdirSync(this.manifests, { recursive: true, mode: 0o700 });
         for (const d of ["var/lib/" + `${this.name}-etcd-data`, `var/lib/${this.name}-apiserver-certs`]) fs.mkdirSync(path.join(this.tree, d), { recursive: true, mode: 0o700 });
         const ctl = this.cp.controllerArgs({ controllerManager: this.ports.controllerManager, scheduler: this.ports.scheduler });
+        // the CSR signer reads ca.key's certificate alone (kube-pki's workerPoolControlPlaneConfig): kubeadm's ca.crt
+        // is the two-CA trust bundle from stage to distrust, which the signer refuses ("expected 1 certificate")
+        ctl.controllerManager = ctl.controllerManager.map((a) => (a.startsWith("--cluster-signing-cert-file=") ? `--cluster-signing-cert-file=${this.cp.pkiFile("ca-signer.crt")}` : a));
         const commands: Record<Component, string[]> = {
             etcd: [which("etcd", env), ...this.cp.etcdArgs()],
             "kube-apiserver": [which("kube-apiserver", env), ...this.cp.apiserverArgs(), `--shutdown-delay-duration=${SHUTDOWN_DELAY_S}s`],
