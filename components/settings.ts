@@ -237,7 +237,7 @@ export const SINK_SETTINGS = {
         description:
             "Roll each remote node's update through its components (docs/rollout.md): restart what must restart, gate, then the next node. " +
             "`{maxUnavailable? (1), workerBatchSize? (10), gateTimeout? (\"5m\"), etcdClientPort? (2379), staticPodHold? (\"25s\"), " +
-            "reload?: {<component>: \"<sh>\"}, poolsRolled?: {<pool>: {<ca id>: <generation>}}}`; set `{}` for the defaults. Unset: files only.",
+            "reload?: {<component>: \"<sh>\"}, poolsRolled?: {<pool>: {ca: \"stage:<g>\" | \"promote:<g>\"}}}`; set `{}` for the defaults. Unset: files only.",
     },
 } satisfies Table;
 

@@ -179,7 +179,7 @@ describe("ClusterPki (kubeadm catalog, real certificates through the tls emulato
 
     it("gives every node exactly the kubeadm files of its role, with kubeadm modes", () => {
         const cpFiles = [
-            "etc/kubernetes/pki/ca.crt", "etc/kubernetes/pki/ca.key",
+            "etc/kubernetes/pki/ca.crt", "etc/kubernetes/pki/ca.key", "etc/kubernetes/pki/ca-signer.crt",
             "etc/kubernetes/pki/etcd/ca.crt", "etc/kubernetes/pki/etcd/ca.key",
             "etc/kubernetes/pki/front-proxy-ca.crt", "etc/kubernetes/pki/front-proxy-ca.key",
             "etc/kubernetes/pki/sa.key", "etc/kubernetes/pki/sa.pub",

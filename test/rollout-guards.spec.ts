@@ -45,14 +45,27 @@ describe("rollout: fleet CA phase guards", function () {
         assert.equal(fleetPhaseProblem("cp-2", { "etcd-ca": "distrust" }, { [CA]: newCa + oldCa, [SERVER]: newLeaf }, { [CA]: newCa }), undefined);
     });
 
-    it("pools: promote/distrust of ca refused until poolsRolled confirms the generation", () => {
+    it("pools: promote of ca refused until the pool is confirmed rolled after the stage up (stage:g)", () => {
         const states = { ca: { phase: "promote", generation: 1 } };
-        const p = poolPhaseProblems(states, ["general", "gpu"], { gpu: { ca: 1 } });
+        const p = poolPhaseProblems(states, ["general", "gpu"], { gpu: { ca: "stage:1" } });
         assert.equal(p.length, 1);
         assert.match(p[0], /^kube-pki:rollout\.poolsRolled\.general\.ca: the ca rotation is at promote \(generation 1\) but pool general is not confirmed rolled/);
-        assert.match(p[0], /pulumi config set --path kube-pki:rollout\.poolsRolled\.general\.ca 1/);
-        assert.match(poolPhaseProblems({ ca: { phase: "distrust", generation: 2 } }, ["gpu"], { gpu: { ca: 1 } })[0], /confirmed rolled to generation 1 only/);
+        assert.match(p[0], /trust only the old ca in their kubelet\.conf/);
+        assert.match(p[0], /pulumi config set --path kube-pki:rollout\.poolsRolled\.general\.ca stage:1/);
+        // a confirmation of an earlier rotation does not count
+        assert.match(poolPhaseProblems({ ca: { phase: "promote", generation: 2 } }, ["gpu"], { gpu: { ca: "promote:1" } })[0], /confirmed rolled at "promote:1" only/);
+        assert.deepEqual(poolPhaseProblems(states, ["gpu"], { gpu: { ca: "promote:1" } }), [], "a later roll also counts");
         assert.deepEqual(poolPhaseProblems({ ca: { phase: "stage", generation: 0 } }, ["general"], {}), []);
         assert.deepEqual(poolPhaseProblems({ "etcd-ca": { phase: "promote", generation: 1 } }, ["general"], {}), []);
+    });
+
+    it("pools: distrust of ca needs a second roll, after the promote up (the machines' client certificates are the old ca's until then)", () => {
+        // the gap this closes: one confirmation (stage:1, made for promote) no longer lets distrust through
+        const p = poolPhaseProblems({ ca: { phase: "distrust", generation: 1 } }, ["general"], { general: { ca: "stage:1" } });
+        assert.equal(p.length, 1);
+        assert.match(p[0], /at distrust \(generation 1\) but pool general is confirmed rolled at "stage:1" only/);
+        assert.match(p[0], /kubelet client certificates signed by the old ca \(the CSR signer switched at promote\)/);
+        assert.match(p[0], /pulumi config set --path kube-pki:rollout\.poolsRolled\.general\.ca promote:1/);
+        assert.deepEqual(poolPhaseProblems({ ca: { phase: "distrust", generation: 1 } }, ["general"], { general: { ca: "promote:1" } }), []);
     });
 });

@@ -22,7 +22,7 @@ const P = "etc/kubernetes/pki/";
 describe("rollout: who reads what and the per-node plan", () => {
     it("every FILE_READERS path is a file of the catalog (no typo can silently restart nothing)", () => {
         const files = new Set<string>([
-            ...CAS.flatMap((c) => [`${c.file}.crt`, `${c.file}.key`]),
+            ...CAS.flatMap((c) => [`${c.file}.crt`, `${c.file}.key`, ...(c.signingCertFile ? [c.signingCertFile] : [])]),
             ...LEAVES.flatMap((l) => (l.file ? [`${l.file}.crt`, `${l.file}.key`] : l.kubeconfig ? [l.kubeconfig] : [])),
             SERVICE_ACCOUNT_KEY.keyFile,
             SERVICE_ACCOUNT_KEY.publicKeyFile,
@@ -111,6 +111,9 @@ describe("rollout: config refusals name the key", () => {
         assert.match(problems({ reload: { etcdd: "x" } }), /kube-pki:rollout\.reload\.etcdd: not a component \(one of etcd, kube-apiserver/);
         assert.match(problems({ reload: { etcd: " " } }), /kube-pki:rollout\.reload\.etcd: must be a non-empty POSIX sh command/);
         assert.match(problems({ poolsRolled: { general: { cax: 1 } } }), /kube-pki:rollout\.poolsRolled\.general\.cax: not a CA id/);
+        assert.match(problems({ poolsRolled: { general: { ca: 1 } } }), /kube-pki:rollout\.poolsRolled\.general\.ca: 1 is not a roll confirmation: "stage:<generation>"/);
+        assert.match(problems({ poolsRolled: { general: { "etcd-ca": "stage:1" } } }), /poolsRolled\.general\.etcd-ca: only ca reaches pool machines/);
+        assert.deepEqual(resolveRollout({ poolsRolled: { general: { ca: "promote:2" } } }).problems, []);
         assert.match(problems({ maxUnavailabel: 2 }), /kube-pki:rollout: .*maxUnavailabel.*\(the fields: maxUnavailable, /);
     });
 });

@@ -2,7 +2,7 @@
  * Stack config of the rollout (docs/rollout.md#configuration), self-contained like the remote sink's:
  *
  *   kube-pki:rollout: { maxUnavailable?, workerBatchSize?, gateTimeout?, etcdClientPort?, staticPodHold?,
- *                       reload?: { <component>: "<sh command>" }, poolsRolled?: { <pool>: { <ca id>: <generation> } } }
+ *                       reload?: { <component>: "<sh command>" }, poolsRolled?: { <pool>: { ca: "<phase>:<generation>" } } }
  *   kube-pki:remoteNodes.<node>.reload: per-node overrides of `reload`
  *
  * Every problem names its key and what to put there.
@@ -22,7 +22,7 @@ export const rolloutSchema = z
         etcdClientPort: z.number().optional(),
         staticPodHold: z.union([z.string(), z.number()]).optional(),
         reload: reloadSchema.optional(),
-        poolsRolled: z.record(z.string(), z.record(z.string(), z.number())).optional(),
+        poolsRolled: z.record(z.string(), z.record(z.string(), z.union([z.string(), z.number()]))).optional(),
     })
     .strict();
 
@@ -36,7 +36,25 @@ export interface RolloutSettings {
     etcdClientPort: number;
     staticPodHoldSeconds: number;
     reload: Partial<Record<Component, string>>;
-    poolsRolled: Record<string, Record<string, number>>;
+    poolsRolled: PoolsRolled;
+}
+
+/**
+ * `kube-pki:rollout.poolsRolled`: pool → CA id → when the operator last replaced every machine of the pool,
+ * `"<phase>:<generation>"` (validation/rollout.ts poolPhaseProblems; docs/rollout.md#ca-phases-across-the-fleet).
+ */
+export type PoolsRolled = Record<string, Record<string, string>>;
+
+/** A roll confirmation: the pool was rolled after the `up` of `phase` (stage or promote) of CA generation `generation`. */
+export interface PoolRoll {
+    phase: "stage" | "promote";
+    generation: number;
+}
+
+/** `"stage:1"` / `"promote:1"` → the roll, or undefined. */
+export function parsePoolRoll(v: unknown): PoolRoll | undefined {
+    const m = typeof v === "string" ? /^(stage|promote):(\d+)$/.exec(v.trim()) : null;
+    return m ? { phase: m[1] as PoolRoll["phase"], generation: Number(m[2]) } : undefined;
 }
 
 /** "25s", "5m", "1h" or a number of seconds → seconds; or a problem. */
@@ -91,13 +109,18 @@ export function resolveRollout(raw: unknown): { settings?: RolloutSettings; prob
         gateTimeoutSeconds: dur("gateTimeout"),
         staticPodHoldSeconds: dur("staticPodHold"),
         reload: (r.reload ?? {}) as Partial<Record<Component, string>>,
-        poolsRolled: r.poolsRolled ?? {},
+        poolsRolled: Object.fromEntries(Object.entries(r.poolsRolled ?? {}).map(([pool, cas]) => [pool, Object.fromEntries(Object.entries(cas).map(([ca, v]) => [ca, String(v)]))])),
     };
     problems.push(...reloadProblems(r.reload, "kube-pki:rollout.reload"));
-    for (const [pool, gens] of Object.entries(settings.poolsRolled)) {
+    for (const [pool, gens] of Object.entries(r.poolsRolled ?? {})) {
         for (const [ca, g] of Object.entries(gens)) {
             if (!["ca", "etcd-ca", "front-proxy-ca", "sa"].includes(ca)) problems.push(`kube-pki:rollout.poolsRolled.${pool}.${ca}: not a CA id (ca, etcd-ca, front-proxy-ca, sa)`);
-            else if (!Number.isInteger(g) || g < 0) problems.push(`kube-pki:rollout.poolsRolled.${pool}.${ca}: ${JSON.stringify(g)} is not a CA generation (0, 1, ...)`);
+            else if (ca !== "ca") problems.push(`kube-pki:rollout.poolsRolled.${pool}.${ca}: only ca reaches pool machines (their kubelet.conf and client certificate); the other CAs need no confirmation`);
+            else if (!parsePoolRoll(g))
+                problems.push(
+                    `kube-pki:rollout.poolsRolled.${pool}.${ca}: ${JSON.stringify(g)} is not a roll confirmation: "stage:<generation>" (every machine replaced after the stage up of that ca generation) ` +
+                        `or "promote:<generation>" (after its promote up); the refusal of the phase names the value`,
+                );
         }
     }
     return problems.length > 0 ? { problems } : { settings, problems };

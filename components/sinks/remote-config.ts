@@ -17,7 +17,7 @@ import { z } from "zod";
 import type { FileMap } from "../model";
 import { ConfigError } from "../validation/problems";
 import { RemoteNodeFiles, RemoteNodeFilesArgs, remoteNodeFilesArgsProblems } from "./remote-files";
-import { reloadProblems, resolveRollout, RolloutSettings } from "../rollout/config";
+import { PoolsRolled, reloadProblems, resolveRollout, RolloutSettings } from "../rollout/config";
 import { roleOfFiles, rolloutWaves } from "../rollout/plan";
 import type { Component } from "../catalog";
 
@@ -89,7 +89,7 @@ export function readRemoteSinkConfig(config: pulumi.Config): RemoteSinkConfig | 
 }
 
 /** `kube-pki:rollout.poolsRolled` (checked), with or without remote nodes; undefined when not set. */
-export function readPoolsRolled(config: pulumi.Config): Record<string, Record<string, number>> | undefined {
+export function readPoolsRolled(config: pulumi.Config): PoolsRolled | undefined {
     const raw = config.getObject<{ poolsRolled?: unknown }>("rollout");
     if (raw?.poolsRolled === undefined) return undefined;
     const r = resolveRollout(raw);

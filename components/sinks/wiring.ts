@@ -13,6 +13,7 @@ import { cloudInit } from "./cloud-init";
 import { NodeFiles } from "./node-files";
 import type { RemoteNodeFiles } from "./remote-files";
 import { readPoolsRolled, readRemoteSinkConfig, REMOTE_CONFIG_KEYS, RemoteSinkConfig, remoteNodeFilesFor } from "./remote-config";
+import type { PoolsRolled } from "../rollout/config";
 import { poolPhaseProblems } from "../validation/rollout";
 import { GroupBinding, KubernetesSecrets } from "./secrets";
 
@@ -45,8 +46,8 @@ export interface SinksConfig {
     secretsSink?: SecretsSinkConfig;
     /** `kube-pki:remoteNodes` + `kube-pki:remoteSshKey`: write node trees on the machines over SSH (remote-config.ts). */
     remote?: RemoteSinkConfig;
-    /** `kube-pki:rollout.poolsRolled`: pool → CA id → the generation the operator rolled it to (docs/rollout.md) */
-    poolsRolled?: Record<string, Record<string, number>>;
+    /** `kube-pki:rollout.poolsRolled`: pool → ca → when the operator last rolled it, "stage:<g>" / "promote:<g>" (docs/rollout.md) */
+    poolsRolled?: PoolsRolled;
 }
 
 /** Config keys read by readSinksConfig (pass them to readClusterPkiArgs' extraKeys). */

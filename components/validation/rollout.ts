@@ -6,11 +6,12 @@
  *    of its last delivery is not signed by a CA the new bundle keeps (it still holds the old CA's leaves). Checked in
  *    the provider's check, so `pulumi preview` (and the preview of `up`) refuses before anything changes.
  *  - worker pools (machines kube-pki cannot reach): `promote` / `distrust` of `ca` is refused until the operator
- *    confirms in `kube-pki:rollout.poolsRolled.<pool>.ca` the generation the pool was rolled to.
+ *    confirms in `kube-pki:rollout.poolsRolled.<pool>.ca` that the pool was rolled after stage / after promote.
  */
 import * as crypto from "node:crypto";
 import { X509Certificate } from "node:crypto";
 import { CAS, CaId, LEAVES, SERVICE_ACCOUNT_KEY } from "../catalog";
+import { parsePoolRoll, PoolRoll, PoolsRolled } from "../rollout/config";
 
 export type FleetCa = CaId | "sa";
 
@@ -79,23 +80,39 @@ export function fleetPhaseProblem(node: string, phases: Record<string, string>, 
 }
 
 /**
- * The refusals for the worker pools: with `ca` at promote or distrust (generation g: the new CA), every pool must
- * be confirmed rolled to g in `kube-pki:rollout.poolsRolled.<pool>.ca` (its machines then trust the new CA in
- * their kubelet.conf). `states`: this run's CA states; `pools`: the pool names.
+ * The refusals for the worker pools (kube-pki cannot reach their machines, so the operator rolls them: replaces
+ * every machine by one joined from this stack's current bootstrap data, and confirms it). With `ca` at
+ * generation g (the new CA) a pool machine needs, per phase:
+ *  - promote: its kubelet.conf must trust g, or it refuses the apiservers' promoted serving certificates. A machine
+ *    that joined after the stage `up` does (its bootstrap-kubelet.conf holds old + new): confirmed by `stage:g`.
+ *  - distrust: its kubelet client certificate must be signed by g, or the apiservers refuse it once the old CA is
+ *    gone. The CSR signer switches to g at promote, so only a machine joined after the promote `up` has one (the
+ *    kubelet renews its own certificate only near its end of life): confirmed by `promote:g`.
+ * So a pool is rolled twice per ca rotation, after stage and after promote. `states`: this run's CA states
+ * (at stage the generation is still the old one); `pools`: the pool names.
  */
-export function poolPhaseProblems(states: Record<string, { phase: string; generation: number }>, pools: string[], poolsRolled: Record<string, Record<string, number>>): string[] {
+export function poolPhaseProblems(states: Record<string, { phase: string; generation: number }>, pools: string[], poolsRolled: PoolsRolled): string[] {
     const s = states["ca"];
     if (!s || (s.phase !== "promote" && s.phase !== "distrust")) return [];
+    const g = s.generation;
+    const need: PoolRoll = { phase: s.phase === "promote" ? "stage" : "promote", generation: g };
+    const rank = (r: PoolRoll) => r.generation * 2 + (r.phase === "promote" ? 1 : 0);
     const problems: string[] = [];
     for (const pool of [...pools].sort()) {
-        const rolled = poolsRolled[pool]?.ca;
-        if (rolled !== undefined && rolled >= s.generation) continue;
+        const raw = poolsRolled[pool]?.ca;
+        const rolled = parsePoolRoll(raw);
+        if (rolled && rank(rolled) >= rank(need)) continue;
+        const key = `kube-pki:rollout.poolsRolled.${pool}.ca`;
+        const why =
+            need.phase === "stage"
+                ? `its machines that joined before the stage up trust only the old ca in their kubelet.conf and would refuse the apiservers' promoted certificates. ` +
+                  `Roll the pool now (replace every machine that joined before the stage up by one joined from this stack's current bootstrap data, which trusts both CAs)`
+                : `its machines that joined before the promote up hold kubelet client certificates signed by the old ca (the CSR signer switched at promote), which the apiservers refuse once it is distrusted. ` +
+                  `Roll the pool again now that promote is done (replace every machine that joined before the promote up: new machines get certificates signed by the new ca)`;
         problems.push(
-            `kube-pki:rollout.poolsRolled.${pool}.ca: the ca rotation is at ${s.phase} (generation ${s.generation}) but pool ${pool} is ` +
-                (rolled === undefined ? "not confirmed rolled" : `confirmed rolled to generation ${rolled} only`) +
-                `: its machines that joined before stage trust only the old ca in their kubelet.conf and would refuse the apiservers' new certificates. ` +
-                `Roll the pool (replace its machines with ones joined from this stack's current bootstrap data, which trust both CAs), then ` +
-                `\`pulumi config set --path kube-pki:rollout.poolsRolled.${pool}.ca ${s.generation}\` and run \`pulumi up\` again.`,
+            `${key}: the ca rotation is at ${s.phase} (generation ${g}) but pool ${pool} is ` +
+                (raw === undefined ? "not confirmed rolled" : `confirmed rolled at ${JSON.stringify(raw)} only`) +
+                `: ${why}, then \`pulumi config set --path ${key} ${need.phase}:${g}\` and run \`pulumi up\` again.`,
         );
     }
     return problems;

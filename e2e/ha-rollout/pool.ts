@@ -19,6 +19,8 @@ export interface PoolFiles {
 
 export class PoolMachine {
     kubelet?: Daemon;
+    /** when it was provisioned (its files are the pool's files of that moment) */
+    readonly joinedAt = Date.now();
     constructor(readonly name: string, readonly dir: string) {}
 
     get kubeconfig() {

@@ -123,7 +123,9 @@ export class Prober {
 /** GET /health of one etcd member with a client cert: true when it answers {"health":"true"} (it has a leader). */
 export function etcdHealth(host: string, port: number, tls: { ca: string; cert: string; key: string }): Promise<boolean> {
     return new Promise((resolve) => {
-        const req = https.request({ host, port, path: "/health", ...tls, agent: false, timeout: 3000 }, (res) => {
+        let req: ReturnType<typeof https.request>;
+        try {
+            req = https.request({ host, port, path: "/health", ...tls, agent: false, timeout: 3000 }, (res) => {
             let body = "";
             res.on("data", (d) => (body += d));
             res.on("end", () => {
@@ -134,10 +136,23 @@ export function etcdHealth(host: string, port: number, tls: { ca: string; cert: 
                 }
             });
         });
+        } catch {
+            // a context that cannot be built (never a pair read mid-rename: the poller reads matched pairs)
+            return resolve(false);
+        }
         req.on("timeout", () => req.destroy(new Error("timeout")));
         req.on("error", () => resolve(false));
         req.end();
     });
+}
+
+/** An etcd client's files read until the cert and key belong together (a delivery renamed the dir between two reads). */
+export function matchedTls(read: () => { ca: string; cert: string; key: string }) {
+    const c = matched(() => {
+        const t = read();
+        return { label: "", user: "", ca: () => t.ca, cert: t.cert, key: t.key };
+    });
+    return { ca: c.ca(), cert: c.cert!, key: c.key! };
 }
 
 /** Polls every member's /health (each with its own machine's healthcheck-client and etcd CA) until stopped. */
@@ -153,7 +168,7 @@ export class QuorumPoller {
     start() {
         this.loop = (async () => {
             while (!this.stopped) {
-                const healthy = await Promise.all(this.members.map((m) => etcdHealth(m.host, m.port, m.tls())));
+                const healthy = await Promise.all(this.members.map((m) => etcdHealth(m.host, m.port, matchedTls(m.tls))));
                 const names = this.members.filter((_, i) => healthy[i]).map((m) => m.name);
                 this.polls++;
                 this.minHealthy = Math.min(this.minHealthy, names.length);

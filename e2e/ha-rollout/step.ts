@@ -106,7 +106,6 @@ export async function stepRollout(ctx: Ctx, signal: AbortSignal) {
             staticPodHold: HOLD,
             reload: { kubelet: "echo 'no kubelet on this machine: the supervisor runs the static pods'" },
         };
-        const poolsRolled: Record<string, Record<string, number>> = {};
         if (rolloutLib) config.rollout = rolloutConfig;
         const ws = await workspace({ workDir: ctx.projectDir, backendUrl: String(ctx.ws.envVars.PULUMI_BACKEND_URL), pulumiHome: String(ctx.env.PULUMI_HOME), env: ctx.env });
         ws.envVars.PULUMI_NODEJS_TRANSPILE_ONLY = "true";
@@ -152,6 +151,16 @@ export async function stepRollout(ctx: Ctx, signal: AbortSignal) {
             }, { timeoutMs: 120_000, intervalMs: 1000, signal });
         }
         s.check("kube-controller-manager and kube-scheduler hold their leader Leases (their kubeconfigs from the trees authenticate)", true);
+        /** Waits (up to 45 s: the kubelet renews every 10 s) for a pool machine's Lease to be renewed after `t`. */
+        const leaseRenewedAfter = async (node: string, t: number): Promise<string> => {
+            let last = "";
+            const ok = await waitFor(`${node}: Lease renewed`, async () => {
+                const r = await viaLb(["get", "lease", "-n", "kube-node-lease", node, "-o", "jsonpath={.spec.renewTime}"]);
+                last = r.code === 0 ? r.stdout.trim() : r.output.slice(0, 300);
+                return (r.code === 0 && Date.parse(last) > t - 1000) || last;
+            }, { timeoutMs: 45_000, intervalMs: 2000, signal }).then(() => true, () => false);
+            return ok ? `renewed ${last}` : `not renewed since ${new Date(t).toISOString()}: last ${last}`;
+        };
 
         // --- the clients: from here to the end, never paused
         await tokens.refresh();
@@ -269,6 +278,8 @@ export async function stepRollout(ctx: Ctx, signal: AbortSignal) {
 
             // --- CA rotation, one up per phase, the four CAs together
             const old = keepOld(machines, tokens);
+            /** when each phase's up finished (the pool rule: a machine joined before it is rolled) */
+            const finished: Record<string, number> = {};
             for (const p of ["stage", "promote", "distrust"]) {
                 await stack.setConfig("kube-pki:caRotation", { value: JSON.stringify(Object.fromEntries(CAS.map((c) => [c, p]))) });
                 const label = `${p} (${CAS.join(", ")})`;
@@ -276,23 +287,31 @@ export async function stepRollout(ctx: Ctx, signal: AbortSignal) {
                 if (first.startsWith("refused: ")) {
                     // the pool rule: kube-pki cannot reach pool machines one by one, so it waits for the operator
                     const message = first.slice("refused: ".length);
-                    s.check(`${p}: the preview refuses while pool ${POOL} is not confirmed rolled, naming the pool and kube-pki:rollout.poolsRolled`, /poolsRolled/.test(message), message.slice(-2000));
+                    const before = p === "promote" ? "stage" : "promote";
+                    const value = new RegExp(`pulumi config set --path kube-pki:rollout\\.poolsRolled\\.${POOL}\\.ca (\\S+)\``).exec(message)?.[1];
+                    s.check(`${p}: the preview refuses while pool ${POOL} is not confirmed rolled after the ${before} up, naming the pool and the value to set`, value === `${before}:1`, message.slice(-2000));
                     s.info(`${p}: refused at preview: ${message.split("\n").filter((l) => l.includes(POOL)).slice(0, 3).join(" | ")}`);
-                    // the operator rolls the pool: every machine replaced by a new one provisioned with the pool's current files
-                    for (const m of pool.machines.filter((x) => x.kubelet)) {
+                    // the operator rolls the pool: every machine that joined before that up is replaced by a new one
+                    // provisioned with the pool's current files (the ones after it are kept: they need no roll)
+                    for (const m of pool.machines.filter((x) => x.kubelet && x.joinedAt < finished[before])) {
                         await pool.retire(m);
                         const name = `pool-node-${pool.machines.length + 1}`;
                         await pool.join(name, poolFiles());
-                        s.check(`${p}: pool rolled — ${m.name} replaced by ${name} (joined with the pool's current bootstrap-kubelet.conf)`, true);
+                        s.check(`${p}: pool rolled — ${m.name} (joined before the ${before} up) replaced by ${name} (joined with the pool's current bootstrap-kubelet.conf)`, true);
                     }
-                    poolsRolled[POOL] = Object.fromEntries(CAS.map((c) => [c, Number(outputs.rotationState?.[c]?.generation ?? 0)]));
-                    await stack.setConfig("kube-pki:rollout", { value: JSON.stringify({ ...rolloutConfig, poolsRolled }) });
+                    await stack.setConfig("kube-pki:rollout", { value: JSON.stringify({ ...rolloutConfig, poolsRolled: { [POOL]: { ca: value ?? `${before}:1` } } }) });
                     const again = await phase(`${label} after rolling the pool`);
-                    s.check(`${p}: with poolsRolled ${JSON.stringify(poolsRolled[POOL])} the phase runs`, !again.startsWith("refused"), again.slice(-1500));
+                    s.check(`${p}: with poolsRolled.${POOL}.ca ${value} the phase runs`, !again.startsWith("refused"), again.slice(-1500));
                 }
+                finished[p] = Date.now();
                 if (p === "stage") {
                     await pool.join("pool-node-2", poolFiles());
-                    s.check("pool-node-2 joined after stage (its bootstrap-kubelet.conf trusts the staged bundle)", true);
+                    s.check("pool-node-2 joined after stage (its bootstrap-kubelet.conf trusts the staged bundle; its CSR signed from ca-signer.crt)", true);
+                }
+                // every pool machine left keeps working through the phase: its Lease renewed after the up
+                for (const m of pool.machines.filter((x) => x.kubelet)) {
+                    const renewed = await leaseRenewedAfter(m.name, finished[p]);
+                    s.check(`${p}: ${m.name} renews its Lease through HAProxy after the up (${renewed})`, renewed.startsWith("renewed"), renewed);
                 }
             }
             const answers = await oldCredentialAnswers(lbPort, machines, old, ports.etcdClient);
@@ -306,9 +325,8 @@ export async function stepRollout(ctx: Ctx, signal: AbortSignal) {
 
         // --- the pool machines still heartbeat through the load balancer with their own credentials
         for (const m of pool.machines.filter((x) => x.kubelet)) {
-            const r = await viaLb(["get", "lease", "-n", "kube-node-lease", m.name, "-o", "jsonpath={.spec.renewTime}"]);
-            const age = (Date.now() - Date.parse(r.stdout.trim())) / 1000;
-            s.check(`${m.name}: its kubelet still renews its Lease through HAProxy (last ${age.toFixed(0)} s ago)`, r.code === 0 && age < 60, r.output);
+            const renewed = await leaseRenewedAfter(m.name, Date.now());
+            s.check(`${m.name}: its kubelet still renews its Lease through HAProxy (${renewed})`, renewed.startsWith("renewed"), renewed);
         }
 
         // --- the clients' verdict
