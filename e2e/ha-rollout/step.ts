@@ -19,8 +19,9 @@ import { Stack } from "@pulumi/pulumi/automation";
 import { freePort, sleep, waitFor } from "../procs";
 import { createStack, plainOutputs, pulumiOp, workspace } from "../pulumi";
 import { CLUSTER_DOMAIN, Ctx, SERVICE_CIDR } from "../steps";
-import { diffFingerprints, fingerprint } from "../tree";
+import { diffFingerprints } from "../tree";
 import { keepOld, oldCredentialAnswers, SA, sources, TokenHolder } from "./clients";
+import { delivered, failureText, leaseRenewedSince, PhaseTiming, secs, signedBy } from "./checks";
 import { HaProxy } from "./haproxy";
 import { keygen } from "../sshd";
 import { CpMachine, Ports } from "./machines";
@@ -38,31 +39,6 @@ const GATE_TIMEOUT = "90s";
 const FAILING_GATE_TIMEOUT = "20s";
 const CAS = ["ca", "etcd-ca", "front-proxy-ca", "sa"];
 const POOL = "general";
-
-interface PhaseTiming {
-    phase: string;
-    previewS: number;
-    upS: number;
-    /** first supervisor stop → last start of the up (the rolling part) */
-    rollS: number;
-    restarts: number;
-    result: string;
-}
-
-const secs = (ms: number) => (ms / 1000).toFixed(1);
-
-/** What kube-pki delivered to a machine (its etc/kubernetes; not the manifests the machine's provisioning owns). */
-function delivered(m: CpMachine): Map<string, string> {
-    const all = fingerprint(path.join(m.tree, "etc/kubernetes"));
-    return new Map([...all].filter(([rel]) => !/^(manifests|kube-pki-held)(\/|$)/.test(rel)));
-}
-
-/** The whole message of a failed operation (the engine's log holds the provider's error). */
-function failureText(e: unknown): string {
-    const message = (e as Error).message ?? String(e);
-    const log = /\(log: (\S+)\)/.exec(message)?.[1];
-    return log && fs.existsSync(log) ? fs.readFileSync(log, "utf8") : message;
-}
 
 export async function stepRollout(ctx: Ctx, signal: AbortSignal) {
     const s = ctx.suite;
@@ -155,16 +131,8 @@ export async function stepRollout(ctx: Ctx, signal: AbortSignal) {
             }, { timeoutMs: 120_000, intervalMs: 1000, signal });
         }
         s.check("kube-controller-manager and kube-scheduler hold their leader Leases (their kubeconfigs from the trees authenticate)", true);
-        /** Waits (up to 45 s: the kubelet renews every 10 s) for a pool machine's Lease to be renewed after `t`. */
-        const leaseRenewedAfter = async (node: string, t: number): Promise<string> => {
-            let last = "";
-            const ok = await waitFor(`${node}: Lease renewed`, async () => {
-                const r = await viaLb(["get", "lease", "-n", "kube-node-lease", node, "-o", "jsonpath={.spec.renewTime}"]);
-                last = r.code === 0 ? r.stdout.trim() : r.output.slice(0, 300);
-                return (r.code === 0 && Date.parse(last) > t - 1000) || last;
-            }, { timeoutMs: 45_000, intervalMs: 2000, signal }).then(() => true, () => false);
-            return ok ? `renewed ${last}` : `not renewed since ${new Date(t).toISOString()}: last ${last}`;
-        };
+        const signedBySigner = (m: { certFile: string }) => signedBy(machines[0].cp.pkiFile("ca-signer.crt"), m.certFile);
+        const leaseRenewedAfter = (node: string, t: number) => leaseRenewedSince(viaLb, node, t, signal);
 
         // --- the clients: from here to the end, never paused
         await tokens.refresh();
@@ -303,8 +271,8 @@ export async function stepRollout(ctx: Ctx, signal: AbortSignal) {
                     for (const m of pool.machines.filter((x) => x.kubelet && x.joinedAt < finished[before])) {
                         await pool.retire(m);
                         const name = `pool-node-${pool.machines.length + 1}`;
-                        await pool.join(name, poolFiles());
-                        s.check(`${p}: pool rolled — ${m.name} (joined before the ${before} up) replaced by ${name} (joined with the pool's current bootstrap-kubelet.conf)`, true);
+                        const joined = await pool.join(name, poolFiles());
+                        s.check(`${p}: pool rolled — ${m.name} (joined before the ${before} up) replaced by ${name} (joined with the pool's current bootstrap-kubelet.conf; its client certificate signed by the current ca-signer.crt)`, signedBySigner(joined));
                     }
                     await stack.setConfig("kube-pki:rollout", { value: JSON.stringify({ ...rolloutConfig, poolsRolled: { [POOL]: { ca: value ?? `${before}:1` } } }) });
                     const again = await phase(`${label} after rolling the pool`);
@@ -312,8 +280,8 @@ export async function stepRollout(ctx: Ctx, signal: AbortSignal) {
                 }
                 finished[p] = Date.now();
                 if (p === "stage") {
-                    await pool.join("pool-node-2", poolFiles());
-                    s.check("pool-node-2 joined after stage (its bootstrap-kubelet.conf trusts the staged bundle; its CSR signed from ca-signer.crt)", true);
+                    const joined = await pool.join("pool-node-2", poolFiles());
+                    s.check("pool-node-2 joined after stage (its bootstrap-kubelet.conf trusts the staged bundle; its client certificate signed by the old ca, ca-signer.crt until promote)", signedBySigner(joined));
                 }
                 // every pool machine left keeps working through the phase: its Lease renewed after the up
                 const live = pool.machines.filter((x) => x.kubelet);
