@@ -121,27 +121,33 @@ export class Prober {
 }
 
 /** GET /health of one etcd member with a client cert: true when it answers {"health":"true"} (it has a leader). */
-export function etcdHealth(host: string, port: number, tls: { ca: string; cert: string; key: string }): Promise<boolean> {
+export async function etcdHealth(host: string, port: number, tls: { ca: string; cert: string; key: string }): Promise<boolean> {
+    return (await etcdHealthAnswer(host, port, tls)).ok;
+}
+
+/** GET /health: ok, or why not (etcd's `reason`, the HTTP status, the client error). */
+export function etcdHealthAnswer(host: string, port: number, tls: { ca: string; cert: string; key: string }): Promise<{ ok: boolean; reason: string }> {
     return new Promise((resolve) => {
         let req: ReturnType<typeof https.request>;
         try {
             req = https.request({ host, port, path: "/health", ...tls, agent: false, timeout: 3000 }, (res) => {
-            let body = "";
-            res.on("data", (d) => (body += d));
-            res.on("end", () => {
-                try {
-                    resolve(res.statusCode === 200 && JSON.parse(body).health === "true");
-                } catch {
-                    resolve(false);
-                }
+                let body = "";
+                res.on("data", (d) => (body += d));
+                res.on("end", () => {
+                    try {
+                        const j = JSON.parse(body);
+                        resolve({ ok: res.statusCode === 200 && j.health === "true", reason: String(j.reason ?? `HTTP ${res.statusCode}`) });
+                    } catch {
+                        resolve({ ok: false, reason: `HTTP ${res.statusCode} ${body.slice(0, 80)}` });
+                    }
+                });
             });
-        });
-        } catch {
+        } catch (e) {
             // a context that cannot be built (never a pair read mid-rename: the poller reads matched pairs)
-            return resolve(false);
+            return resolve({ ok: false, reason: (e as Error).message });
         }
         req.on("timeout", () => req.destroy(new Error("timeout")));
-        req.on("error", () => resolve(false));
+        req.on("error", (e) => resolve({ ok: false, reason: e.message }));
         req.end();
     });
 }
@@ -159,7 +165,9 @@ export function matchedTls(read: () => { ca: string; cert: string; key: string }
 export class QuorumPoller {
     polls = 0;
     minHealthy = Infinity;
-    readonly lost: { t: number; healthy: string[] }[] = [];
+    /** polls that met a leader election (answers "leader changed", asked again) */
+    leaderChanges = 0;
+    readonly lost: { t: number; healthy: string[]; why: string }[] = [];
     private stopped = false;
     private loop: Promise<void> = Promise.resolve();
 
@@ -168,11 +176,21 @@ export class QuorumPoller {
     start() {
         this.loop = (async () => {
             while (!this.stopped) {
-                const healthy = await Promise.all(this.members.map((m) => etcdHealth(m.host, m.port, matchedTls(m.tls))));
-                const names = this.members.filter((_, i) => healthy[i]).map((m) => m.name);
+                const ask = (m: (typeof this.members)[number]) => etcdHealthAnswer(m.host, m.port, matchedTls(m.tls));
+                const answers = await Promise.all(this.members.map(ask));
+                // A stopped leader hands its leadership over (etcd's graceful stop); the members answer /health
+                // "leader changed" for the few ms of that election. That is not a lost quorum: such a member is
+                // asked once more 250 ms later, and only what it then answers counts (no leader then: counted lost).
+                const changed = answers.map((a) => !a.ok && /leader changed/.test(a.reason));
+                if (changed.some(Boolean)) {
+                    this.leaderChanges++;
+                    await sleep(250);
+                    await Promise.all(this.members.map(async (m, i) => changed[i] && (answers[i] = await ask(m))));
+                }
+                const names = this.members.filter((_, i) => answers[i].ok).map((m) => m.name);
                 this.polls++;
                 this.minHealthy = Math.min(this.minHealthy, names.length);
-                if (names.length <= this.members.length / 2) this.lost.push({ t: Date.now(), healthy: names });
+                if (names.length <= this.members.length / 2) this.lost.push({ t: Date.now(), healthy: names, why: answers.map((a, i) => `${this.members[i].name}: ${a.ok ? "ok" : a.reason}`).join("; ") });
                 await sleep(this.intervalMs);
             }
         })();

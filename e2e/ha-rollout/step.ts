@@ -317,7 +317,7 @@ export async function stepRollout(ctx: Ctx, signal: AbortSignal) {
         await sleep(1500);
         await control.stop();
         s.check(`control: the prober counts an answer for the wrong user as failed (${control.failed} of ${control.total})`, control.total > 0 && control.failed === control.total, control.failures[0]?.why ?? "");
-        s.check(`etcd: never lost quorum (${quorum.polls} polls, at least ${quorum.minHealthy} of 3 healthy)`, quorum.lost.length === 0 && quorum.polls > 0, JSON.stringify(quorum.lost.slice(0, 5)));
+        s.check(`etcd: never lost quorum (${quorum.polls} polls, at least ${quorum.minHealthy} of 3 healthy; ${quorum.leaderChanges} polls met a leader election and asked again)`, quorum.lost.length === 0 && quorum.polls > 0, JSON.stringify(quorum.lost.slice(0, 5)));
         s.check(`token refreshes: ${tokens.refreshes}, none failed`, tokens.failures.length === 0, tokens.failures.join("\n"));
         s.info(`HAProxy server transitions: ${lb.transitions().join(", ") || "none"}`);
         for (const t of timings) {
