@@ -68,7 +68,7 @@ export function memoryOf(...components: (Rememberable | RememberableRoot)[]): pu
  * Where a memory holds typed objects, whose field names are the package schema's (rotationState, notAfter, ...), and
  * where maps and lists, whose keys are ids (CA, certificate, node and pool names) and stay as they are.
  */
-type Shape = { kind: "object"; fields?: Record<string, Shape> } | { kind: "map" | "list"; of?: Shape };
+type Shape = { kind: "object"; fields?: Record<string, Shape> } | { kind: "map"; of?: Shape } | { kind: "list"; of?: Shape };
 const object = (fields?: Record<string, Shape>): Shape => ({ kind: "object", fields });
 const mapOf = (of?: Shape): Shape => ({ kind: "map", of });
 const listOf = (of?: Shape): Shape => ({ kind: "list", of });
@@ -91,11 +91,12 @@ function withSchemaNames(value: unknown, shape: Shape | undefined): unknown {
     if (Array.isArray(value)) return value;
     const entries = Object.entries(value as Record<string, unknown>);
     if (shape.kind === "map") return Object.fromEntries(entries.map(([k, v]) => [k, withSchemaNames(v, shape.of)]));
+    const fields = shape.fields ?? {};
     const out: Record<string, unknown> = {};
     for (const [key, v] of entries) {
         const name = schemaName(key);
         if (name !== key && name in (value as object)) continue; // both spellings: the schema's wins
-        out[name] = withSchemaNames(v, shape.fields?.[name]);
+        out[name] = withSchemaNames(v, fields[name]);
     }
     return out;
 }
