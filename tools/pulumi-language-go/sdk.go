@@ -14,6 +14,8 @@ import (
 	"github.com/pulumi/pulumi/pkg/v3/codegen/schema"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+
+	"kube-pki/tools/hostkit"
 )
 
 // GeneratePackage writes a package's Go SDK (`pulumi package add`, `pulumi package gen-sdk --language go`): the
@@ -46,19 +48,8 @@ func (h *goHost) GeneratePackage(
 	if err != nil {
 		return nil, fmt.Errorf("generating the Go SDK of %s: %w", pkg.Name, err)
 	}
-	names := make([]string, 0, len(files))
-	for name := range files {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		out := filepath.Join(req.GetDirectory(), filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(out, files[name], 0o644); err != nil {
-			return nil, err
-		}
+	if err := hostkit.WriteFiles(req.GetDirectory(), files); err != nil {
+		return nil, err
 	}
 	return resp, nil
 }
@@ -68,7 +59,7 @@ func (h *goHost) GeneratePackage(
 // calls InstallDependencies (go mod tidy), which adds the require. The SDK's module path is read from its go.mod
 // rather than derived from the schema again, so what the program imports is what was generated.
 func (h *goHost) Link(ctx context.Context, req *pulumirpc.LinkRequest) (*pulumirpc.LinkResponse, error) {
-	dir := programDir(req.GetInfo(), "")
+	dir := hostkit.ProgramDir(req.GetInfo(), "")
 	gomod, err := readGoMod(dir)
 	if err != nil {
 		return nil, fmt.Errorf("pulumi-language-go: a Go program needs a go.mod in %s: %w", dir, err)

@@ -14,6 +14,8 @@ import (
 	"github.com/pulumi/pulumi/pkg/v3/codegen/schema"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+
+	"kube-pki/tools/hostkit"
 )
 
 // GeneratePackage writes a package's Python SDK (`pulumi package add`, `pulumi package gen-sdk --language python`):
@@ -47,19 +49,8 @@ func (h *pyHost) GeneratePackage(
 	if err != nil {
 		return nil, fmt.Errorf("generating the Python SDK of %s: %w", pkg.Name, err)
 	}
-	names := make([]string, 0, len(files))
-	for name := range files {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		out := filepath.Join(req.GetDirectory(), filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(out, files[name], 0o644); err != nil {
-			return nil, err
-		}
+	if err := hostkit.WriteFiles(req.GetDirectory(), files); err != nil {
+		return nil, err
 	}
 	return resp, nil
 }
@@ -69,7 +60,7 @@ func (h *pyHost) GeneratePackage(
 // InstallDependencies, which pip-installs it into the virtualenv. Answers with the Python import of each package,
 // read from the directory of the generated package (the one holding pulumi-plugin.json).
 func (h *pyHost) Link(ctx context.Context, req *pulumirpc.LinkRequest) (*pulumirpc.LinkResponse, error) {
-	dir := programDir(req.GetInfo(), "")
+	dir := hostkit.ProgramDir(req.GetInfo(), "")
 	reqPath := filepath.Join(dir, "requirements.txt")
 	existing, err := os.ReadFile(reqPath)
 	if err != nil && !os.IsNotExist(err) {

@@ -243,9 +243,11 @@ export const remoteFilesImpl: pulumi.dynamic.ResourceProvider = {
     async diff(_id: string, olds: any, news: any) {
         const replaces = ["node", "root", "host", "port"].filter((k) => known(news[k]) && news[k] !== olds[k]);
         if (replaces.length > 0) return { changes: true, replaces, deleteBeforeReplace: true };
-        const conn = ["user", "hostKey", "sudo", "owner", "group", "agent", "privateKey"].some((k) => known(news[k]) && (news[k] ?? undefined) !== (olds[k] ?? undefined));
+        const conn = ["user", "hostKey", "sudo", "agent", "privateKey"].some((k) => known(news[k]) && (news[k] ?? undefined) !== (olds[k] ?? undefined));
+        // owner/group: dropping one (undefined: back to root) is a change too
+        const owner = ["owner", "group"].some((k) => news[k] !== UNKNOWN_VALUE && (news[k] ?? undefined) !== (olds[k] ?? undefined));
         const wanted = wantedOf(news);
-        if (conn || Object.values(wanted).includes("unknown")) return { changes: true };
+        if (conn || owner || Object.values(wanted).includes("unknown")) return { changes: true };
         if (Object.keys(olds.files ?? {}).some((rel) => !(rel in wanted))) return { changes: true };
         try {
             const have = await inspectRemote(olds, Object.keys(wanted));
