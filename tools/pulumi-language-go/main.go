@@ -5,7 +5,8 @@
 // Go program using kube-pki's component package needs (`pulumi package add <kube-pki>/provider`, then
 // `pulumi preview/up/destroy`). README.md in this directory lists the RPCs and why each is there.
 //
-//   - main.go: serving, Handshake, GetPluginInfo, About, Run (go build, then the binary with the engine's env);
+//   - main.go: About, Run (go build, then the binary with the engine's env, through hostkit.RunProgram); serving,
+//     Handshake and GetPluginInfo are tools/hostkit's (shared with the Python host);
 //   - deps.go: GetRequiredPackages / GetRequiredPlugins (pulumi-plugin.json of the go.mod requirements),
 //     InstallDependencies (go mod tidy);
 //   - sdk.go: GeneratePackage (the Go SDK generator of github.com/pulumi/pulumi/pkg/v3/codegen/go) and Link (a

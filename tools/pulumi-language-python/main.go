@@ -5,7 +5,7 @@
 // Python program using kube-pki's component package needs (`pulumi package add <kube-pki>/provider`, then
 // `pulumi preview/up/destroy`). README.md in this directory lists the RPCs and why each is there.
 //
-//   - main.go: serving, Handshake, GetPluginInfo, About;
+//   - main.go: About; serving, Handshake and GetPluginInfo are tools/hostkit's (shared with the Go host);
 //   - run.go: Run (the program through runner.py, our entry into the pulumi Python SDK, with the virtualenv's python);
 //   - deps.go: GetRequiredPackages / GetRequiredPlugins (pulumi-plugin.json files of the virtualenv's packages),
 //     InstallDependencies (the virtualenv, then pip install -r requirements.txt);
