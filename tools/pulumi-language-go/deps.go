@@ -195,11 +195,7 @@ func (h *goHost) GetRequiredPackages(
 func (h *goHost) GetRequiredPlugins(
 	ctx context.Context, req *pulumirpc.GetRequiredPluginsRequest,
 ) (*pulumirpc.GetRequiredPluginsResponse, error) {
-	pkgs, err := h.GetRequiredPackages(ctx, &pulumirpc.GetRequiredPackagesRequest{Info: req.GetInfo()})
-	if err != nil {
-		return nil, err
-	}
-	return hostkit.RequiredPlugins(pkgs), nil
+	return hostkit.RequiredPluginsOf(ctx, req, h.GetRequiredPackages)
 }
 
 // InstallDependencies runs `go mod tidy` in the program directory (after `pulumi package add` linked an SDK, and for

@@ -17,7 +17,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -130,21 +129,9 @@ func buildProgram(ctx context.Context, dir, target string) (string, func(), erro
 
 // runEnv is our environment plus the run parameters, under the names of the pulumi Go SDK (sdk/v3/go/pulumi).
 func (h *goHost) runEnv(req *pulumirpc.RunRequest) ([]string, error) {
-	config := req.GetConfig()
-	if config == nil {
-		config = map[string]string{}
-	}
-	configJSON, err := json.Marshal(config)
+	configJSON, secretJSON, err := hostkit.RunConfig(req)
 	if err != nil {
-		return nil, fmt.Errorf("serializing the configuration: %w", err)
-	}
-	secretKeys := req.GetConfigSecretKeys()
-	if secretKeys == nil {
-		secretKeys = []string{}
-	}
-	secretJSON, err := json.Marshal(secretKeys)
-	if err != nil {
-		return nil, fmt.Errorf("serializing the secret configuration keys: %w", err)
+		return nil, err
 	}
 	env := os.Environ()
 	set := func(k, v string) {
@@ -156,8 +143,8 @@ func (h *goHost) runEnv(req *pulumirpc.RunRequest) ([]string, error) {
 	set(pulumi.EnvProject, req.GetProject())
 	set(pulumi.EnvStack, req.GetStack())
 	set(pulumi.EnvPulumiRootDirectory, req.GetInfo().GetRootDirectory())
-	set(pulumi.EnvConfig, string(configJSON))
-	set(pulumi.EnvConfigSecretKeys, string(secretJSON))
+	set(pulumi.EnvConfig, configJSON)
+	set(pulumi.EnvConfigSecretKeys, secretJSON)
 	set(pulumi.EnvDryRun, strconv.FormatBool(req.GetDryRun()))
 	set(pulumi.EnvParallel, strconv.Itoa(int(req.GetParallel())))
 	set(pulumi.EnvMonitor, req.GetMonitorAddress())

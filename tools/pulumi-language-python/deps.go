@@ -87,11 +87,7 @@ func (h *pyHost) GetRequiredPackages(
 func (h *pyHost) GetRequiredPlugins(
 	ctx context.Context, req *pulumirpc.GetRequiredPluginsRequest,
 ) (*pulumirpc.GetRequiredPluginsResponse, error) {
-	pkgs, err := h.GetRequiredPackages(ctx, &pulumirpc.GetRequiredPackagesRequest{Info: req.GetInfo()})
-	if err != nil {
-		return nil, err
-	}
-	return hostkit.RequiredPlugins(pkgs), nil
+	return hostkit.RequiredPluginsOf(ctx, req, h.GetRequiredPackages)
 }
 
 // InstallDependencies makes the virtualenv (`python3 -m venv`) when runtime.options.virtualenv names one that does

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	_ "embed"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -104,24 +103,12 @@ func (h *pyHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc
 	if err != nil {
 		return &pulumirpc.RunResponse{Error: err.Error()}, nil
 	}
-	config := req.GetConfig()
-	if config == nil {
-		config = map[string]string{}
-	}
-	configJSON, err := json.Marshal(config)
+	configJSON, secretJSON, err := hostkit.RunConfig(req)
 	if err != nil {
-		return nil, fmt.Errorf("serializing the configuration: %w", err)
-	}
-	secretKeys := req.GetConfigSecretKeys()
-	if secretKeys == nil {
-		secretKeys = []string{}
-	}
-	secretJSON, err := json.Marshal(secretKeys)
-	if err != nil {
-		return nil, fmt.Errorf("serializing the secret configuration keys: %w", err)
+		return nil, err
 	}
 	env := venvEnv(os.Environ(), virtualenvDir(req.GetInfo()))
-	env = append(env, "PULUMI_CONFIG="+string(configJSON), "PULUMI_CONFIG_SECRET_KEYS="+string(secretJSON),
+	env = append(env, "PULUMI_CONFIG="+configJSON, "PULUMI_CONFIG_SECRET_KEYS="+secretJSON,
 		"PYTHONUNBUFFERED=1")
 
 	cmd := exec.Command(py, append([]string{"-c", runner}, h.runArgs(req, dir)...)...)
