@@ -60,7 +60,7 @@ describe("per-node state: what components record and what the stack exports", fu
         const raw = await program();
         const outputs: Record<string, any> = {};
         for (const [k, v] of Object.entries(raw)) outputs[k] = pulumi.Output.isInstance(v) ? await valueOf(v) : await valueOf(pulumi.output(v) as pulumi.Output<unknown>);
-        await pulumi.runtime.waitForRPCs();
+        await (pulumi.runtime as unknown as { waitForRPCs: () => Promise<void> }).waitForRPCs();
         return { outputs, recorded };
     }
 
