@@ -1,7 +1,7 @@
 /**
  * upgrade: a stack made by an earlier commit's program is taken over by this checkout without replacing a key or a
  * certificate. The earlier program (default: UPGRADE_FROM, the last commit before the per-node state levers of
- * docs/performance.md; `KUBE_PKI_UPGRADE_FROM=<commit>` picks another) is taken from the repository's history with
+ * docs/performance.md; `KUBE_PKI_UPGRADE_FROM=<commit>` picks another) is checked out of this project's own history with
  * `git archive`, runs `up` of a per-node stack with the NodeFiles sink on the step's file backend; then this
  * checkout's program previews the same stack (0 creates, 0 deletes, 0 replaces: the state shrinks, nothing is
  * re-issued), runs `up`, and every file of every node tree is byte-identical afterwards; a last preview is quiet.
@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Stack } from "@pulumi/pulumi/automation";
 import { runOk } from "./procs";
-import { createStack, isSelfRead, Op, plainOutputs, pulumiOp, recordOps, REPO_DIR, workspace } from "./pulumi";
+import { createStack, exportEncrypted, isSelfRead, Op, plainOutputs, pulumiOp, recordOps, REPO_DIR, workspace } from "./pulumi";
 import type { Ctx } from "./steps";
 
 /** The last commit before the per-node state levers (LeafCertificate outputs, stack outputs of sink-written nodes). */
@@ -94,6 +94,10 @@ export async function stepUpgrade(ctx: Ctx, signal: AbortSignal) {
             JSON.stringify(outputs.nodeFileHashes) === JSON.stringify(oldOutputs.nodeFileHashes),
         JSON.stringify({ nodeFiles: outputs.nodeFiles === undefined, nodeDirectories: outputs.nodeDirectories, kubeconfigs: Object.keys(outputs.kubeconfigs ?? {}) }),
     );
+    // the state sheds the copies: no component records a certificate or key its children hold any more
+    const state = (await exportEncrypted(ws, STACK)) as { deployment: { resources: { type: string; urn: string; outputs?: Record<string, unknown> }[] } };
+    const heavy = state.deployment.resources.filter((r) => /kube-pki:index:(LeafCertificate|CertificateAuthority)$/.test(r.type) && ("keyPem" in (r.outputs ?? {}) || "certPem" in (r.outputs ?? {})));
+    s.check("upgrade: after the up no LeafCertificate or CertificateAuthority in the state records certPem or keyPem", heavy.length === 0, heavy.map((r) => r.urn).join("\n"));
     const quietOps: Op[] = [];
     const quiet = await pulumiOp(`${STACK}-preview-after`, signal, (o) => stack.preview({ ...o, onEvent: recordOps(quietOps) }));
     const notSame = quietOps.filter((o) => o.op !== "same" && !isSelfRead(o));
