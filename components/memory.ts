@@ -64,6 +64,54 @@ export function memoryOf(...components: (Rememberable | RememberableRoot)[]): pu
     return pulumi.all(entries).apply((list) => Object.fromEntries(list.map(([urn, memory]) => [nameOfUrn(urn), memory as ClusterPkiMemory | RootPkiMemory])));
 }
 
+/**
+ * Where a memory holds typed objects, whose field names are the package schema's (rotationState, notAfter, ...), and
+ * where maps and lists, whose keys are ids (CA, certificate, node and pool names) and stay as they are.
+ */
+type Shape = { kind: "object"; fields?: Record<string, Shape> } | { kind: "map"; of?: Shape } | { kind: "list"; of?: Shape };
+const object = (fields?: Record<string, Shape>): Shape => ({ kind: "object", fields });
+const mapOf = (of?: Shape): Shape => ({ kind: "map", of });
+const listOf = (of?: Shape): Shape => ({ kind: "list", of });
+
+/** ClusterPkiMemory's shape (provider/index.ts ClusterPkiMemory): the fields below these objects are plain values. */
+const MEMORY_SHAPE = object({
+    rotationState: mapOf(object()),
+    rotationTokens: mapOf(),
+    inventory: listOf(object()),
+    nextRotation: object(),
+    workerPoolTokens: mapOf(listOf(object())),
+});
+
+/** The schema's (camelCase) name of a field as a Python program spells it: rotation_state → rotationState. */
+const schemaName = (key: string) => key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+
+function withSchemaNames(value: unknown, shape: Shape | undefined): unknown {
+    if (!shape || value === null || typeof value !== "object") return value;
+    if (shape.kind === "list") return Array.isArray(value) ? value.map((v) => withSchemaNames(v, shape.of)) : value;
+    if (Array.isArray(value)) return value;
+    const entries = Object.entries(value as Record<string, unknown>);
+    if (shape.kind === "map") return Object.fromEntries(entries.map(([k, v]) => [k, withSchemaNames(v, shape.of)]));
+    const fields = shape.fields ?? {};
+    const out: Record<string, unknown> = {};
+    for (const [key, v] of entries) {
+        const name = schemaName(key);
+        if (name !== key && name in (value as object)) continue; // both spellings: the schema's wins
+        out[name] = withSchemaNames(v, fields[name]);
+    }
+    return out;
+}
+
+/**
+ * A ClusterPki's memory as a program in any language exported it, with the schema's field names. A Python program
+ * exports the component's `memory` output as the SDK's output types hold it, with snake_case field names
+ * (`rotation_state`, `rotation_tokens`, an inventory entry's `not_after`); TypeScript, JavaScript, YAML and Go
+ * export the schema's names. Only the names of typed objects' fields are changed, never the keys of maps (CA,
+ * certificate, node and pool names).
+ */
+export function memoryFromOutput(value: unknown): ClusterPkiMemory {
+    return withSchemaNames(value, MEMORY_SHAPE) as ClusterPkiMemory;
+}
+
 /** One StackReference to the stack itself per program run (a second one would be a duplicate resource). */
 const selfReferences = new Map<string, pulumi.StackReference>();
 
@@ -90,8 +138,8 @@ export async function previousOutput(name: string): Promise<unknown> {
  * flat outputs an older kube-pki program exported (PREVIOUS_RUN_OUTPUTS) — the one migration.
  */
 export async function previousRunOf(name: string, opts: { flatOutputs?: boolean } = {}): Promise<ClusterPkiMemory | undefined> {
-    const memory = (await previousOutput(MEMORY_OUTPUT)) as Record<string, ClusterPkiMemory> | undefined;
-    if (memory && typeof memory === "object") return memory[name];
+    const memory = (await previousOutput(MEMORY_OUTPUT)) as Record<string, unknown> | undefined;
+    if (memory && typeof memory === "object") return memory[name] === undefined ? undefined : memoryFromOutput(memory[name]);
     return opts.flatOutputs ? flatOutputsMemory() : undefined;
 }
 

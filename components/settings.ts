@@ -220,7 +220,8 @@ export const SINK_SETTINGS = {
         stack: "object",
         description:
             "Write each named node's tree on that machine over SSH (RemoteNodeFiles sink, docs/delivery.md): " +
-            "`{\"<node>\": {host, port?, user?, hostKey, remoteRoot?, sudo?, agent?, reload?}}`; hostKey is pinned (key line or SHA256 fingerprint); " +
+            "`{\"<node>\": {host, port?, user?, hostKey, remoteRoot?, sudo?, owner?, group?, agent?, reload?}}`; hostKey is pinned (key line or SHA256 fingerprint); " +
+            "owner/group: the files' user and group on the machine (default root; set through root or sudo); " +
             "`reload` overrides kube-pki:rollout.reload for that node.",
     },
     remoteSshKey: {

@@ -6,12 +6,14 @@
  *
  *  (a) up: both trees on the machines equal the local sink's byte for byte, modes and owners (root);
  *  (b) a one-node rotation (rotate node:cp-1) changes only cp-1's files; a second preview changes nothing;
- *  (c) drift on a machine (content, chmod, delete) is named by preview --diff and repaired by up;
+ *  (c) drift on a machine (content, chmod, delete) is named by preview --diff and repaired by up; owner/group of
+ *      worker-1's files (remoteNodes.worker-1.owner/group, chown'ed through sudo), an unknown owner refused;
  *  (d) faults, each refused naming the node, nothing half-written, and the next up converges: the host key
  *      swapped, sshd stopped (unreachable), the key not authorized, the remote root chmod'ed (writes without
  *      sudo), the tmpfs full, the connection cut mid-write (sshd and its sessions killed);
  *  (e) kubeadm reads the delivered cp-1 tree (certs check-expiration);
  *  (f) destroy removes exactly what the sink wrote on both machines; a foreign file survives.
+ * The step's sudo user (kpki-deliver) is removed at its end, also after a failure or an abort (checked).
  */
 import { setMaxListeners } from "node:events";
 import * as fs from "node:fs";
@@ -20,7 +22,7 @@ import { Stack } from "@pulumi/pulumi/automation";
 import { checkExpiration } from "./kubeadm";
 import { freePort, run, runOk, sleep } from "./procs";
 import { createStack, exportEncrypted, pulumiOp, workspace } from "./pulumi";
-import { ensureSudoUser, fingerprintOfFile, keygen, Machine, prepareMachine, removeSudoUser, startSshd, stopSshd, SUDO_USER } from "./sshd";
+import { ensureSudoUser, fingerprintOfFile, keygen, Machine, prepareMachine, removeSudoUser, startSshd, stopSshd, SUDO_USER, sudoUserExists } from "./sshd";
 import { kubeadmParams } from "./steps";
 import type { Ctx } from "./steps";
 import { diffFingerprints, fingerprint } from "./tree";
@@ -155,6 +157,7 @@ export async function stepDelivery(ctx: Ctx, signal: AbortSignal) {
         s.equal("drift: up repairs machine A", diffFingerprints(fingerprint(path.join(localRoot, "cp-1")), fingerprint(treeA)), []);
         s.equal("drift: up repairs machine B", diffFingerprints(fingerprint(path.join(localRoot, "worker-1")), fingerprint(treeB)), []);
 
+        await owners(ctx, { setRemote, up, treeB, stack, signal });
         await faults(ctx, { stack, setRemote, up, A, B, treeA, treeB, localRoot, ws, signal });
 
         // --- (e) kubeadm reads the delivered tree
@@ -186,8 +189,41 @@ export async function stepDelivery(ctx: Ctx, signal: AbortSignal) {
         }
         for (const m of machines) await stopSshd(m).catch(() => undefined);
         if (tmpfsMounted) await run("umount", [B.root], { log: "umount-tmpfs", timeoutMs: 30_000 });
-        removeSudoUser();
+        await removeSudoUser();
+        s.check(`delivery: the step's system user ${SUDO_USER} (and its group) is removed at the end of the step`, !(await sudoUserExists()));
     }
+}
+
+/** uid:gid of each file under `dir` that is not `want`. */
+function ownedOtherwise(dir: string, want: string): string[] {
+    return (fs.readdirSync(dir, { recursive: true }) as string[])
+        .filter((rel) => fs.lstatSync(path.join(dir, rel)).isFile())
+        .map((rel) => [rel, `${fs.lstatSync(path.join(dir, rel)).uid}:${fs.lstatSync(path.join(dir, rel)).gid}`])
+        .filter(([, ids]) => ids !== want)
+        .map(([rel, ids]) => `${rel} ${ids}`);
+}
+
+/**
+ * (c2) owner/group: worker-1's files given to the machine's `daemon` user and group (Debian base-passwd) through the
+ * sudo user's sudo, a quiet preview after; an owner the machine does not know is refused naming it, nothing changed;
+ * without owner/group the files are root's again.
+ */
+async function owners(ctx: Ctx, o: { setRemote: (over?: Record<string, object>) => Promise<void>; up: (label: string) => Promise<unknown>; treeB: string; stack: Stack; signal: AbortSignal }) {
+    const s = ctx.suite;
+    const ids = async (db: string, name: string) => (await runOk("getent", [db, name], { log: "getent", timeoutMs: 10_000 })).stdout.split(":")[2];
+    const daemon = `${await ids("passwd", "daemon")}:${await ids("group", "daemon")}`;
+    await o.setRemote({ "worker-1": { owner: "daemon", group: "daemon" } });
+    await o.up("owner-daemon");
+    s.equal(`owner: worker-1's files are daemon:daemon (${daemon}) on machine B, chown'ed through ${SUDO_USER}'s sudo`, ownedOtherwise(o.treeB, daemon), []);
+    const quiet = await pulumiOp(`${STACK}-preview-owner`, o.signal, (op) => o.stack.preview(op));
+    s.check("owner: a second preview changes nothing", (quiet.changeSummary.update ?? 0) === 0, JSON.stringify(quiet.changeSummary));
+    await o.setRemote({ "worker-1": { owner: "no-such-user-kpki", group: "daemon" } });
+    const unknown = await failureOf(() => o.up("owner-unknown"));
+    s.check("owner: an owner the machine does not know is refused naming worker-1 and the name", /node worker-1 .*owner no-such-user-kpki: no such user on the machine/s.test(unknown), unknown.slice(-2000));
+    s.equal("owner: after the refusal worker-1's files are still daemon's", ownedOtherwise(o.treeB, daemon), []);
+    await o.setRemote();
+    await o.up("owner-default");
+    s.equal("owner: without owner/group worker-1's files are root's again", ownedOtherwise(o.treeB, "0:0"), []);
 }
 
 interface FaultCtx {

@@ -40,8 +40,23 @@ export async function ensureSudoUser(): Promise<void> {
     fs.writeFileSync(`/etc/sudoers.d/${SUDO_USER}`, `${SUDO_USER} ALL=(root) NOPASSWD: ALL\n`, { mode: 0o440 });
 }
 
-export function removeSudoUser(): void {
+/**
+ * Removes the sudo user, its home, its group and its sudoers entry: the delivery step's end, also after a failure
+ * or an abort (its finally); a no-op when the user is gone. A run killed before its finally leaves the user, and
+ * the next ensureSudoUser takes it over as it is (idempotent), and removes it at the end.
+ */
+export async function removeSudoUser(): Promise<void> {
     fs.rmSync(`/etc/sudoers.d/${SUDO_USER}`, { force: true });
+    if ((await run("id", ["-u", SUDO_USER], { log: "id", timeoutMs: 10_000 })).code !== 0) return;
+    // -f: also when a session of it is still alive (the machines' sshd are stopped first); no mail spool is fine
+    await run("userdel", ["-f", "-r", SUDO_USER], { log: "userdel", timeoutMs: 30_000 });
+}
+
+/** Whether the sudo user (or its group) still exists on this machine. */
+export async function sudoUserExists(): Promise<boolean> {
+    const user = await run("getent", ["passwd", SUDO_USER], { log: "getent", timeoutMs: 10_000 });
+    const group = await run("getent", ["group", SUDO_USER], { log: "getent", timeoutMs: 10_000 });
+    return user.code === 0 || group.code === 0;
 }
 
 /** Writes the machine's sshd_config: key auth only, authorized keys from the machine dir (per user). */

@@ -245,6 +245,10 @@ export interface RemoteNodeFilesArgs {
     connection: RemoteConnection;
     /** Where the trees live on the machine: <remoteRoot>/<node>/etc/kubernetes/... (default "/"). */
     remoteRoot?: string;
+    /** The files' owner on the machine: a user name or numeric uid (default root); the writes must run as root (root or sudo). */
+    owner?: string;
+    /** The files' group on the machine: a group name or numeric gid (default root). */
+    group?: string;
 }
 
 /**
@@ -259,7 +263,7 @@ export class RemoteNodeFiles extends pulumi.ComponentResource {
     constructor(name: string, args: RemoteNodeFilesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kube-pki:index:RemoteNodeFiles", name, {}, opts);
         const c = args.connection ?? ({} as RemoteConnection);
-        const checked = (files: lib.FileMap) => remoteNodeFilesArgsProblems({ node: args.node, files, connection: c, remoteRoot: args.remoteRoot });
+        const checked = (files: lib.FileMap) => remoteNodeFilesArgsProblems({ node: args.node, files, connection: c, remoteRoot: args.remoteRoot, owner: args.owner, group: args.group });
         const early = checked({ "etc/kubernetes/pki/ca.crt": { content: pulumi.output(""), mode: "0644", secret: false } });
         if (early.length > 0) throw new lib.ConfigError(`RemoteNodeFiles "${name}" args`, early);
         const map = fileMapOf(args.files, checked, `RemoteNodeFiles "${name}" args`);
@@ -274,6 +278,8 @@ export class RemoteNodeFiles extends pulumi.ComponentResource {
                 user,
                 hostKey: c.hostKey,
                 sudo: c.sudo ?? user !== "root",
+                ...(args.owner !== undefined ? { owner: args.owner } : {}),
+                ...(args.group !== undefined ? { group: args.group } : {}),
                 ...(c.agent ? { agent: c.agent } : {}),
                 ...(c.privateKey ? { privateKey: pulumi.secret(c.privateKey) } : {}),
                 ...treeInputs(map),

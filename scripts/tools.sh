@@ -293,6 +293,8 @@ tool_verify() {
 tool_dirs() {
   case "$1" in
     pulumi) echo pulumi pulumi-language-nodejs ;;
+    # our Go and Python hosts share tools/hostkit (a go.mod replace): its files are part of both keys
+    pulumi-language-go | pulumi-language-python) echo "$1" hostkit ;;
     *) echo "$1" ;;
   esac
 }

@@ -65,6 +65,13 @@ describe("examples/: one runnable program per language, shown verbatim in README
     });
 });
 
+/** The RPCs tools/hostkit's Base serves for the hosts that embed it: its methods that take a context first. */
+function hostkitRpcs(): string[] {
+    const dir = path.join(ROOT, "tools/hostkit");
+    const sources = fs.readdirSync(dir).filter((f) => f.endsWith(".go") && !f.endsWith("_test.go"));
+    return sources.flatMap((f) => [...fs.readFileSync(path.join(dir, f), "utf8").matchAll(/^func \(\w* ?\*?Base\) ([A-Z]\w*)\(\s*(?:\w+ )?context\.Context/gm)].map((m) => m[1]));
+}
+
 /** The RPC methods a host's Go sources define on its server type, e.g. `func (h *pyHost) Run(`. */
 function rpcMethods(dir: string, receiver: string): string[] {
     const names = new Set<string>();
@@ -76,7 +83,8 @@ function rpcMethods(dir: string, receiver: string): string[] {
 
 describe("tools/pulumi-language-python: our own Python language host", () => {
     it("its README lists exactly the RPCs it implements", () => {
-        const implemented = rpcMethods("tools/pulumi-language-python", "pyHost");
+        // its own methods, and those of tools/hostkit's Base it embeds (Handshake, GetPluginInfo)
+        const implemented = [...new Set([...rpcMethods("tools/pulumi-language-python", "pyHost"), ...hostkitRpcs()])].sort();
         assert.ok(["Run", "GeneratePackage", "Link", "InstallDependencies"].every((r) => implemented.includes(r)), implemented.join(", "));
         const section = /^## RPCs\n([\s\S]*?)(?=^## |(?![\s\S]))/m.exec(read("tools/pulumi-language-python/README.md"));
         assert.ok(section, 'tools/pulumi-language-python/README.md: no "## RPCs" section');

@@ -6,7 +6,7 @@
 import { HOUR_MS } from "../components/time";
 import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterPki, ClusterPkiArgs, ConfigError, MEMORY_OUTPUT, memoryOf, PREVIOUS_RUN_OUTPUTS } from "../components/internal";
+import { ClusterPki, ClusterPkiArgs, ConfigError, MEMORY_OUTPUT, memoryFromOutput, memoryOf, PREVIOUS_RUN_OUTPUTS } from "../components/internal";
 import { TlsEmulator } from "./support/tls-emulator";
 import { valueOf } from "./support/resolve";
 
@@ -84,6 +84,70 @@ describe("ClusterPki memory across runs (kubePkiMemory)", function () {
         const pki = await ClusterPki.create("prod", { ...ARGS, caRotation: { ca: "stage" }, previous: { rotationState: {} } });
         assert.deepEqual(pki.rotationState.ca, { phase: "stage", generation: 0 });
         assert.ok(pulumi.Output.isInstance(memoryOf(pki)));
+    });
+});
+
+/** Python's name of a schema field (the SDK generator's rule): rotationState → rotation_state, isCa → is_ca. */
+const pyName = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+const pyFields = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [pyName(k), v]));
+const byKey = <T, U>(m: Record<string, T> | undefined, f: (v: T) => U) => m && Object.fromEntries(Object.entries(m).map(([k, v]) => [k, f(v)]));
+
+/**
+ * A component's memory as a Python program exports `pki.memory`: the SDK's output types key each typed object's
+ * fields by their Python names (rotation_state, an inventory entry's not_after); map keys (CA, certificate, pool
+ * names) stay as they are.
+ */
+function asPythonExportsIt(memory: Record<string, any>): Record<string, unknown> {
+    return pyFields({
+        ...memory,
+        rotationState: byKey(memory.rotationState, (s: Record<string, unknown>) => pyFields(s)),
+        inventory: memory.inventory?.map((e: Record<string, unknown>) => pyFields(e)),
+        nextRotation: memory.nextRotation && pyFields(memory.nextRotation),
+        workerPoolTokens: byKey(memory.workerPoolTokens, (l: Record<string, unknown>[]) => l.map(pyFields)),
+    });
+}
+
+describe("a Python program's memory: snake_case field names (the SDK's output types)", function () {
+    let run = 0;
+    const newRun = (outputs: Record<string, unknown>) => {
+        const stack = `mem-py-${++run}`;
+        const em = new TlsEmulator();
+        void pulumi.runtime.setMocks(em, "consumer", stack, false, "organization");
+        (em as any).hookMonitor();
+        em.beginRun();
+        em.setStackOutputs(`organization/consumer/${stack}`, outputs);
+    };
+    const POOLS: ClusterPkiArgs = { ...ARGS, workerPools: [{ name: "general" }] };
+
+    it("memoryFromOutput: the schema's names for typed objects' fields, map keys as they are", async () => {
+        newRun({});
+        const pki = await ClusterPki.create("prod", POOLS);
+        const memory = (await valueOf(memoryOf(pki))).prod as Record<string, any>;
+        const python = asPythonExportsIt(memory);
+        assert.ok("rotation_tokens" in python && "not_after" in (python.inventory as any[])[0], JSON.stringify(python).slice(0, 200));
+        assert.deepEqual(memoryFromOutput(python), JSON.parse(JSON.stringify(memory)));
+        assert.deepEqual(memoryFromOutput(memory), JSON.parse(JSON.stringify(memory)), "the schema's names: unchanged");
+        // keys of maps are ids, never renamed; where both spellings are given the schema's wins
+        const ids = memoryFromOutput({ rotation_tokens: { some_id: "t1" }, rotationState: { etcd_ca: { phase: "none", generation: 0 } }, rotation_state: {} });
+        assert.deepEqual(ids, { rotationTokens: { some_id: "t1" }, rotationState: { etcd_ca: { phase: "none", generation: 0 } } });
+    });
+
+    it("create: a staged CA promotes, and a re-run keeps every rotation token and the pool's tokens", async () => {
+        newRun({});
+        const first = await ClusterPki.create("prod", { ...POOLS, caRotation: { ca: "stage" } });
+        const remembered = (await valueOf(memoryOf(first))).prod as Record<string, any>;
+        assert.ok(Object.keys(remembered.workerPoolTokens ?? {}).length === 1, JSON.stringify(remembered.workerPoolTokens));
+
+        newRun({ [MEMORY_OUTPUT]: { prod: asPythonExportsIt(remembered) } });
+        const again = await ClusterPki.create("prod", { ...POOLS, caRotation: { ca: "stage" } });
+        assert.doesNotMatch(again.rotationSummaryText, /first run/);
+        assert.deepEqual(again.rotationTokens, remembered.rotationTokens, "same tokens: nothing rotates");
+        assert.deepEqual((await valueOf(memoryOf(again))).prod.workerPoolTokens, remembered.workerPoolTokens);
+
+        newRun({ [MEMORY_OUTPUT]: { prod: asPythonExportsIt(remembered) } });
+        const second = await ClusterPki.create("prod", { ...POOLS, caRotation: { ca: "promote" } });
+        assert.deepEqual(second.rotationState.ca, { phase: "promote", generation: 1 });
+        assert.match(second.rotationSummaryText, /ca: stage → promote/);
     });
 });
 

@@ -13,7 +13,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { FileMap } from "../components/internal";
 import { remoteNodeFilesArgsProblems } from "../components/sinks/remote-files";
-import { inspectProgram, parseOutput, removeProgram, stagingOrder, writeProgram } from "../components/sinks/remote-files/plan";
+import { FileOwner, inspectProgram, parseOutput, removeProgram, stagingOrder, writeProgram } from "../components/sinks/remote-files/plan";
 import { fingerprintOf, pinnedFingerprint } from "../components/sinks/remote-files/ssh";
 import { remoteNodesSchema, remoteSinkProblems } from "../components/sinks/remote-config";
 import { testKeyPem } from "./support/x509";
@@ -46,9 +46,10 @@ function sh(program: string, files: { path: string; content: string }[] = [], cu
     return { ...parseOutput(r.stdout), status: r.status, stderr: r.stderr };
 }
 
-function write(root: string, files = FILES, nonce = "0123abcd", cut = false) {
+function write(root: string, files = FILES, nonce = "0123abcd", cut = false, owner?: FileOwner) {
     const ordered = stagingOrder(files);
     const program = writeProgram({
+        owner,
         root,
         node: "cp-1",
         nonce,
@@ -162,6 +163,57 @@ describe("sinks: remote node files (the programs run on the machine)", function 
         assert.ok(r.ok, r.stderr);
         assert.deepEqual(r.removed.sort(), FILES.map((f) => f.path).sort());
         assert.deepEqual(fs.readdirSync(path.join(root, "cp-1"), { recursive: true }).sort(), ["etc", "etc/kubernetes", "etc/kubernetes/pki", "etc/kubernetes/pki/foreign"]);
+    });
+
+    /** uid:gid of a user and a group the machine knows (Debian's base-passwd: daemon is 1:1). */
+    const idsOf = (user: string, group: string) =>
+        `${spawnSync("getent", ["passwd", user], { encoding: "utf8" }).stdout.split(":")[2]}:${spawnSync("getent", ["group", group], { encoding: "utf8" }).stdout.split(":")[2]}`;
+    const asRoot = process.getuid?.() === 0 ? it : it.skip;
+
+    asRoot("owner/group: the files get the configured user and group (names resolved on the machine); a change of owner alone is seen; an unknown name is refused before anything is written", () => {
+        const root = tmpRoot();
+        const tree = path.join(root, "cp-1");
+        const daemon = idsOf("daemon", "daemon");
+        assert.match(daemon, /^\d+:\d+$/, "the machine has a daemon user and group");
+        const { result } = write(root, FILES, "0123abcd", false, { user: "daemon", group: "daemon" });
+        assert.ok(result.ok, JSON.stringify(result));
+        for (const f of FILES) {
+            const st = fs.statSync(path.join(tree, f.path));
+            assert.equal(`${st.uid}:${st.gid}`, daemon, f.path);
+            assert.equal(modeOf(path.join(tree, f.path)), f.mode.slice(1));
+        }
+        assert.equal(fs.statSync(path.join(tree, "etc/kubernetes")).uid, 0, "directories stay root's");
+        // what the provider compares: the owner each file has, and the one configured, both as the machine resolves them
+        const same = sh(inspectProgram(root, "cp-1", FILES.map((f) => f.path), { user: "daemon", group: "daemon" }));
+        assert.equal(same.wantedOwner, daemon);
+        assert.deepEqual(Object.values(same.owners), FILES.map(() => daemon));
+        const back = sh(inspectProgram(root, "cp-1", FILES.map((f) => f.path), { user: "0", group: "0" }));
+        assert.equal(back.wantedOwner, "0:0");
+        assert.ok(Object.values(back.owners).every((o) => o !== back.wantedOwner), "an owner change alone shows on every file");
+        // an unknown name: refused, naming it, before the node's tree is even created
+        const fresh = tmpRoot();
+        const unknown = write(fresh, FILES, "0123abcd", false, { user: "no-such-user-kpki", group: "daemon" }).result;
+        assert.match(unknown.error ?? "", /owner no-such-user-kpki: no such user on the machine/);
+        assert.deepEqual(fs.readdirSync(fresh), []);
+        assert.match(write(fresh, FILES, "0123abcd", false, { user: "0", group: "no-such-group-kpki" }).result.error ?? "", /group no-such-group-kpki: no such group on the machine/);
+    });
+
+    it("owner/group refusals at preview name the field: bad names; owner without root or sudo", () => {
+        const files = { "etc/kubernetes/admin.conf": { content: pulumi.output("x"), mode: "0600", secret: true } } as unknown as FileMap;
+        const hostKey = `ssh-ed25519 ${crypto.randomBytes(51).toString("base64")} host`;
+        const connection = { host: "10.0.0.9", hostKey, privateKey: "k", user: "ops" };
+        const bad = remoteNodeFilesArgsProblems({ node: "cp-1", files, connection, owner: "etcd user", group: "-wheel" });
+        assert.deepEqual(bad.map((p) => p.split(":")[0]).sort(), ["remoteNodes.cp-1.group", "remoteNodes.cp-1.owner"]);
+        assert.match(bad.join("\n"), /owner: "etcd user" is not a user\/group name or numeric id/);
+        assert.deepEqual(remoteNodeFilesArgsProblems({ node: "cp-1", files, connection, owner: "etcd", group: "1000" }), [], "names and ids; sudo by default for a non-root user");
+        const noSudo = remoteNodeFilesArgsProblems({ node: "cp-1", files, connection: { ...connection, sudo: false }, group: "etcd" });
+        assert.equal(noSudo.length, 1);
+        assert.match(noSudo[0], /^remoteNodes\.cp-1: owner\/group need the writes to run as root, and ops writes without sudo/);
+        // the stack config: per node, through the same rules
+        const cfg = { nodes: remoteNodesSchema.parse({ "cp-1": { host: "10.0.0.9", hostKey, owner: "bad name", group: "etcd" } }), sshKey: pulumi.output("k") };
+        const configured = remoteSinkProblems(cfg, { "cp-1": files });
+        assert.equal(configured.length, 1, configured.join("\n"));
+        assert.match(configured[0], /^kube-pki:remoteNodes\.cp-1\.owner: "bad name" is not a user\/group name/);
     });
 
     it("refusals name the field: host key pin (no TOFU), credentials, root, paths; the config names unknown nodes", () => {

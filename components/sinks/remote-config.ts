@@ -1,7 +1,7 @@
 /**
  * Stack config of the remote node-file sink, self-contained (its own zod schema; docs/delivery.md):
  *
- *   kube-pki:remoteNodes:   { "<node>": { host, port?, user?, hostKey, remoteRoot?, sudo?, agent? } }
+ *   kube-pki:remoteNodes:   { "<node>": { host, port?, user?, hostKey, remoteRoot?, sudo?, owner?, group?, agent? } }
  *   kube-pki:remoteSshKey:  the client private key, set with `pulumi config set --secret kube-pki:remoteSshKey < key`
  *
  * `agent: true` uses the ssh-agent of SSH_AUTH_SOCK instead of remoteSshKey. Every node named must be a node of
@@ -31,6 +31,8 @@ const nodeSchema = z
         hostKey: z.string().min(1),
         remoteRoot: z.string().min(1).optional(),
         sudo: z.boolean().optional(),
+        owner: z.string().min(1).optional(),
+        group: z.string().min(1).optional(),
         agent: z.boolean().optional(),
         reload: z.record(z.string(), z.string()).optional(),
     })
@@ -120,6 +122,8 @@ function argsOf(cfg: RemoteSinkConfig, node: string, files: FileMap, rollout?: R
         node,
         files,
         remoteRoot: n.remoteRoot,
+        ...(n.owner !== undefined ? { owner: n.owner } : {}),
+        ...(n.group !== undefined ? { group: n.group } : {}),
         connection: {
             host: n.host,
             port: n.port,

@@ -13,7 +13,7 @@ import { fileMapInputs } from "./file-map-inputs";
 import type { FileMap } from "../model";
 import { ConfigError } from "../validation/problems";
 import { nodeNameProblem, parseMode } from "./node-files/paths";
-import { remotePathProblem, remoteRootProblem } from "./remote-files/plan";
+import { ownerNameProblem, remotePathProblem, remoteRootProblem } from "./remote-files/plan";
 import { pinnedFingerprint } from "./remote-files/ssh";
 import type { RolloutInputs } from "../rollout/apply";
 import { bundleFiles } from "../validation/rollout";
@@ -62,6 +62,14 @@ export interface RemoteNodeFilesArgs {
     node: string;
     files: FileMap;
     connection: RemoteConnection;
+    /**
+     * The files' owner on the machine, a user name or numeric uid (default root), set with the same privilege the
+     * writes use (root, or sudo): not with `sudo: false` as a non-root user. A name the machine does not know is
+     * refused there before anything is written. Directories stay root's.
+     */
+    owner?: string;
+    /** The files' group on the machine, a group name or numeric gid (default root); as `owner`. */
+    group?: string;
     /** where the trees live on the machine: `<remoteRoot>/<node>/etc/kubernetes/...`; default "/" */
     remoteRoot?: string;
     /** restart what must restart after a delivery, then gate (docs/rollout.md); absent: files only */
@@ -89,6 +97,15 @@ export function remoteNodeFilesArgsProblems(args: RemoteNodeFilesArgs, prefix = 
     if (c.user !== undefined && !/^[a-z_][a-z0-9_.-]*$/i.test(c.user)) problems.push(`${prefix}.user: ${JSON.stringify(c.user)} is not a user name`);
     const hk = pinnedFingerprint(c.hostKey);
     if (hk.problem) problems.push(`${prefix}.hostKey: ${hk.problem}`);
+    for (const k of ["owner", "group"] as const) {
+        if (args[k] === undefined) continue;
+        const op = ownerNameProblem(args[k]);
+        if (op) problems.push(`${prefix}.${k}: ${JSON.stringify(args[k])} ${op}`);
+    }
+    const privileged = (c.user ?? "root") === "root" || (c.sudo ?? true);
+    if ((args.owner !== undefined || args.group !== undefined) && !privileged) {
+        problems.push(`${prefix}: owner/group need the writes to run as root, and ${c.user} writes without sudo (drop \`sudo: false\`, connect as root, or drop owner/group)`);
+    }
     if (!c.privateKey && !c.agent) problems.push(`${prefix}: no credential (set kube-pki:remoteSshKey with \`pulumi config set --secret\` from a file, or agent: true with SSH_AUTH_SOCK)`);
     if (args.remoteRoot !== undefined) {
         const rp = remoteRootProblem(args.remoteRoot);
@@ -143,6 +160,8 @@ export class RemoteNodeFiles extends pulumi.ComponentResource {
                 user,
                 hostKey: c.hostKey,
                 sudo: c.sudo ?? user !== "root",
+                ...(args.owner !== undefined ? { owner: args.owner } : {}),
+                ...(args.group !== undefined ? { group: args.group } : {}),
                 ...(c.agent ? { agent: c.agent } : {}),
                 ...(c.privateKey ? { privateKey: pulumi.secret(c.privateKey) } : {}),
                 manifest,

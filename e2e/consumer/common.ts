@@ -6,6 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Stack } from "@pulumi/pulumi/automation";
+import { memoryFromOutput } from "../../components/memory";
 import { checkExpiration } from "../kubeadm";
 import { run, runOk } from "../procs";
 import { exportEncrypted, NodeFiles, plainOutputs, pulumiOp, REPO_DIR, workspace } from "../pulumi";
@@ -116,6 +117,26 @@ export interface MoreChecks {
     afterFirstUp?: (outputs: Record<string, any>) => void;
 }
 
+/**
+ * The checks of a program that writes each node's tree with the component package's NodeFiles sink under the config
+ * key nodesDir (examples/go, examples/python): the trees have the map's modes.
+ */
+export function nodeFilesSinkChecks(ctx: Ctx, name: string): MoreChecks {
+    const nodesDir = path.join(ctx.work, `${name}-nodes`);
+    return {
+        config: { nodesDir },
+        afterFirstUp: (outputs) => {
+            const nodeFiles = outputs.nodeFiles as NodeFiles;
+            const problems = checkModes(nodesDir, nodeFiles);
+            ctx.suite.check(
+                `${name}: the program's NodeFiles sinks (served by the component package) wrote every file of both nodes with its mode`,
+                Object.keys(nodeFiles ?? {}).length === 2 && problems.length === 0,
+                problems.join("\n"),
+            );
+        },
+    };
+}
+
 export async function upAndCheckPackageConsumer(ctx: Ctx, name: string, dir: string, apiPort: number, env: Record<string, string>, signal: AbortSignal, more: MoreChecks = {}) {
     const s = ctx.suite;
     const ws = await workspace({ workDir: dir, backendUrl: ctx.ws.envVars.PULUMI_BACKEND_URL, pulumiHome: ctx.env.PULUMI_HOME!, env: ctx.env });
@@ -143,7 +164,7 @@ export async function upAndCheckPackageConsumer(ctx: Ctx, name: string, dir: str
         s.check(`${name}: the nodeFiles output writes a tree with the map's modes`, problems.length === 0, problems.join("\n"));
         const config = { clusterName: name, controlPlaneEndpoint: `127.0.0.1:${apiPort}`, apiServerBindPort: apiPort, controlPlanes: [{ name: "cp-1", advertiseAddress: "127.0.0.1" }] };
         await checkExpiration(s, `${name} cp-1`, path.join(root, "cp-1"), kubeadmParams(ctx, config), { leafHours: 8760, caHours: 87600 }, ctx.env);
-        s.check(`${name}: kubePkiMemory output from the component's memory`, outputs.kubePkiMemory?.pki?.rotationState?.ca?.phase === "none", JSON.stringify(outputs.kubePkiMemory).slice(0, 300));
+        s.check(`${name}: kubePkiMemory output from the component's memory`, memoryFromOutput(outputs.kubePkiMemory?.pki).rotationState?.ca?.phase === "none", JSON.stringify(outputs.kubePkiMemory).slice(0, 300));
 
         // the component remembers through the package boundary: stage → promote → distrust from the program's config
         for (const [phase, certs, generation] of [["stage", 2, 0], ["promote", 2, 1], ["distrust", 1, 1]] as const) {
@@ -152,7 +173,7 @@ export async function upAndCheckPackageConsumer(ctx: Ctx, name: string, dir: str
             const r = await pulumiOp(`up-${name}-${phase}`, signal, (o) => stack.up(o));
             const out = plainOutputs(r.outputs);
             const bundle = String((out.nodeFiles as NodeFiles)["cp-1"]["etc/kubernetes/pki/ca.crt"].content);
-            const state = out.kubePkiMemory?.pki?.rotationState?.ca;
+            const state = memoryFromOutput(out.kubePkiMemory?.pki).rotationState?.ca; // a Python program exports snake_case field names
             s.info(`${name} ${phase}: pulumi up ${((Date.now() - started) / 1000).toFixed(1)} s, ${JSON.stringify(r.summary.resourceChanges)}`);
             s.check(
                 `${name} ${phase}: ca.crt holds ${certs} certificate(s), memory says ${phase} generation ${generation}`,

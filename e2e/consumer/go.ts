@@ -2,14 +2,15 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { freePort, runOk } from "../procs";
 import { Ctx } from "../steps";
-import { cli, componentPackageDir, EXAMPLES_DIR, pulumiVersion, upAndCheckPackageConsumer } from "./common";
+import { cli, componentPackageDir, EXAMPLES_DIR, nodeFilesSinkChecks, pulumiVersion, upAndCheckPackageConsumer } from "./common";
 
 /**
  * Step consumer-go: a Go program in a temp dir (go.mod requiring the pulumi Go SDK of the CLI's version, main.go,
  * Pulumi.yaml `runtime: go`) runs `pulumi package add <provider dir>` through the Go language host (tools.sh builds
  * it): the host generates the kubepki SDK into sdks/, links it with a go.mod replace and runs `go mod tidy`, which
  * fetches the pulumi SDK's modules from the Go module proxy into the tools' module cache. Then the checks of every
- * package consumer (upAndCheckPackageConsumer); each `up` compiles the program with `go build`.
+ * package consumer (upAndCheckPackageConsumer), plus the NodeFiles sink the program creates per node (served by the
+ * component package): its trees have the map's modes; each `up` compiles the program with `go build`.
  */
 export async function stepConsumerGo(ctx: Ctx, signal: AbortSignal) {
     const s = ctx.suite;
@@ -33,5 +34,5 @@ export async function stepConsumerGo(ctx: Ctx, signal: AbortSignal) {
         add.code === 0 && fs.existsSync(path.join(dir, "sdks/kube-pki-kube-pki/kubepki/clusterPki.go")) && /replace github\.com\/kube-pki\/pulumi-kube-pki\/sdk\/go => \.\/sdks\//.test(gomod) && /packages:\s*\n\s+kube-pki:/.test(fs.readFileSync(path.join(dir, "Pulumi.yaml"), "utf8")),
         `${add.output.slice(-2000)}\n---\n${gomod.slice(0, 600)}`,
     );
-    await upAndCheckPackageConsumer(ctx, "consumer-go", dir, await freePort(), goEnv, signal);
+    await upAndCheckPackageConsumer(ctx, "consumer-go", dir, await freePort(), goEnv, signal, nodeFilesSinkChecks(ctx, "consumer-go"));
 }

@@ -10,10 +10,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { freePort, runOk } from "../procs";
-import { NodeFiles } from "../pulumi";
 import { Ctx } from "../steps";
-import { checkModes } from "../tree";
-import { cli, componentPackageDir, EXAMPLES_DIR, pulumiVersion, upAndCheckPackageConsumer } from "./common";
+import { cli, componentPackageDir, EXAMPLES_DIR, nodeFilesSinkChecks, pulumiVersion, upAndCheckPackageConsumer } from "./common";
 
 export async function stepConsumerPython(ctx: Ctx, signal: AbortSignal) {
     const s = ctx.suite;
@@ -49,13 +47,5 @@ export async function stepConsumerPython(ctx: Ctx, signal: AbortSignal) {
         `${add.output.slice(-2000)}\n---\n${requirements}`,
     );
 
-    const nodesDir = path.join(ctx.work, "consumer-python-nodes");
-    await upAndCheckPackageConsumer(ctx, "consumer-python", dir, await freePort(), {}, signal, {
-        config: { nodesDir },
-        afterFirstUp: (outputs) => {
-            const nodeFiles = outputs.nodeFiles as NodeFiles;
-            const problems = checkModes(nodesDir, nodeFiles);
-            s.check("consumer-python: the program's NodeFiles sinks (served by the component package) wrote every file of both nodes with its mode", Object.keys(nodeFiles ?? {}).length === 2 && problems.length === 0, problems.join("\n"));
-        },
-    });
+    await upAndCheckPackageConsumer(ctx, "consumer-python", dir, await freePort(), {}, signal, nodeFilesSinkChecks(ctx, "consumer-python"));
 }

@@ -32,6 +32,15 @@ func main() {
 		if err != nil {
 			return err
 		}
+		// each node's kubeadm tree, written under nodesDir/<node>/ with its modes (keys 0600, certs 0644)
+		if nodesDir := cfg.Get("nodesDir"); nodesDir != "" {
+			for _, node := range []string{"cp-1", "worker-1"} {
+				files := pki.NodeFiles.MapIndex(pulumi.String(node))
+				if _, err := kubepki.NewNodeFiles(ctx, "files-"+node, &kubepki.NodeFilesArgs{RootDir: nodesDir, Node: node, Files: files}); err != nil {
+					return err
+				}
+			}
+		}
 		ctx.Export("kubePkiMemory", pki.Memory) // the component's memory: required for CA rotation
 		ctx.Export("nodeFiles", pki.NodeFiles)
 		ctx.Export("kubeconfigs", pki.Kubeconfigs)                                      // secret

@@ -1,21 +1,7 @@
 """A Python Pulumi program using kube-pki, added with `pulumi package add <kube-pki>/provider` (see README.md).
 The e2e step consumer-python runs this file as it is."""
-import re
-
 import pulumi
 import kube_pki_kube_pki as kube_pki
-
-
-def schema_names(value):
-    """The memory with the schema's property names: the Python SDK's output types key their fields in snake_case
-    (rotation_tokens), and the component reads kubePkiMemory back by the schema's names (rotationTokens). Keys of
-    plain maps (node, CA and certificate ids) stay as they are."""
-    if isinstance(value, dict):
-        typed = type(value) is not dict  # a generated output type
-        return {(re.sub(r"_([a-z0-9])", lambda m: m.group(1).upper(), k) if typed else k): schema_names(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [schema_names(v) for v in value]
-    return value
 
 
 config = pulumi.Config()
@@ -38,7 +24,7 @@ if nodes_dir:
     for node in ["cp-1", "worker-1"]:
         kube_pki.NodeFiles(f"files-{node}", node=node, root_dir=nodes_dir, files=pki.node_files[node])
 
-pulumi.export("kubePkiMemory", pki.memory.apply(schema_names))  # the component's memory: required for CA rotation
+pulumi.export("kubePkiMemory", pki.memory)  # the component's memory: required for CA rotation
 pulumi.export("nodeFiles", pki.node_files)
 pulumi.export("kubeconfigs", pki.kubeconfigs)  # secret
 pulumi.export("workerUserData", pki.cloud_init["worker-1"])  # secret

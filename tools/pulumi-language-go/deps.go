@@ -16,6 +16,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"golang.org/x/mod/modfile"
+
+	"kube-pki/tools/hostkit"
 )
 
 // goModule is the part of `go list -m -json` / `go mod download -json` output used here.
@@ -153,22 +155,15 @@ func packageOf(m goModule) (*pulumirpc.PackageDependency, error) {
 		if version == "" {
 			version = m.Version
 		}
-		dep := &pulumirpc.PackageDependency{Kind: "resource", Name: name, Version: withV(version), Server: p.Server}
+		dep := &pulumirpc.PackageDependency{Kind: "resource", Name: name, Version: hostkit.WithV(version), Server: p.Server}
 		if p.Parameterization != nil {
 			dep.Parameterization = &pulumirpc.PackageParameterization{
-				Name: p.Parameterization.Name, Version: withV(p.Parameterization.Version), Value: p.Parameterization.Value,
+				Name: p.Parameterization.Name, Version: hostkit.WithV(p.Parameterization.Version), Value: p.Parameterization.Value,
 			}
 		}
 		return dep, nil
 	}
 	return nil, nil
-}
-
-func withV(v string) string {
-	if v == "" || strings.HasPrefix(v, "v") {
-		return v
-	}
-	return "v" + v
 }
 
 // GetRequiredPackages names the resource packages of the modules the program's go.mod requires (those that ship a
@@ -179,7 +174,7 @@ func (h *goHost) GetRequiredPackages(
 	ctx context.Context, req *pulumirpc.GetRequiredPackagesRequest,
 ) (*pulumirpc.GetRequiredPackagesResponse, error) {
 	resp := &pulumirpc.GetRequiredPackagesResponse{}
-	mods, err := requiredModules(ctx, programDir(req.GetInfo(), ""))
+	mods, err := requiredModules(ctx, hostkit.ProgramDir(req.GetInfo(), ""))
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "pulumi-language-go: no required packages: %v\n", err)
 		return resp, nil
@@ -200,17 +195,7 @@ func (h *goHost) GetRequiredPackages(
 func (h *goHost) GetRequiredPlugins(
 	ctx context.Context, req *pulumirpc.GetRequiredPluginsRequest,
 ) (*pulumirpc.GetRequiredPluginsResponse, error) {
-	pkgs, err := h.GetRequiredPackages(ctx, &pulumirpc.GetRequiredPackagesRequest{Info: req.GetInfo()})
-	if err != nil {
-		return nil, err
-	}
-	resp := &pulumirpc.GetRequiredPluginsResponse{}
-	for _, p := range pkgs.GetPackages() {
-		resp.Plugins = append(resp.Plugins, &pulumirpc.PluginDependency{
-			Name: p.GetName(), Kind: p.GetKind(), Version: p.GetVersion(), Server: p.GetServer(),
-		})
-	}
-	return resp, nil
+	return hostkit.RequiredPluginsOf(ctx, req, h.GetRequiredPackages)
 }
 
 // InstallDependencies runs `go mod tidy` in the program directory (after `pulumi package add` linked an SDK, and for
@@ -227,7 +212,7 @@ func (h *goHost) InstallDependencies(
 	if err != nil {
 		return err
 	}
-	dir := programDir(req.GetInfo(), req.GetDirectory()) //nolint:staticcheck // older engines send Directory
+	dir := hostkit.ProgramDir(req.GetInfo(), req.GetDirectory()) //nolint:staticcheck // older engines send Directory
 	fmt.Fprintf(stdout, "go mod tidy in %s\n", dir)
 	cmd := exec.CommandContext(server.Context(), gobin, "mod", "tidy")
 	cmd.Dir = dir

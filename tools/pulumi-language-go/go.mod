@@ -6,7 +6,7 @@ require (
 	github.com/pulumi/pulumi/pkg/v3 v3.248.0
 	github.com/pulumi/pulumi/sdk/v3 v3.248.0
 	golang.org/x/mod v0.36.0
-	google.golang.org/grpc v1.81.1
+	google.golang.org/grpc v1.81.1 // indirect
 	google.golang.org/protobuf v1.36.11
 )
 
@@ -123,3 +123,7 @@ require (
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 	lukechampine.com/frand v1.5.1 // indirect
 )
+
+require kube-pki/tools/hostkit v0.0.0
+
+replace kube-pki/tools/hostkit => ../hostkit

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,55 +10,20 @@ import (
 
 	gogen "github.com/pulumi/pulumi/pkg/v3/codegen/go"
 	"github.com/pulumi/pulumi/pkg/v3/codegen/schema"
-	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+
+	"kube-pki/tools/hostkit"
 )
 
-// GeneratePackage writes a package's Go SDK (`pulumi package add`, `pulumi package gen-sdk --language go`): the
-// schema is bound with the engine's schema loader (for references to other packages) and handed to the Go SDK
-// generator of pkg/v3, whose files are written under req.Directory. Schema errors come back as diagnostics.
+// GeneratePackage writes a package's Go SDK (`pulumi package add`, `pulumi package gen-sdk --language go`):
+// hostkit's GenerateSDK binds the schema with the engine's schema loader, hands it to the Go SDK generator of
+// pkg/v3 and writes the files under req.Directory; schema errors come back as diagnostics.
 func (h *goHost) GeneratePackage(
 	ctx context.Context, req *pulumirpc.GeneratePackageRequest,
 ) (*pulumirpc.GeneratePackageResponse, error) {
-	if len(req.GetExtraFiles()) > 0 {
-		return nil, errors.New("pulumi-language-go (kube-pki): extra files (overlays) are not supported")
-	}
-	var spec schema.PackageSpec
-	if err := json.Unmarshal([]byte(req.GetSchema()), &spec); err != nil {
-		return nil, fmt.Errorf("parsing the package schema: %w", err)
-	}
-	loader, err := schema.NewLoaderClient(req.GetLoaderTarget())
-	if err != nil {
-		return nil, fmt.Errorf("connecting to the engine's schema loader: %w", err)
-	}
-	defer loader.Close()
-	pkg, diags, err := schema.BindSpec(spec, schema.NewCachedLoader(loader), schema.ValidationOptions{AllowDanglingReferences: true})
-	if err != nil {
-		return nil, fmt.Errorf("binding the schema of %s: %w", spec.Name, err)
-	}
-	resp := &pulumirpc.GeneratePackageResponse{Diagnostics: plugin.HclDiagnosticsToRPCDiagnostics(diags)}
-	if diags.HasErrors() {
-		return resp, nil
-	}
-	files, err := gogen.GeneratePackage("pulumi-language-go", pkg, req.GetLocalDependencies())
-	if err != nil {
-		return nil, fmt.Errorf("generating the Go SDK of %s: %w", pkg.Name, err)
-	}
-	names := make([]string, 0, len(files))
-	for name := range files {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		out := filepath.Join(req.GetDirectory(), filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(out, files[name], 0o644); err != nil {
-			return nil, err
-		}
-	}
-	return resp, nil
+	return h.GenerateSDK(req, "Go", func(pkg *schema.Package, _ schema.ReferenceLoader) (map[string][]byte, error) {
+		return gogen.GeneratePackage("pulumi-language-go", pkg, req.GetLocalDependencies())
+	})
 }
 
 // Link makes the program use SDKs generated into its directory: for each package, a go.mod `replace` of the SDK's
@@ -68,7 +31,7 @@ func (h *goHost) GeneratePackage(
 // calls InstallDependencies (go mod tidy), which adds the require. The SDK's module path is read from its go.mod
 // rather than derived from the schema again, so what the program imports is what was generated.
 func (h *goHost) Link(ctx context.Context, req *pulumirpc.LinkRequest) (*pulumirpc.LinkResponse, error) {
-	dir := programDir(req.GetInfo(), "")
+	dir := hostkit.ProgramDir(req.GetInfo(), "")
 	gomod, err := readGoMod(dir)
 	if err != nil {
 		return nil, fmt.Errorf("pulumi-language-go: a Go program needs a go.mod in %s: %w", dir, err)

@@ -12,6 +12,8 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+
+	"kube-pki/tools/hostkit"
 )
 
 // pluginJSON is the pulumi-plugin.json a generated SDK carries next to its Python package.
@@ -25,13 +27,6 @@ type pluginJSON struct {
 		Version string `json:"version"`
 		Value   []byte `json:"value"`
 	} `json:"parameterization"`
-}
-
-func withV(v string) string {
-	if v == "" || strings.HasPrefix(v, "v") {
-		return v
-	}
-	return "v" + v
 }
 
 // sitePackages lists the virtualenv's site-packages directories (lib/python3.*/site-packages).
@@ -60,10 +55,10 @@ func requiredPackages(venv string) ([]*pulumirpc.PackageDependency, error) {
 			if !p.Resource || p.Name == "" {
 				continue
 			}
-			dep := &pulumirpc.PackageDependency{Kind: "resource", Name: p.Name, Version: withV(p.Version), Server: p.Server}
+			dep := &pulumirpc.PackageDependency{Kind: "resource", Name: p.Name, Version: hostkit.WithV(p.Version), Server: p.Server}
 			if p.Parameterization != nil {
 				dep.Parameterization = &pulumirpc.PackageParameterization{
-					Name: p.Parameterization.Name, Version: withV(p.Parameterization.Version), Value: p.Parameterization.Value,
+					Name: p.Parameterization.Name, Version: hostkit.WithV(p.Parameterization.Version), Value: p.Parameterization.Value,
 				}
 			}
 			out = append(out, dep)
@@ -92,17 +87,7 @@ func (h *pyHost) GetRequiredPackages(
 func (h *pyHost) GetRequiredPlugins(
 	ctx context.Context, req *pulumirpc.GetRequiredPluginsRequest,
 ) (*pulumirpc.GetRequiredPluginsResponse, error) {
-	pkgs, err := h.GetRequiredPackages(ctx, &pulumirpc.GetRequiredPackagesRequest{Info: req.GetInfo()})
-	if err != nil {
-		return nil, err
-	}
-	resp := &pulumirpc.GetRequiredPluginsResponse{}
-	for _, p := range pkgs.GetPackages() {
-		resp.Plugins = append(resp.Plugins, &pulumirpc.PluginDependency{
-			Name: p.GetName(), Kind: p.GetKind(), Version: p.GetVersion(), Server: p.GetServer(),
-		})
-	}
-	return resp, nil
+	return hostkit.RequiredPluginsOf(ctx, req, h.GetRequiredPackages)
 }
 
 // InstallDependencies makes the virtualenv (`python3 -m venv`) when runtime.options.virtualenv names one that does
@@ -116,7 +101,7 @@ func (h *pyHost) InstallDependencies(
 		return err
 	}
 	defer closer.Close()
-	dir := programDir(req.GetInfo(), req.GetDirectory()) //nolint:staticcheck // older engines send Directory
+	dir := hostkit.ProgramDir(req.GetInfo(), req.GetDirectory()) //nolint:staticcheck // older engines send Directory
 	run := func(name string, args ...string) error {
 		fmt.Fprintf(stdout, "%s %s\n", filepath.Base(name), strings.Join(args, " "))
 		cmd := exec.CommandContext(server.Context(), name, args...)

@@ -5,7 +5,7 @@
 // Python program using kube-pki's component package needs (`pulumi package add <kube-pki>/provider`, then
 // `pulumi preview/up/destroy`). README.md in this directory lists the RPCs and why each is there.
 //
-//   - main.go: serving, Handshake, GetPluginInfo, About;
+//   - main.go: About; serving, Handshake and GetPluginInfo are tools/hostkit's (shared with the Go host);
 //   - run.go: Run (the program through runner.py, our entry into the pulumi Python SDK, with the virtualenv's python);
 //   - deps.go: GetRequiredPackages / GetRequiredPlugins (pulumi-plugin.json files of the virtualenv's packages),
 //     InstallDependencies (the virtualenv, then pip install -r requirements.txt);
@@ -18,102 +18,22 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
-	"os/signal"
 	"strings"
-	"sync"
-	"time"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
-	"google.golang.org/grpc"
-	"google.golang.org/protobuf/types/known/emptypb"
+
+	"kube-pki/tools/hostkit"
 )
 
 // Version is reported to the engine; set with -ldflags "-X main.Version=v3.248.0".
 var Version = "v3.248.0"
 
-func main() {
-	engineAddress := ""
-	for _, a := range os.Args[1:] {
-		switch {
-		case a == "--version" || a == "-version":
-			fmt.Println(Version)
-			return
-		case strings.HasPrefix(a, "-"):
-			// -tracing, -root, -virtualenv ...: accepted and ignored (the options come with each request)
-		default:
-			engineAddress = a // the engine passes its address as the last positional argument
-		}
-	}
-	host := &pyHost{stop: make(chan bool)}
-	host.setEngine(engineAddress)
-	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
-		Cancel: host.stop,
-		Init: func(srv *grpc.Server) error {
-			pulumirpc.RegisterLanguageRuntimeServer(srv, host)
-			return nil
-		},
-	})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "pulumi-language-python: could not start the language host gRPC server: %v\n", err)
-		os.Exit(1)
-	}
-	fmt.Printf("%d\n", handle.Port) // the engine reads the port from our first line of stdout
-	if err := <-handle.Done; err != nil {
-		fmt.Fprintf(os.Stderr, "pulumi-language-python: language host stopped serving: %v\n", err)
-		os.Exit(1)
-	}
-}
+func main() { hostkit.Main("pulumi-language-python", Version, &pyHost{}) }
 
+// pyHost is the host; hostkit.Base serves it and answers Handshake and GetPluginInfo.
 type pyHost struct {
-	pulumirpc.UnimplementedLanguageRuntimeServer
-	mu            sync.Mutex
-	engineAddress string
-	// stop, when set, is closed once the engine stops answering health checks (every 10 s) or on SIGINT: the server
-	// then stops, so the host never outlives the engine that started it.
-	stop     chan bool
-	watching bool
-}
-
-func (h *pyHost) setEngine(addr string) {
-	if addr == "" {
-		return
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.engineAddress = addr
-	if h.stop == nil || h.watching {
-		return
-	}
-	h.watching = true
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
-	if err := rpcutil.Healthcheck(ctx, addr, 10*time.Second, cancel); err != nil {
-		fmt.Fprintf(os.Stderr, "pulumi-language-python: cannot watch the engine at %s: %v\n", addr, err)
-	}
-	go func() {
-		<-ctx.Done()
-		cancel()
-		close(h.stop)
-	}()
-}
-
-func (h *pyHost) engine() string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.engineAddress
-}
-
-func (h *pyHost) Handshake(
-	ctx context.Context, req *pulumirpc.LanguageHandshakeRequest,
-) (*pulumirpc.LanguageHandshakeResponse, error) {
-	h.setEngine(req.GetEngineAddress())
-	return &pulumirpc.LanguageHandshakeResponse{}, nil
-}
-
-func (h *pyHost) GetPluginInfo(context.Context, *emptypb.Empty) (*pulumirpc.PluginInfo, error) {
-	return &pulumirpc.PluginInfo{Version: Version}, nil
+	hostkit.Base
 }
 
 // About names the program's python and its version (`pulumi about`).

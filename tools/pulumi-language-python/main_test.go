@@ -45,7 +45,8 @@ exit `+exitCode+"\n", 0o755)
 func TestRunPassesTheRunParametersToTheRunnerWithTheVirtualenvsPython(t *testing.T) {
 	dir := t.TempDir()
 	recorded := recorderVenv(t, dir, "0")
-	h := &pyHost{engineAddress: "127.0.0.1:4000"}
+	h := &pyHost{}
+	h.SetEngine("127.0.0.1:4000")
 	resp, err := h.Run(context.Background(), &pulumirpc.RunRequest{
 		MonitorAddress: "127.0.0.1:5000", Project: "p", Stack: "s", Organization: "o", DryRun: true, Parallel: 4,
 		Config: map[string]string{"p:endpoint": "10.0.0.1:6443"}, ConfigSecretKeys: []string{"p:token"},

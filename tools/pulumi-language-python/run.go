@@ -3,18 +3,15 @@ package main
 import (
 	"context"
 	_ "embed"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
-	"time"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/common/constant"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+
+	"kube-pki/tools/hostkit"
 )
 
 // runner is our entry into the pulumi Python SDK (runner.py): it configures pulumi.runtime from its flags and runs
@@ -23,38 +20,15 @@ import (
 //go:embed runner.py
 var runner string
 
-// programDir is the directory of the program: ProgramInfo's, else the older flat fields.
-func programDir(info *pulumirpc.ProgramInfo, fallback string) string {
-	if info != nil && info.GetProgramDirectory() != "" {
-		return info.GetProgramDirectory()
-	}
-	if fallback != "" {
-		return fallback
-	}
-	wd, _ := os.Getwd()
-	return wd
-}
-
-// stringOption reads a string runtime option of Pulumi.yaml (runtime.options.<name>).
-func stringOption(info *pulumirpc.ProgramInfo, name string) string {
-	if info == nil || info.GetOptions() == nil {
-		return ""
-	}
-	if v, ok := info.GetOptions().AsMap()[name].(string); ok {
-		return v
-	}
-	return ""
-}
-
 // virtualenvDir is runtime.options.virtualenv resolved against the project's root directory ("" when unset).
 func virtualenvDir(info *pulumirpc.ProgramInfo) string {
-	venv := stringOption(info, "virtualenv")
+	venv := hostkit.StringOption(info, "virtualenv")
 	if venv == "" || filepath.IsAbs(venv) {
 		return venv
 	}
 	root := info.GetRootDirectory()
 	if root == "" {
-		root = programDir(info, "")
+		root = hostkit.ProgramDir(info, "")
 	}
 	return filepath.Join(root, venv)
 }
@@ -95,7 +69,7 @@ func (h *pyHost) runArgs(req *pulumirpc.RunRequest, dir string) []string {
 		}
 	}
 	add("monitor", req.GetMonitorAddress())
-	add("engine", h.engine())
+	add("engine", h.Engine())
 	add("organization", req.GetOrganization())
 	add("project", req.GetProject())
 	add("stack", req.GetStack())
@@ -124,29 +98,17 @@ func (h *pyHost) runArgs(req *pulumirpc.RunRequest, dir string) []string {
 // PULUMI_CONFIG_SECRET_KEYS, where pulumi.Config reads it. Exit code 32 means the program already reported its error
 // to the engine: the engine is told to bail without another message.
 func (h *pyHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.RunResponse, error) {
-	dir := programDir(req.GetInfo(), req.GetPwd())
+	dir := hostkit.ProgramDir(req.GetInfo(), req.GetPwd())
 	py, err := pythonFor(req.GetInfo())
 	if err != nil {
 		return &pulumirpc.RunResponse{Error: err.Error()}, nil
 	}
-	config := req.GetConfig()
-	if config == nil {
-		config = map[string]string{}
-	}
-	configJSON, err := json.Marshal(config)
+	configJSON, secretJSON, err := hostkit.RunConfig(req)
 	if err != nil {
-		return nil, fmt.Errorf("serializing the configuration: %w", err)
-	}
-	secretKeys := req.GetConfigSecretKeys()
-	if secretKeys == nil {
-		secretKeys = []string{}
-	}
-	secretJSON, err := json.Marshal(secretKeys)
-	if err != nil {
-		return nil, fmt.Errorf("serializing the secret configuration keys: %w", err)
+		return nil, err
 	}
 	env := venvEnv(os.Environ(), virtualenvDir(req.GetInfo()))
-	env = append(env, "PULUMI_CONFIG="+string(configJSON), "PULUMI_CONFIG_SECRET_KEYS="+string(secretJSON),
+	env = append(env, "PULUMI_CONFIG="+configJSON, "PULUMI_CONFIG_SECRET_KEYS="+secretJSON,
 		"PYTHONUNBUFFERED=1")
 
 	cmd := exec.Command(py, append([]string{"-c", runner}, h.runArgs(req, dir)...)...)
@@ -155,34 +117,5 @@ func (h *pyHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc
 		cmd.Dir = dir
 	}
 	cmd.Env = env
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	if err := cmd.Start(); err != nil {
-		return &pulumirpc.RunResponse{Error: fmt.Sprintf("could not start %s: %v", py, err)}, nil
-	}
-	exited := make(chan struct{})
-	go func() {
-		select {
-		case <-ctx.Done(): // the engine gave up (Ctrl-C): interrupt, then kill if it does not stop
-			_ = cmd.Process.Signal(syscall.SIGINT)
-			select {
-			case <-exited:
-			case <-time.After(5 * time.Second):
-				_ = cmd.Process.Kill()
-			}
-		case <-exited:
-		}
-	}()
-	err = cmd.Wait()
-	close(exited)
-	if err == nil {
-		return &pulumirpc.RunResponse{}, nil
-	}
-	var exitErr *exec.ExitError
-	if errors.As(err, &exitErr) {
-		if exitErr.ExitCode() == constant.ExitStatusLoggedError {
-			return &pulumirpc.RunResponse{Bail: true}, nil
-		}
-		return &pulumirpc.RunResponse{Error: fmt.Sprintf("program exited with non-zero exit code: %d", exitErr.ExitCode())}, nil
-	}
-	return &pulumirpc.RunResponse{Error: fmt.Sprintf("program exited unexpectedly: %v", err)}, nil
+	return hostkit.RunProgram(ctx, cmd, py), nil
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,56 +10,20 @@ import (
 
 	pygen "github.com/pulumi/pulumi/pkg/v3/codegen/python"
 	"github.com/pulumi/pulumi/pkg/v3/codegen/schema"
-	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+
+	"kube-pki/tools/hostkit"
 )
 
 // GeneratePackage writes a package's Python SDK (`pulumi package add`, `pulumi package gen-sdk --language python`):
-// the schema is bound with the engine's schema loader (for references to other packages) and handed to the Python
-// SDK generator of pkg/v3, whose files are written under req.Directory. Schema errors come back as diagnostics.
+// hostkit's GenerateSDK binds the schema with the engine's schema loader, hands it to the Python SDK generator of
+// pkg/v3 and writes the files under req.Directory; schema errors come back as diagnostics.
 func (h *pyHost) GeneratePackage(
 	ctx context.Context, req *pulumirpc.GeneratePackageRequest,
 ) (*pulumirpc.GeneratePackageResponse, error) {
-	if len(req.GetExtraFiles()) > 0 {
-		return nil, errors.New("pulumi-language-python (kube-pki): extra files (overlays) are not supported")
-	}
-	var spec schema.PackageSpec
-	if err := json.Unmarshal([]byte(req.GetSchema()), &spec); err != nil {
-		return nil, fmt.Errorf("parsing the package schema: %w", err)
-	}
-	loader, err := schema.NewLoaderClient(req.GetLoaderTarget())
-	if err != nil {
-		return nil, fmt.Errorf("connecting to the engine's schema loader: %w", err)
-	}
-	defer loader.Close()
-	cached := schema.NewCachedLoader(loader)
-	pkg, diags, err := schema.BindSpec(spec, cached, schema.ValidationOptions{AllowDanglingReferences: true})
-	if err != nil {
-		return nil, fmt.Errorf("binding the schema of %s: %w", spec.Name, err)
-	}
-	resp := &pulumirpc.GeneratePackageResponse{Diagnostics: plugin.HclDiagnosticsToRPCDiagnostics(diags)}
-	if diags.HasErrors() {
-		return resp, nil
-	}
-	files, err := pygen.GeneratePackage("pulumi-language-python", pkg, nil, cached)
-	if err != nil {
-		return nil, fmt.Errorf("generating the Python SDK of %s: %w", pkg.Name, err)
-	}
-	names := make([]string, 0, len(files))
-	for name := range files {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		out := filepath.Join(req.GetDirectory(), filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(out, files[name], 0o644); err != nil {
-			return nil, err
-		}
-	}
-	return resp, nil
+	return h.GenerateSDK(req, "Python", func(pkg *schema.Package, loader schema.ReferenceLoader) (map[string][]byte, error) {
+		return pygen.GeneratePackage("pulumi-language-python", pkg, nil, loader)
+	})
 }
 
 // Link makes the program use SDKs generated into its directory: each SDK's relative path (`./sdks/...`, which pip
@@ -69,7 +31,7 @@ func (h *pyHost) GeneratePackage(
 // InstallDependencies, which pip-installs it into the virtualenv. Answers with the Python import of each package,
 // read from the directory of the generated package (the one holding pulumi-plugin.json).
 func (h *pyHost) Link(ctx context.Context, req *pulumirpc.LinkRequest) (*pulumirpc.LinkResponse, error) {
-	dir := programDir(req.GetInfo(), "")
+	dir := hostkit.ProgramDir(req.GetInfo(), "")
 	reqPath := filepath.Join(dir, "requirements.txt")
 	existing, err := os.ReadFile(reqPath)
 	if err != nil && !os.IsNotExist(err) {

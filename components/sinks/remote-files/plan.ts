@@ -45,6 +45,37 @@ export function remoteRootProblem(root: unknown): string | undefined {
     return undefined;
 }
 
+/** A user or group as the config names it on the machine: a name (`etcd`, `kube-certs`) or a numeric id. */
+const OWNER_NAME = /^(?:[0-9]+|[a-z_][a-z0-9_-]{0,31}\$?)$/i;
+
+/** A problem with an owner or group name, or undefined. */
+export function ownerNameProblem(name: unknown): string | undefined {
+    if (typeof name !== "string" || !OWNER_NAME.test(name)) return "is not a user/group name or numeric id (letters, digits, _ and -, starting with a letter or _; at most 32)";
+    return undefined;
+}
+
+/** Who owns the files written: a user and a group, by name or id, resolved on the machine at each run. */
+export interface FileOwner {
+    user: string;
+    group: string;
+}
+
+/**
+ * Resolves the owner on the machine to `$WANT` (uid:gid) and prints `KPKI-WANT-OWNER uid:gid`; a name the machine
+ * does not know is refused before anything is written. Numeric ids are taken as they are.
+ */
+function ownerSnippet(owner: FileOwner | undefined): string {
+    if (!owner) return `WANT=""
+`;
+    const lookup = (db: "passwd" | "group", name: string, what: string, field: string) => {
+        const problem = ownerNameProblem(name);
+        if (problem) throw new Error(`${what} ${JSON.stringify(name)} ${problem}`);
+        if (/^[0-9]+$/.test(name)) return `${field}=${name}`;
+        return `${field}=$(getent ${db} ${shQuote(name)} | cut -d: -f3); [ -n "$${field}" ] || fail ${shQuote(`${what} ${name}: no such ${db === "passwd" ? "user" : "group"} on the machine (create it there, or change ${what})`)}`;
+    };
+    return [lookup("passwd", owner.user, "owner", "OU"), lookup("group", owner.group, "group", "OG"), `WANT="$OU:$OG"`, `echo "KPKI-WANT-OWNER $WANT"`, ""].join("\n");
+}
+
 /** The prelude of every program: strict mode, the failure protocol, the node tree's confinement checks. */
 function prelude(root: string, node: string): string {
     const np = nodeNameProblem(node) ?? (/^[A-Za-z0-9._-]+$/.test(node) ? undefined : "may hold only letters, digits and . _ - on a remote node");
@@ -105,11 +136,11 @@ $jdirs";;
 fi
 `;
 
-/** Prints `KPKI-FILE <path> <sha256|absent|symlink|directory|other> <mode|absent>` for each path. */
+/** Prints `KPKI-FILE <path> <sha256|absent|symlink|directory|other> <mode|absent>` for each path (and `KPKI-OWNER-OF <path> <uid:gid>` for a regular file). */
 const STATE_FN = `state() {
   f="$TREE/$1"
   if [ -L "$f" ]; then echo "KPKI-FILE $1 symlink $(stat -c %a -- "$f")"
-  elif [ -f "$f" ]; then h=$(sha256sum < "$f") || fail "cannot read $1"; echo "KPKI-FILE $1 \${h%% *} $(stat -c %a -- "$f")"
+  elif [ -f "$f" ]; then h=$(sha256sum < "$f") || fail "cannot read $1"; echo "KPKI-FILE $1 \${h%% *} $(stat -c %a -- "$f")"; echo "KPKI-OWNER-OF $1 $(stat -c %u:%g -- "$f")"
   elif [ -d "$f" ]; then echo "KPKI-FILE $1 directory $(stat -c %a -- "$f")"
   elif [ -e "$f" ]; then echo "KPKI-FILE $1 other $(stat -c %a -- "$f")"
   else echo "KPKI-FILE $1 absent absent"; fi
@@ -118,10 +149,11 @@ const STATE_FN = `state() {
 
 /**
  * Inspects a node's files: their hashes and modes computed on the machine (never their contents), every
- * directory on the way checked for confinement, and the temp files an interrupted write left (KPKI-TEMP).
+ * directory on the way checked for confinement, and the temp files an interrupted write left (KPKI-TEMP); with
+ * `owner`, the uid:gid it resolves to on the machine (KPKI-WANT-OWNER).
  */
-export function inspectProgram(root: string, node: string, paths: string[]): string {
-    const lines = [prelude(root, node), STATE_FN];
+export function inspectProgram(root: string, node: string, paths: string[], owner?: FileOwner): string {
+    const lines = [prelude(root, node), ownerSnippet(owner), STATE_FN];
     lines.push(`if [ -L "$TREE" ]; then fail "$TREE is a symlink: node $NODE's tree must be a real directory"; fi`);
     lines.push(`if [ -d "$TREE" ]; then`);
     for (const dir of dirsOf(paths)) lines.push(`  [ -e "$TREE/${dir}" ] && inside "$TREE/${dir}" ${shQuote(`${node}/${dir}`)}`);
@@ -160,7 +192,8 @@ export function stagingOrder<T extends { path: string }>(files: T[]): T[] {
 
 /**
  * Writes the staged files (stdin: one base64 line per file, in stagingOrder(files)). `dirModes`: relative dir →
- * mode for the directories it may create; `owner`: "uid:gid" of the files (root's when the writer is root).
+ * mode for the directories it may create; `owner`: the files' user and group (names resolved on the machine, a
+ * name it does not know refused before anything is written); absent: the writing user's.
  * Output: KPKI-CREATED <dir>, KPKI-UNIT-ERR <dir> <why>, KPKI-RENAMED <path>, then the state of every path of
  * `all` (KPKI-FILE) and KPKI-OK; on a refusal KPKI-ERR <why> and exit 3 with nothing renamed.
  */
@@ -172,7 +205,7 @@ export function writeProgram(opts: {
     all: string[];
     dirModes: Record<string, number>;
     nodeMode: number;
-    owner?: string;
+    owner?: FileOwner;
 }): string {
     const { node, nonce, files } = opts;
     for (const f of files) {
@@ -185,8 +218,8 @@ export function writeProgram(opts: {
         return `${rel.slice(0, i + 1)}.${rel.slice(i + 1)}.kube-pki-tmp-$$-${nonce}`;
     };
     const units = unitsOf(files);
-    const out = [prelude(opts.root, node), STATE_FN];
-    out.push(`OWNER=${shQuote(opts.owner ?? "")}`);
+    const out = [prelude(opts.root, node), ownerSnippet(opts.owner), STATE_FN];
+    out.push(`OWNER="$WANT"`);
     out.push(`safe_dir "$RROOT"`);
     out.push(`if [ -L "$TREE" ]; then fail "$TREE is a symlink: node $NODE's tree must be a real directory"; fi`);
     out.push(`if [ ! -d "$TREE" ]; then e=$(mkdir -m 700 -- "$TREE" 2>&1) || fail "cannot create $TREE ($(printf '%s' "$e" | sed 's/^mkdir: //')): fix the permissions of the remote root, or connect as root / a sudo user"; chmod ${opts.nodeMode.toString(8)} -- "$TREE"; echo "KPKI-CREATED ."; fi`);
@@ -258,6 +291,10 @@ export function removeProgram(root: string, node: string, paths: string[], creat
 
 export interface ProgramResult {
     files: Record<string, { sha256: string; mode: string }>;
+    /** uid:gid of each regular file, as the machine says */
+    owners: Record<string, string>;
+    /** the configured owner resolved on the machine (uid:gid), when one was asked for */
+    wantedOwner?: string;
     created: string[];
     renamed: string[];
     removed: string[];
@@ -269,14 +306,16 @@ export interface ProgramResult {
 
 /** Parses a program's stdout (see the KPKI-* lines above). */
 export function parseOutput(stdout: string): ProgramResult {
-    const r: ProgramResult = { files: {}, created: [], renamed: [], removed: [], temps: [], unitErrors: [], ok: false };
+    const r: ProgramResult = { files: {}, owners: {}, created: [], renamed: [], removed: [], temps: [], unitErrors: [], ok: false };
     for (const line of stdout.split("\n")) {
         const [tag, ...rest] = line.split(" ");
         if (tag === "KPKI-FILE" && rest.length >= 3) {
             const mode = rest.pop() as string;
             const sha256 = rest.pop() as string;
             r.files[rest.join(" ")] = { sha256, mode: mode === "absent" ? mode : mode.padStart(4, "0") };
-        } else if (tag === "KPKI-CREATED") r.created.push(rest.join(" "));
+        } else if (tag === "KPKI-OWNER-OF" && rest.length >= 2) r.owners[rest.slice(0, -1).join(" ")] = rest[rest.length - 1];
+        else if (tag === "KPKI-WANT-OWNER") r.wantedOwner = rest[0];
+        else if (tag === "KPKI-CREATED") r.created.push(rest.join(" "));
         else if (tag === "KPKI-RENAMED") r.renamed.push(rest.join(" "));
         else if (tag === "KPKI-REMOVED") r.removed.push(rest.join(" "));
         else if (tag === "KPKI-TEMP") r.temps.push(rest.join(" "));

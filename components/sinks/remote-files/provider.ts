@@ -7,7 +7,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import * as crypto from "node:crypto";
 import { dirModeFn, formatMode, parseMode, sha256Hex, UNKNOWN_VALUE } from "../node-files/paths";
-import { dirsOf, inspectProgram, stagingOrder, parseOutput, ProgramResult, remotePathProblem, remoteRootProblem, removeProgram, writeProgram } from "./plan";
+import { dirsOf, FileOwner, inspectProgram, ownerNameProblem, stagingOrder, parseOutput, ProgramResult, remotePathProblem, remoteRootProblem, removeProgram, writeProgram } from "./plan";
 import { pinnedFingerprint, runProgram, SshTarget } from "./ssh";
 import { planOf, rollNode, RolloutInputs } from "../../rollout/apply";
 import { describePlan } from "../../rollout/plan";
@@ -21,6 +21,9 @@ export interface RemoteFilesInputs {
     user: string;
     hostKey: string;
     sudo?: boolean;
+    /** the files' user and group on the machine (names or ids; default root); only with root or sudo writes */
+    owner?: string;
+    group?: string;
     agent?: string;
     privateKey?: string;
     manifest: Record<string, { mode: string; secret: boolean; sha256: string }>;
@@ -64,9 +67,21 @@ async function run(p: RemoteFilesInputs | RemoteFilesOutputs, program: string, l
     return out;
 }
 
-/** Remote state of each path (sha256 + mode, computed on the machine) and the interrupted write's temp files. */
+/**
+ * Who owns the written files: the configured owner and group (root's by default) when the writes run as root (the
+ * user root, or sudo); else the writing user (validation refuses owner/group there).
+ */
+export function fileOwnerOf(p: Pick<RemoteFilesInputs, "user" | "sudo" | "owner" | "group">): FileOwner | undefined {
+    const privileged = p.user === "root" || (p.sudo ?? p.user !== "root");
+    return privileged ? { user: p.owner ?? "0", group: p.group ?? "0" } : undefined;
+}
+
+/** A file whose owner on the machine is not the one configured (resolved there), given an inspection. */
+const ownerDrifted = (have: ProgramResult, rel: string) => have.wantedOwner !== undefined && have.owners[rel] !== undefined && have.owners[rel] !== have.wantedOwner;
+
+/** Remote state of each path (sha256 + mode + owner, computed on the machine) and the interrupted write's temp files. */
 export async function inspectRemote(p: RemoteFilesInputs | RemoteFilesOutputs, paths: string[]): Promise<ProgramResult> {
-    return run(p, inspectProgram(p.root, p.node, paths));
+    return run(p, inspectProgram(p.root, p.node, paths, fileOwnerOf(p)));
 }
 
 function wantedOf(news: RemoteFilesInputs): Record<string, { sha256: string; mode: string } | "unknown"> {
@@ -89,7 +104,7 @@ async function writeRemote(news: RemoteFilesInputs, createdBefore: string[]): Pr
     const changed = paths.filter((rel) => {
         const w = wanted[rel];
         const h = have.files[rel];
-        return w === "unknown" || !h || h.sha256 !== w.sha256 || h.mode !== w.mode;
+        return w === "unknown" || !h || h.sha256 !== w.sha256 || h.mode !== w.mode || ownerDrifted(have, rel);
     });
     const files = paths.map((rel) => ({ path: rel, content: news.contents[rel], mode: news.manifest[rel].mode, secret: news.manifest[rel].secret === true }));
     const modeOf = dirModeFn(news.node, files);
@@ -106,7 +121,7 @@ async function writeRemote(news: RemoteFilesInputs, createdBefore: string[]): Pr
             all: paths,
             dirModes,
             nodeMode: modeOf(news.node),
-            owner: (news.sudo ?? news.user !== "root") || news.user === "root" ? "0:0" : undefined,
+            owner: fileOwnerOf(news),
         });
         const lines = planned.map((f) => ({ path: f.path, line: Buffer.from(news.contents[f.path], "utf8").toString("base64") }));
         result = await run(news, program, lines);
@@ -125,8 +140,20 @@ async function writeRemote(news: RemoteFilesInputs, createdBefore: string[]): Pr
 }
 
 function connectionOf(p: RemoteFilesInputs | RemoteFilesOutputs): Omit<RemoteFilesOutputs, "files" | "createdDirs"> {
-    const { node, root, host, port, user, hostKey, sudo, agent, privateKey } = p;
-    return { node, root, host, port, user, hostKey, sudo: sudo ?? user !== "root", ...(agent ? { agent } : {}), ...(privateKey ? { privateKey } : {}) };
+    const { node, root, host, port, user, hostKey, sudo, owner, group, agent, privateKey } = p;
+    return {
+        node,
+        root,
+        host,
+        port,
+        user,
+        hostKey,
+        sudo: sudo ?? user !== "root",
+        ...(owner ? { owner } : {}),
+        ...(group ? { group } : {}),
+        ...(agent ? { agent } : {}),
+        ...(privateKey ? { privateKey } : {}),
+    };
 }
 
 /** Every problem with the inputs (plain messages naming the field), for check. */
@@ -141,6 +168,10 @@ export function inputProblems(news: Partial<RemoteFilesInputs>): { property: str
     if (known(news.hostKey)) {
         const hk = pinnedFingerprint(news.hostKey);
         if (hk.problem) f.push({ property: "hostKey", reason: `hostKey ${hk.problem}` });
+    }
+    for (const k of ["owner", "group"] as const) {
+        const problem = known(news[k]) && news[k] !== undefined ? ownerNameProblem(news[k]) : undefined;
+        if (problem) f.push({ property: k, reason: `${k} ${JSON.stringify(news[k])} ${problem}` });
     }
     if (known(news.privateKey) && known(news.agent) && !news.privateKey && !news.agent) {
         f.push({ property: "privateKey", reason: "give a private key (a Pulumi secret) or an ssh-agent socket" });
@@ -184,6 +215,7 @@ export const remoteFilesImpl: pulumi.dynamic.ResourceProvider = {
                 else {
                     if (h.sha256 !== w.sha256) drift.push(`${rel}: content changed on the machine`);
                     if (h.mode !== formatMode(parseMode(w.mode) ?? 0)) drift.push(`${rel}: mode ${h.mode} on the machine, written ${w.mode}`);
+                    if (ownerDrifted(have, rel)) drift.push(`${rel}: owner ${have.owners[rel]} on the machine, written ${have.wantedOwner}`);
                 }
             }
             for (const t of have.temps) drift.push(`${t}: temp file left by an interrupted write (removed by the update)`);
@@ -212,8 +244,10 @@ export const remoteFilesImpl: pulumi.dynamic.ResourceProvider = {
         const replaces = ["node", "root", "host", "port"].filter((k) => known(news[k]) && news[k] !== olds[k]);
         if (replaces.length > 0) return { changes: true, replaces, deleteBeforeReplace: true };
         const conn = ["user", "hostKey", "sudo", "agent", "privateKey"].some((k) => known(news[k]) && (news[k] ?? undefined) !== (olds[k] ?? undefined));
+        // owner/group: dropping one (undefined: back to root) is a change too
+        const owner = ["owner", "group"].some((k) => news[k] !== UNKNOWN_VALUE && (news[k] ?? undefined) !== (olds[k] ?? undefined));
         const wanted = wantedOf(news);
-        if (conn || Object.values(wanted).includes("unknown")) return { changes: true };
+        if (conn || owner || Object.values(wanted).includes("unknown")) return { changes: true };
         if (Object.keys(olds.files ?? {}).some((rel) => !(rel in wanted))) return { changes: true };
         try {
             const have = await inspectRemote(olds, Object.keys(wanted));
@@ -221,7 +255,7 @@ export const remoteFilesImpl: pulumi.dynamic.ResourceProvider = {
             for (const [rel, w] of Object.entries(wanted)) {
                 const h = have.files[rel];
                 const rec = olds.files?.[rel];
-                if (w === "unknown" || !h || h.sha256 !== w.sha256 || h.mode !== w.mode || !rec || rec.sha256 !== w.sha256) return { changes: true };
+                if (w === "unknown" || !h || h.sha256 !== w.sha256 || h.mode !== w.mode || ownerDrifted(have, rel) || !rec || rec.sha256 !== w.sha256) return { changes: true };
             }
             return { changes: false };
         } catch {
