@@ -10,7 +10,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Stack } from "@pulumi/pulumi/automation";
-import { runOk } from "./procs";
+import { run, runOk } from "./procs";
 import { createStack, exportEncrypted, isSelfRead, Op, plainOutputs, pulumiOp, recordOps, REPO_DIR, workspace } from "./pulumi";
 import type { Ctx } from "./steps";
 
@@ -41,6 +41,10 @@ export async function stepUpgrade(ctx: Ctx, signal: AbortSignal) {
     const from = process.env.KUBE_PKI_UPGRADE_FROM ?? UPGRADE_FROM;
     const base = path.join(ctx.work, "upgrade-base");
     fs.mkdirSync(path.join(base, "stacks"), { recursive: true });
+    // A shallow clone (CI may clone with --depth) lacks the earlier commit: deepen it from its origin first.
+    const present = 'git -C "$1" cat-file -e "$2^{commit}" 2>/dev/null || git -C "$1" fetch --quiet --unshallow 2>/dev/null || git -C "$1" fetch --quiet origin "$2" 2>/dev/null; git -C "$1" cat-file -e "$2^{commit}"';
+    const found = await run("bash", ["-c", present, "bash", REPO_DIR, from], { log: "upgrade-git-archive" });
+    if (found.code !== 0) throw new Error(`upgrade: commit ${from} is not in this clone's history and could not be fetched from its origin; clone with history, or set KUBE_PKI_UPGRADE_FROM to a commit this clone has`);
     const archive = 'set -o pipefail; r=$1 c=$2 d=$3; shift 3; git -C "$r" archive --format=tar "$c" -- "$@" | tar -x -C "$d"';
     await runOk("bash", ["-c", archive, "bash", REPO_DIR, from, base, ...PROGRAM], { log: "upgrade-git-archive" });
     fs.symlinkSync(path.join(REPO_DIR, "node_modules"), path.join(base, "node_modules"));
