@@ -32,7 +32,7 @@ import {
     workerPoolOutputs,
     controlPlaneKubeadmFragment,
 } from "./components/internal";
-import { buildSinks, readSinksConfig, SINK_CONFIG_KEYS, sinksConfigProblems } from "./components/sinks";
+import { buildSinks, nodeStackOutputs, readSinksConfig, SINK_CONFIG_KEYS, sinksConfigProblems } from "./components/sinks";
 
 const PROGRAM_KEYS = ["role", "rootStack", "rootCa", "clusters", ...SINK_CONFIG_KEYS];
 
@@ -165,10 +165,10 @@ async function clusterStack(config: pulumi.Config) {
         caCertificates: pki.caCertificates,
         trustBundles: pki.trustBundles,
         serviceAccountPublicKey: pki.serviceAccountPublicKey,
-        /** Secret: every kubeconfig, e.g. kubeconfigs["admin.conf"], kubeconfigs["worker-1/kubelet.conf"]. */
-        kubeconfigs: pki.kubeconfigs,
-        /** Per node: relative path → {content, mode, secret}; key contents are secrets. */
-        nodeFiles: pki.nodeFiles,
+        // kubeconfigs (secret: admin.conf, users/<name>.conf, <node>/kubelet.conf, ...) and nodeFiles (per node: path →
+        // {content, mode, secret}); the contents of nodes the NodeFiles sink writes are not repeated here, their
+        // trees are named by nodeDirectories and fingerprinted by nodeFileHashes (components/sinks/stack-outputs.ts)
+        ...nodeStackOutputs(pki, Object.fromEntries(Object.entries(sinks.nodeFiles).map(([node, sink]) => [node, sink.directory]))),
         inventory: pki.inventory,
         rotationState: pki.rotationState,
         rotationTokens: pki.rotationTokens,

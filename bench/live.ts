@@ -77,7 +77,12 @@ interface Row {
     note?: string;
 }
 
-async function pulumiUpAndPreview(tmp: string, pulumiBin: string, rows: Row[]): Promise<{ resources: number; stateKb: number } | undefined> {
+/**
+ * `upRuns` fresh-stack ups, each followed by its no-op preview and by `afterEach(r)` (the openssl run of the same
+ * set: the two alternate, so that load falls on both alike); then one up with PULUMI_SKIP_CHECKPOINTS=true (the
+ * engine saves only the final state): the difference to the default up is what the per-step checkpoints cost.
+ */
+async function pulumiUpAndPreview(tmp: string, pulumiBin: string, rows: Row[], afterEach: (r: number) => void = () => {}): Promise<{ resources: number; stateKb: number } | undefined> {
     // A snapshot of the program (a colleague's edits during the run cannot mix two versions), node_modules linked.
     const work = snapshotProgram(PROJECT_DIR, path.join(tmp, "project"));
     const pulumiHome = path.join(tmp, "pulumi-home");
@@ -100,7 +105,9 @@ async function pulumiUpAndPreview(tmp: string, pulumiBin: string, rows: Row[]): 
     let resources = 0;
     let stateKb = 0;
     let previewSummary = "";
-    for (let r = 0; r < upRuns; r++) {
+    const finalOnly: number[] = [];
+    for (let r = 0; r <= upRuns; r++) {
+        const skipCheckpoints = r === upRuns;
         const backend = path.join(tmp, `state-${r}`);
         fs.mkdirSync(backend);
         const ws = await LocalWorkspace.create({
@@ -114,12 +121,17 @@ async function pulumiUpAndPreview(tmp: string, pulumiBin: string, rows: Row[]): 
                 PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
                 PULUMI_HOME: pulumiHome,
                 PATH: env.PATH,
+                ...(skipCheckpoints ? { PULUMI_SKIP_CHECKPOINTS: "true" } : {}),
             },
         });
         const stack = await Stack.create(`bench-${r}`, ws);
         await stack.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, v]) => [`kube-pki:${k}`, { value: v }])));
         let t0 = process.hrtime.bigint();
         const result = await stack.up({ onOutput, color: "never" });
+        if (skipCheckpoints) {
+            finalOnly.push(Number(process.hrtime.bigint() - t0) / 1e6);
+            break;
+        }
         up.push(Number(process.hrtime.bigint() - t0) / 1e6);
         resources = result.summary.resourceChanges?.create ?? 0;
         t0 = process.hrtime.bigint();
@@ -131,9 +143,11 @@ async function pulumiUpAndPreview(tmp: string, pulumiBin: string, rows: Row[]): 
         previewSummary = JSON.stringify(pre.changeSummary);
         const stateFile = path.join(backend, ".pulumi", "stacks", "kube-pki", `bench-${r}.json`);
         if (fs.existsSync(stateFile)) stateKb = fs.statSync(stateFile).size / 1024;
+        afterEach(r);
     }
     rows.push({ what: `pulumi up (fresh stack, ${CONTROL_PLANES} cp + ${workers} workers)`, ms: up, items: `${resources} resources created` });
     rows.push({ what: "pulumi preview right after (no-op)", ms: preview, items: `0 changes (checked): ${previewSummary}` });
+    rows.push({ what: "pulumi up, final checkpoint only (PULUMI_SKIP_CHECKPOINTS)", ms: finalOnly, items: "where the time goes: the default up minus this is the per-step checkpoints" });
     return { resources, stateKb };
 }
 
@@ -181,28 +195,34 @@ function kubeadmVersion(kubeadm: string): string {
     return execFileSync(kubeadm, ["version", "-o", "short"], { encoding: "utf8" }).trim();
 }
 
-function openssl(tmp: string, label: string, w: number, cps: number, rows: Row[]) {
-    const ms: number[] = [];
-    let items = "";
-    for (let r = 0; r < runs; r++) {
-        const res = timed("bash", [path.join(PROJECT_DIR, "bench/openssl-equivalent.sh"), path.join(tmp, `openssl-${label}-${r}`), String(w), String(cps)]);
-        ms.push(res.ms);
-        items = res.stdout.trim().split("\n").pop() ?? "";
-    }
-    rows.push({ what: `openssl-equivalent.sh (${cps} cp + ${w} workers)`, ms, items });
+/** openssl-equivalent.sh runs: `done` (taken between the ups) topped up to `runs`; one row. */
+function openssl(tmp: string, label: string, w: number, cps: number, rows: Row[], done: { ms: number; items: string }[] = []) {
+    const samples = [...done];
+    while (samples.length < runs) samples.push(opensslOnce(tmp, label, w, cps, samples.length));
+    rows.push({ what: `openssl-equivalent.sh (${cps} cp + ${w} workers)`, ms: samples.map((x) => x.ms), items: samples[samples.length - 1]?.items ?? "" });
+}
+
+function opensslOnce(tmp: string, label: string, w: number, cps: number, r: number): { ms: number; items: string } {
+    const res = timed("bash", [path.join(PROJECT_DIR, "bench/openssl-equivalent.sh"), path.join(tmp, `openssl-${label}-${r}`), String(w), String(cps)]);
+    return { ms: res.ms, items: res.stdout.trim().split("\n").pop() ?? "" };
 }
 
 async function main() {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kube-pki-live-"));
     const rows: Row[] = [];
     const notes: string[] = [];
+    /** up_i / openssl_i of the interleaved pairs */
+    const pairs: number[] = [];
     const loadBefore = loadavg();
     let live: { resources: number; stateKb: number } | undefined;
     try {
         const pulumiBin = toolPath("pulumi");
-        if (pulumiBin && toolPath("pulumi-resource-tls")) live = await pulumiUpAndPreview(tmp, pulumiBin, rows);
-        else notes.push("pulumi / pulumi-resource-tls not built (scripts/tools.sh build): (a) and (b) skipped");
-        openssl(tmp, "cluster", workers, CONTROL_PLANES, rows);
+        const between: { ms: number; items: string }[] = [];
+        if (pulumiBin && toolPath("pulumi-resource-tls")) {
+            live = await pulumiUpAndPreview(tmp, pulumiBin, rows, (r) => between.push(opensslOnce(tmp, "cluster", workers, CONTROL_PLANES, r)));
+            pairs.push(...rows[0].ms.map((ms, i) => ms / between[i].ms));
+        } else notes.push("pulumi / pulumi-resource-tls not built (scripts/tools.sh build): (a) and (b) skipped");
+        openssl(tmp, "cluster", workers, CONTROL_PLANES, rows, between);
         const kubeadmBin = toolPath("kubernetes");
         if (kubeadmBin) {
             openssl(tmp, "one-cp", 0, 1, rows);
@@ -229,7 +249,9 @@ async function main() {
     const osl = at(`openssl-equivalent.sh (${CONTROL_PLANES} cp`);
     const osl1 = at("openssl-equivalent.sh (1 cp");
     const kadm = at("kubeadm certs + kubeconfig");
-    if (up && osl) ratios.push(`pulumi up / openssl script (same set): ×${(m(up) / m(osl)).toFixed(2)}`);
+    if (up && osl) ratios.push(`pulumi up / openssl script (same set): ×${(m(up) / m(osl)).toFixed(2)}${pairs.length ? `; interleaved pairs ${pairs.map((p) => `×${p.toFixed(2)}`).join(" ")}, median ×${median(pairs).toFixed(2)}` : ""}`);
+    const fin = at("pulumi up, final checkpoint only");
+    if (up && fin && fin.ms.length) ratios.push(`per-step checkpoints: ${secs(m(up) - m(fin))} s of the up (up with the final checkpoint only: ×${(m(fin) / m(up)).toFixed(2)} of the default)`);
     if (pre && up) ratios.push(`no-op preview / up: ×${(m(pre) / m(up)).toFixed(2)}`);
     if (pre && osl) ratios.push(`no-op preview / openssl script: ×${(m(pre) / m(osl)).toFixed(2)}`);
     if (kadm && osl1) ratios.push(`openssl script / kubeadm (same one-control-plane set): ×${(m(osl1) / m(kadm)).toFixed(2)}`);

@@ -96,6 +96,9 @@ interface Result {
     nodeFilesResources: number;
     bytesPerNodeFiles: number;
     providerBytesPerNodeFiles: number;
+    /** The state of one worker (worker-0), bytes by resource type, and the stack outputs' bytes per node. */
+    workerBytesByType: Record<string, number>;
+    stackOutputBytesPerNode: number;
     peaks: Record<string, Peak>;
 }
 
@@ -138,6 +141,13 @@ async function measure(tmp: string, workers: number, pulumiBin: string, skipChec
     );
     const bytes = nf.reduce((n: number, r: unknown) => n + JSON.stringify(r).length, 0);
     const stateKb = fs.statSync(stateFile).size / 1024;
+    const resources: { urn: string; type: string; outputs?: unknown }[] = state.checkpoint?.latest?.resources ?? [];
+    const workerBytesByType: Record<string, number> = {};
+    for (const r of resources.filter((r) => /[-:]worker-0(-[^:]*)?$/.test(r.urn))) {
+        workerBytesByType[r.type] = (workerBytesByType[r.type] ?? 0) + JSON.stringify(r).length;
+    }
+    const stackResource = resources.find((r) => r.type === "pulumi:pulumi:Stack");
+    const stackOutputBytesPerNode = JSON.stringify(stackResource?.outputs ?? {}).length / (workers + CONTROL_PLANES);
     let rotateS: number | undefined;
     let rotateWrittenMb: number | undefined;
     if (process.argv.includes("--rotate")) {
@@ -160,6 +170,8 @@ async function measure(tmp: string, workers: number, pulumiBin: string, skipChec
         nodeFilesResources: nf.length,
         bytesPerNodeFiles: nf.length ? bytes / nf.length : 0,
         providerBytesPerNodeFiles: nf.length ? providerBytes / nf.length : 0,
+        workerBytesByType,
+        stackOutputBytesPerNode,
         peaks,
     };
 }
@@ -202,6 +214,14 @@ async function main() {
         ]);
     }
     console.log(table.toString());
+    for (const r of results) {
+        const parts = Object.entries(r.workerBytesByType).sort((a, b) => b[1] - a[1]);
+        const total = parts.reduce((n, [, b]) => n + b, 0);
+        console.log(
+            `  - N=${r.workers} (${r.checkpoints}): one worker's resources ${(total / 1024).toFixed(1)} KB (${parts.map(([t, b]) => `${t.replace(/^.*[:/]/, "")} ${(b / 1024).toFixed(1)}`).join(", ")}); ` +
+                `stack outputs ${(r.stackOutputBytesPerNode / 1024).toFixed(1)} KB per node`,
+        );
+    }
     const every = results.filter((r) => r.checkpoints === "every step");
     if (every.length >= 2) {
         const [a, b] = [every[0], every[every.length - 1]];

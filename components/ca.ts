@@ -74,6 +74,7 @@ export class CertificateAuthority extends pulumi.ComponentResource {
         this.keyPem = pulumi.secret(key.privateKeyPem);
         this.notBefore = cert.validityStartTime;
         this.notAfter = cert.validityEndTime;
-        this.registerOutputs({ certPem: this.certPem, keyPem: this.keyPem, notAfter: this.notAfter });
+        // As LeafCertificate: the children's state holds the certificate and the key; the component records notAfter.
+        this.registerOutputs({ notAfter: this.notAfter });
     }
 }

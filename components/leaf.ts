@@ -64,6 +64,8 @@ export class LeafCertificate extends pulumi.ComponentResource {
         this.keyPem = pulumi.secret(key.privateKeyPem);
         this.notBefore = cert.validityStartTime;
         this.notAfter = cert.validityEndTime;
-        this.registerOutputs({ certPem: this.certPem, keyPem: this.keyPem, notAfter: this.notAfter });
+        // Only notAfter is recorded: the certificate and the key are already in the children's state (the key in the
+        // PrivateKey's and the CertRequest's), and every copy is rewritten with the whole state at every checkpoint.
+        this.registerOutputs({ notAfter: this.notAfter });
     }
 }

@@ -177,8 +177,10 @@ async function crashRecovery(ctx: Ctx, dir: string, npm: (a: string[], e?: NodeJ
     let frozen: number[] = [];
     for (let i = 0; i < 1200 && !killed.length; i++) {
         await sleep(100);
-        const engine = markedProcesses().find((p) => p.exe === "pulumi" && / up /.test(p.args));
-        const plugins = markedProcesses().filter((p) => /pulumi-resource-tls/.test(p.exe));
+        // this clone's processes only: markedProcesses() lists every kube-pki run on the machine
+        const ours = markedProcesses().filter((p) => p.checkout === undefined || path.resolve(p.checkout) === path.resolve(dir));
+        const engine = ours.find((p) => p.exe === "pulumi" && / up /.test(p.args));
+        const plugins = ours.filter((p) => /pulumi-resource-tls/.test(p.exe));
         if (!engine || !plugins.length || stored().resources < 10) continue;
         try {
             for (const p of plugins) process.kill(p.pid, "SIGSTOP");

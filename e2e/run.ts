@@ -24,6 +24,7 @@ import { stepControllers } from "./controllers";
 import { stepPools } from "./pools";
 import { stepFirstHour } from "./first-hour";
 import { stepFaults } from "./faults";
+import { stepUpgrade } from "./upgrade";
 import { stepDelivery } from "./delivery";
 import { stepRollout } from "./ha-rollout/step";
 import { stepPolicy } from "./policy";
@@ -63,6 +64,7 @@ const STEPS: StepDef[] = [
     { name: "ca-rotation", title: "CA and SA-key rotation live: ca, etcd-ca, front-proxy-ca, sa through stage → promote → distrust", limitS: 600, needs: [], fn: stepCaRotation },
     { name: "first-hour", title: "the npm scripts as a new user meets them: own passphrase, wrong passphrase, planted mistakes, output length, npm run pulumi, check-expiration --json", limitS: 900, needs: [], fn: stepFirstHour },
     { name: "faults", title: "faults: kill -9 during node-file writes, engine-only kill, cross-node symlink, drift, root-stack destroy", limitS: 900, needs: [], fn: stepFaults },
+    { name: "upgrade", title: "a per-node stack made by an earlier commit's program (git archive): this checkout's preview creates, deletes and replaces nothing, its up leaves every node file byte-identical, the outputs name the trees instead of repeating them, a quiet preview", limitS: 900, needs: [], fn: stepUpgrade },
     { name: "delivery", title: "node trees over SSH to real OpenSSH servers (root and a sudo user): equal to the local sink, one-node rotation, drift, host key / unreachable / auth / permission / disk-full / cut faults, kubeadm reads the tree, destroy", limitS: 900, needs: [], fn: stepDelivery },
     { name: "rollout", title: "a rotation rolls through a live HA control plane by pulumi up alone: three machines behind real sshd and HAProxy, supervisors as their kubelets, a leaf renewal, a gate failure and its recovery, stage → promote → distrust of every CA, a never-paused prober with every credential: 0 failed", limitS: 1200, needs: [], fn: stepRollout },
     { name: "consumer-js", title: "a JavaScript Pulumi program installs the npm tarball: ClusterPki + NodeFiles up, kubeadm reads the tree, apiserver boots, stage → promote → distrust from its own config", limitS: 900, needs: [], fn: stepConsumerJs },
@@ -77,7 +79,7 @@ const STEPS: StepDef[] = [
 ];
 
 /** Steps that need only the Pulumi CLI and the tls provider (no kubeadm, etcd or kubernetes provider). */
-const ENGINE_ONLY_STEPS = new Set(["faults", "policy", "delivery", "team"]);
+const ENGINE_ONLY_STEPS = new Set(["faults", "upgrade", "policy", "delivery", "team"]);
 
 class UsageError extends Error {}
 

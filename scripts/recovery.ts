@@ -203,6 +203,34 @@ export function applyPendingCleanup(backendUrl: string, stackName: string, plan:
     }
 }
 
+/**
+ * The file backend's blob store (gocloud fileblob) keeps each file's metadata (content type, MD5) in
+ * `<file>.attrs`, which it rewrites in place (create, then encode) at every checkpoint: a kill -9 in between leaves
+ * it empty or cut, and every later run of the stack fails with "failed to load checkpoint: EOF" although the
+ * checkpoint itself (written to a temp file, then renamed) is whole. A missing `.attrs` reads as the defaults, so
+ * the unreadable ones of the stack's checkpoint and its `.bak` are removed. Returns the files removed.
+ */
+export function clearTornAttrs(backendUrl: string, stackName: string): string[] {
+    const file = checkpointFile(backendUrl, stackName);
+    if (!file) return [];
+    const removed: string[] = [];
+    for (const attrs of [`${file}.attrs`, `${file}.bak.attrs`]) {
+        let text: string;
+        try {
+            text = fs.readFileSync(attrs, "utf8");
+        } catch {
+            continue; // none: read as the defaults
+        }
+        try {
+            JSON.parse(text);
+        } catch {
+            fs.rmSync(attrs, { force: true });
+            removed.push(attrs);
+        }
+    }
+    return removed;
+}
+
 const names = (ops: PendingOp[]) => `${ops.slice(0, 3).map((op) => urnName(op.resource.urn)).join(", ")}${ops.length > 3 ? ", ..." : ""}`;
 
 /**

@@ -20,12 +20,12 @@ import * as YAML from "yaml";
 import { backendLabel, backendUrlOf, fileBackendRoot, PROJECT_DIR, recordRun, STATE_DIR, stackExists, stackFile } from "./backend";
 import { explainEngineError, UserError } from "./errors";
 import { secretsFor, stackSecretsProvider } from "./passphrase";
-import { clearPendingCreates, clearStaleLocks, reapOrphans, runMarkers, sharedBackendAdvice, stopOwnProcesses } from "./recovery";
+import { clearPendingCreates, clearStaleLocks, clearTornAttrs, reapOrphans, runMarkers, sharedBackendAdvice, stopOwnProcesses } from "./recovery";
 
 export { PROJECT_DIR, PROJECT_NAME, STATE_DIR, stackFile } from "./backend";
 export { explainEngineError, passphraseSource, UserError } from "./errors";
 export { DEMO_PASSPHRASE } from "./passphrase";
-export { clearPendingCreates, clearStaleLocks, markedProcesses, reapOrphans } from "./recovery";
+export { clearPendingCreates, clearStaleLocks, clearTornAttrs, markedProcesses, reapOrphans } from "./recovery";
 export type { MarkedProcess } from "./recovery";
 
 const TOOLS_SH = path.join(PROJECT_DIR, "scripts/tools.sh");
@@ -190,6 +190,9 @@ export function prepareRun(backendUrl: string, stackName: string): void {
     for (const name of reapOrphans()) console.error(`kube-pki: stopped ${name}, left running by an earlier run that was killed`);
     for (const lock of clearStaleLocks(backendUrl, stackName).removed) {
         console.error(`kube-pki: removed the lock of stack "${stackName}" held by a process that no longer runs (${lock})`);
+    }
+    for (const file of clearTornAttrs(backendUrl, stackName)) {
+        console.error(`kube-pki: removed ${path.basename(file)}, cut short by a run that was killed while writing it (the file backend's metadata of the checkpoint, not the state)`);
     }
     if (dropStaleSalt(backendUrl, stackName)) {
         console.error(`kube-pki: stack "${stackName}" is new here: its secrets will be encrypted with the passphrase in use`);

@@ -4,3 +4,4 @@ export * from "./secrets";
 export * from "./bootstrap-tokens";
 export * from "./cloud-init";
 export * from "./wiring";
+export * from "./stack-outputs";

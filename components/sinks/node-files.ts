@@ -189,6 +189,7 @@ export class NodeFiles extends pulumi.ComponentResource {
         this.hashes = this.resource.files.apply((files) =>
             Object.fromEntries(Object.entries(files ?? {}).map(([rel, st]) => [rel, st.sha256])),
         );
-        this.registerOutputs({ directory: this.directory, hashes: this.hashes });
+        // the hashes are the resource's `files` outputs already: not recorded a second time in the state
+        this.registerOutputs({ directory: this.directory });
     }
 }
