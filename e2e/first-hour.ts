@@ -165,45 +165,47 @@ async function crashRecovery(ctx: Ctx, dir: string, npm: (a: string[], e?: NodeJ
     // scripts/stack.ts) and the CLI, and let the provider run on as the orphan a real crash leaves. A fixed sleep
     // before the kill raced the up itself: on a quiet machine the creates were all done by then (CI, 2026-12-07).
     const statePath = path.join(dir, ".pulumi-state/.pulumi/stacks/kube-pki/crash.json");
-    const stored = (): { resources: number; pending: number } => {
+    const stored = (): { tls: number; pending: number } => {
         try {
             const latest = JSON.parse(fs.readFileSync(statePath, "utf8")).checkpoint.latest ?? {};
-            return { resources: (latest.resources ?? []).length, pending: (latest.pending_operations ?? []).length };
+            const tls = (latest.resources ?? []).filter((r: { type?: string }) => String(r.type).startsWith("tls:")).length;
+            return { tls, pending: (latest.pending_operations ?? []).length };
         } catch {
-            return { resources: 0, pending: 0 }; // not written yet, or being replaced
+            return { tls: 0, pending: 0 }; // not written yet, or being replaced
         }
     };
+    const signal = (pids: number[], sig: NodeJS.Signals) => {
+        for (const pid of pids) {
+            try {
+                process.kill(pid, sig);
+            } catch {
+                /* gone */
+            }
+        }
+    };
+    // A freeze can land while the provider answers only checks (nothing pending yet): then let it go on for a
+    // moment and freeze again, until the checkpoint holds pending creates or the up is over.
     let killed: string[] = [];
-    let frozen: number[] = [];
     for (let i = 0; i < 1200 && !killed.length; i++) {
         await sleep(100);
         // this clone's processes only: markedProcesses() lists every kube-pki run on the machine
         const ours = markedProcesses().filter((p) => p.checkout === undefined || path.resolve(p.checkout) === path.resolve(dir));
         const engine = ours.find((p) => p.exe === "pulumi" && / up /.test(p.args));
-        const plugins = ours.filter((p) => /pulumi-resource-tls/.test(p.exe));
-        if (!engine || !plugins.length || stored().resources < 10) continue;
-        try {
-            for (const p of plugins) process.kill(p.pid, "SIGSTOP");
-            frozen = plugins.map((p) => p.pid);
-        } catch {
-            continue; // a plugin went away between the listing and the signal
-        }
-        for (let j = 0; j < 150 && stored().pending === 0; j++) await sleep(100);
-        try {
-            process.kill(engine.owner, "SIGKILL");
-            process.kill(engine.pid, "SIGKILL");
-            killed = [`wrapper ${engine.owner}`, `pulumi ${engine.pid}`];
-        } catch {
-            /* finished already: no crash to recover from */
-        }
-        for (const pid of frozen) {
+        const plugins = ours.filter((p) => /pulumi-resource-tls/.test(p.exe)).map((p) => p.pid);
+        if (!engine || !plugins.length || stored().tls < 1) continue;
+        signal(plugins, "SIGSTOP");
+        for (let j = 0; j < 30 && stored().pending === 0; j++) await sleep(100);
+        if (stored().pending > 0) {
             try {
-                process.kill(pid, "SIGCONT");
+                process.kill(engine.owner, "SIGKILL");
+                process.kill(engine.pid, "SIGKILL");
+                killed = [`wrapper ${engine.owner}`, `pulumi ${engine.pid}`];
             } catch {
-                /* gone */
+                /* finished already: no crash to recover from */
             }
         }
-        break;
+        signal(plugins, "SIGCONT");
+        if (!killed.length) await sleep(300);
     }
     await first;
     await sleep(1000);

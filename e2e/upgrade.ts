@@ -89,13 +89,24 @@ export async function stepUpgrade(ctx: Ctx, signal: AbortSignal) {
     const up = await pulumiOp(`${STACK}-up-new`, signal, (o) => stack.up({ ...o, onEvent: recordOps(upOps) }));
     const upChanging = upOps.filter((o) => CHANGING_OPS.has(o.op));
     s.check(`upgrade: the up creates, deletes and replaces nothing (${JSON.stringify(up.summary.resourceChanges)})`, up.summary.result === "succeeded" && upChanging.length === 0, upChanging.map((o) => `${o.op} ${o.urn}`).join("\n"));
-    s.equal("upgrade: every file of every node tree is byte-identical after the up (no key or certificate re-issued)", treeHashes(root), before);
+    // Files the catalog gained since the earlier commit (e.g. pki/ca-signer.crt) may appear; none of the earlier
+    // files may change or go.
+    const after = treeHashes(root);
+    const changed = Object.keys(before).filter((f) => after[f] !== before[f]);
+    const added = Object.keys(after).filter((f) => !(f in before));
+    s.check(
+        `upgrade: every file of every node tree is byte-identical after the up (no key or certificate re-issued; new files: ${added.join(", ") || "none"})`,
+        changed.length === 0,
+        `changed or removed: ${changed.join(", ")}`,
+    );
+    const keptHashes = (now: Record<string, Record<string, string>> | undefined, then: Record<string, Record<string, string>> | undefined) =>
+        Object.entries(then ?? {}).every(([node, files]) => Object.entries(files).every(([f, h]) => now?.[node]?.[f] === h));
     const outputs = plainOutputs(up.outputs);
     s.check(
         "upgrade: the stack outputs now name the trees (nodeDirectories, nodeFileHashes) instead of repeating their contents; admin.conf and users/alice.conf stay",
         outputs.nodeFiles === undefined && Object.keys(outputs.nodeDirectories ?? {}).length === 4 && typeof outputs.kubeconfigs?.["admin.conf"] === "string" &&
             outputs.kubeconfigs["admin.conf"] === oldOutputs.kubeconfigs?.["admin.conf"] && typeof outputs.kubeconfigs["users/alice.conf"] === "string" &&
-            JSON.stringify(outputs.nodeFileHashes) === JSON.stringify(oldOutputs.nodeFileHashes),
+            keptHashes(outputs.nodeFileHashes, oldOutputs.nodeFileHashes),
         JSON.stringify({ nodeFiles: outputs.nodeFiles === undefined, nodeDirectories: outputs.nodeDirectories, kubeconfigs: Object.keys(outputs.kubeconfigs ?? {}) }),
     );
     // the state sheds the copies: no component records a certificate or key its children hold any more
