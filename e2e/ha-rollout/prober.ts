@@ -179,13 +179,16 @@ export class QuorumPoller {
                 const ask = (m: (typeof this.members)[number]) => etcdHealthAnswer(m.host, m.port, matchedTls(m.tls));
                 const answers = await Promise.all(this.members.map(ask));
                 // A stopped leader hands its leadership over (etcd's graceful stop); the members answer /health
-                // "leader changed" for the few ms of that election. That is not a lost quorum: such a member is
-                // asked once more 250 ms later, and only what it then answers counts (no leader then: counted lost).
-                const changed = answers.map((a) => !a.ok && /leader changed/.test(a.reason));
-                if (changed.some(Boolean)) {
+                // "leader changed" or "RAFT NO LEADER" while that election runs (one election timeout, 1 s by
+                // default, randomized up to 2 s). That is not a lost quorum: such a member is asked again every
+                // 500 ms for up to 2 s, and only what it then answers counts (still no leader: counted lost).
+                const electing = (a: { ok: boolean; reason: string }) => !a.ok && /leader changed|no leader/i.test(a.reason);
+                if (answers.some(electing)) {
                     this.leaderChanges++;
-                    await sleep(250);
-                    await Promise.all(this.members.map(async (m, i) => changed[i] && (answers[i] = await ask(m))));
+                    for (let tries = 0; tries < 4 && answers.some(electing); tries++) {
+                        await sleep(500);
+                        await Promise.all(this.members.map(async (m, i) => electing(answers[i]) && (answers[i] = await ask(m))));
+                    }
                 }
                 const names = this.members.filter((_, i) => answers[i].ok).map((m) => m.name);
                 this.polls++;
